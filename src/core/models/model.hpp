@@ -1,0 +1,79 @@
+#pragma once
+// The one interface every network in Mirada implements: native VGG16/ResNet50,
+// TorchScript archives with a descriptor, and the bundled fashion-cnn.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mirada {
+
+// How an image becomes the model's input tensor.
+struct InputSpec {
+    enum class Resize {
+        CenterCrop,  // shorter side -> resize_shorter, then centre crop width x height (torchvision)
+        Stretch,     // resize straight to width x height, aspect ratio not kept
+        Letterbox,   // fit inside width x height keeping aspect, pad with the mean colour
+    };
+    int width = 224;          // model input width, pixels (>= 1)
+    int height = 224;         // model input height, pixels (>= 1)
+    int channels = 3;         // 1 (grey) or 3 (RGB)
+    Resize resize = Resize::CenterCrop;
+    int resize_shorter = 256; // CenterCrop only: shorter side before cropping, pixels
+    std::vector<float> mean{0.485f, 0.456f, 0.406f};  // per channel, on [0,1] pixel values
+    std::vector<float> std{0.229f, 0.224f, 0.225f};   // per channel, > 0
+};
+
+std::string toString(InputSpec::Resize r);
+InputSpec::Resize resizeFromString(const std::string& s);  // throws mirada::Error
+
+struct ModelInfo {
+    std::string name;                  // display name, e.g. "resnet50" or "fashion-cnn"
+    std::string architecture;          // "vgg16", "resnet50" or "torchscript"
+    std::vector<std::string> labels;   // one per output class
+    InputSpec input;
+    bool outputs_probabilities = false;  // true when forward() already returns probabilities
+    std::string default_target_layer;  // module path used by CAM methods when none is named
+    std::string weights_file;          // file the weights came from (absolute path)
+    std::string weights_sha256;        // hex SHA-256 of that file
+    std::string descriptor_file;       // JSON descriptor, when one was used
+};
+
+// A named module inside the network and the shape of its output for one input.
+struct LayerInfo {
+    std::string path;                   // "layer4", "features.28", "block2.conv"
+    std::string kind;                   // "Conv2d", "Sequential", "Bottleneck", ...
+    std::vector<int64_t> output_shape;  // for a batch of one; empty if not a tensor
+};
+
+// Output of a forward pass that also captured a named layer's activation.
+struct TapResult {
+    torch::Tensor output;      // [N, classes] logits (or probabilities, see ModelInfo)
+    torch::Tensor activation;  // the layer's output; part of the autograd graph
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+    virtual const ModelInfo& info() const = 0;
+    // batch: [N, C, H, W] float32, already normalised, on device(). Inference mode.
+    virtual torch::Tensor forward(const torch::Tensor& batch) = 0;
+    // Forward with autograd on, capturing the output of module `layer`.
+    // Throws mirada::Error naming the valid layers when `layer` is unknown.
+    virtual TapResult forwardWithTap(const torch::Tensor& batch, const std::string& layer) = 0;
+    // All module paths in definition order with their output shapes.
+    virtual std::vector<LayerInfo> layers() = 0;
+    virtual void to(torch::Device device) = 0;
+    virtual torch::Device device() const = 0;
+    virtual int64_t parameterCount() const = 0;
+};
+
+// Device choice: Auto = CUDA when present. Asking for CUDA where there is none
+// returns CPU and sets *notice to a sentence saying so.
+enum class DeviceChoice { Auto, Cpu, Cuda };
+DeviceChoice deviceChoiceFromString(const std::string& s);  // "auto" | "cpu" | "cuda"
+torch::Device resolveDevice(DeviceChoice choice, std::string* notice);
+
+}  // namespace mirada
