@@ -1,0 +1,189 @@
+#include "models/descriptor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace mirada {
+namespace {
+
+using json = nlohmann::json;
+
+std::string typeName(const json& j) { return j.type_name(); }
+
+struct Ctx {
+    std::string file;
+    [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
+        throw Error("model descriptor '" + file + "': field \"" + field + "\" " + problem);
+    }
+};
+
+std::string getString(const json& j, const char* key, const Ctx& c) {
+    const auto& v = j.at(key);
+    if (!v.is_string()) c.fail(key, "must be a string, found " + typeName(v));
+    return v.get<std::string>();
+}
+
+int getPositiveInt(const json& j, const char* key, const Ctx& c, const std::string& field, int maxValue) {
+    const auto& v = j.at(key);
+    if (!v.is_number_integer()) c.fail(field, "must be a whole number, found " + v.dump());
+    const auto x = v.get<long long>();
+    if (x < 1 || x > maxValue)
+        c.fail(field, "must be between 1 and " + std::to_string(maxValue) + ", found " + std::to_string(x));
+    return static_cast<int>(x);
+}
+
+std::vector<float> getFloats(const json& j, const char* key, const Ctx& c) {
+    const auto& v = j.at(key);
+    if (!v.is_array()) c.fail(key, "must be a list of numbers, one per channel, found " + typeName(v));
+    std::vector<float> out;
+    for (const auto& e : v) {
+        if (!e.is_number()) c.fail(key, "must contain only numbers, found " + e.dump());
+        const double d = e.get<double>();
+        if (!std::isfinite(d)) c.fail(key, "must contain finite numbers");
+        out.push_back(static_cast<float>(d));
+    }
+    return out;
+}
+
+}  // namespace
+
+ModelInfo defaultTorchScriptInfo(const std::filesystem::path& torchscript) {
+    ModelInfo info;
+    info.name = torchscript.stem().string();
+    info.architecture = "torchscript";
+    return info;  // InputSpec's own defaults are ImageNet's 224 centre crop
+}
+
+ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
+    Ctx c{file.string()};
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error("cannot open model descriptor '" + file.string() + "': check the path");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    json j;
+    try {
+        j = json::parse(ss.str());
+    } catch (const json::parse_error& e) {
+        throw Error("model descriptor '" + file.string() + "' is not valid JSON: " + e.what());
+    }
+    if (!j.is_object()) throw Error("model descriptor '" + file.string() + "' must be a JSON object {...}");
+
+    static const std::set<std::string> known{"name", "torchscript", "input", "resize", "resize_shorter", "mean",
+                                             "std", "labels", "labels_file", "target_layer", "output", "comment"};
+    for (const auto& [key, value] : j.items()) {
+        (void)value;
+        if (!known.count(key)) {
+            std::string list;
+            for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+            throw Error("model descriptor '" + file.string() + "': unknown field \"" + key + "\"; known fields: " + list);
+        }
+    }
+    if (!j.contains("torchscript"))
+        c.fail("torchscript", "is missing: set it to the TorchScript file's name, relative to the descriptor");
+
+    ModelDescriptor d;
+    d.file = std::filesystem::absolute(file);
+    const auto ts = getString(j, "torchscript", c);
+    if (ts.empty()) c.fail("torchscript", "is empty");
+    d.torchscript = std::filesystem::path(ts).is_absolute() ? std::filesystem::path(ts) : d.file.parent_path() / ts;
+    if (!std::filesystem::exists(d.torchscript))
+        c.fail("torchscript", "names '" + d.torchscript.string() + "', which does not exist");
+
+    ModelInfo& info = d.info;
+    info = defaultTorchScriptInfo(d.torchscript);
+    info.descriptor_file = d.file.string();
+    if (j.contains("name")) {
+        info.name = getString(j, "name", c);
+        if (info.name.empty()) c.fail("name", "is empty");
+    }
+    InputSpec& in_ = info.input;
+    if (j.contains("input")) {
+        const auto& inp = j.at("input");
+        if (!inp.is_object()) c.fail("input", "must be an object {\"width\": W, \"height\": H, \"channels\": C}");
+        for (const auto& [key, value] : inp.items()) {
+            (void)value;
+            if (key != "width" && key != "height" && key != "channels")
+                c.fail("input." + key, "is not known; use width, height and channels");
+        }
+        if (inp.contains("width")) in_.width = getPositiveInt(inp, "width", c, "input.width", 8192);
+        if (inp.contains("height")) in_.height = getPositiveInt(inp, "height", c, "input.height", 8192);
+        if (inp.contains("channels")) {
+            in_.channels = getPositiveInt(inp, "channels", c, "input.channels", 3);
+            if (in_.channels == 2) c.fail("input.channels", "must be 1 (grey) or 3 (RGB), found 2");
+        }
+    }
+    if (j.contains("resize")) {
+        const auto r = getString(j, "resize", c);
+        try {
+            in_.resize = resizeFromString(r);
+        } catch (const Error&) {
+            c.fail("resize", "is \"" + r + "\"; use \"center-crop\", \"stretch\" or \"letterbox\"");
+        }
+    }
+    in_.resize_shorter = static_cast<int>(std::lround(std::min(in_.width, in_.height) * 256.0 / 224.0));
+    if (j.contains("resize_shorter")) {
+        in_.resize_shorter = getPositiveInt(j, "resize_shorter", c, "resize_shorter", 16384);
+        if (in_.resize_shorter < std::min(in_.width, in_.height))
+            c.fail("resize_shorter", "must be at least the input's smaller side (" +
+                                         std::to_string(std::min(in_.width, in_.height)) + ")");
+    }
+    if (in_.channels == 1) {
+        in_.mean = {0.5f};
+        in_.std = {0.5f};
+    }
+    if (j.contains("mean")) in_.mean = getFloats(j, "mean", c);
+    if (j.contains("std")) in_.std = getFloats(j, "std", c);
+    if (static_cast<int>(in_.mean.size()) != in_.channels)
+        c.fail("mean", "has " + std::to_string(in_.mean.size()) + " values; give one per input channel (" +
+                           std::to_string(in_.channels) + ")");
+    if (static_cast<int>(in_.std.size()) != in_.channels)
+        c.fail("std", "has " + std::to_string(in_.std.size()) + " values; give one per input channel (" +
+                          std::to_string(in_.channels) + ")");
+    for (float s : in_.std)
+        if (!(s > 0)) c.fail("std", "must contain only positive numbers (it divides the input)");
+
+    if (j.contains("labels") && j.contains("labels_file"))
+        c.fail("labels", "and \"labels_file\" are both set; keep one");
+    if (j.contains("labels")) {
+        const auto& l = j.at("labels");
+        if (!l.is_array() || l.empty()) c.fail("labels", "must be a non-empty list of strings");
+        for (const auto& e : l) {
+            if (!e.is_string()) c.fail("labels", "must contain only strings, found " + e.dump());
+            info.labels.push_back(e.get<std::string>());
+        }
+    }
+    if (j.contains("labels_file")) {
+        auto lf = std::filesystem::path(getString(j, "labels_file", c));
+        if (!lf.is_absolute()) lf = d.file.parent_path() / lf;
+        std::ifstream lin(lf);
+        if (!lin) c.fail("labels_file", "names '" + lf.string() + "', which cannot be read");
+        std::string line;
+        while (std::getline(lin, line)) {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (!line.empty()) info.labels.push_back(line);
+        }
+        if (info.labels.empty()) c.fail("labels_file", "names '" + lf.string() + "', which has no labels");
+    }
+    if (j.contains("target_layer")) {
+        info.default_target_layer = getString(j, "target_layer", c);
+        if (info.default_target_layer.empty()) c.fail("target_layer", "is empty");
+    }
+    if (j.contains("output")) {
+        const auto o = getString(j, "output", c);
+        if (o == "logits")
+            info.outputs_probabilities = false;
+        else if (o == "probabilities")
+            info.outputs_probabilities = true;
+        else
+            c.fail("output", "is \"" + o + "\"; use \"logits\" or \"probabilities\"");
+    }
+    return d;
+}
+
+}  // namespace mirada

@@ -1,0 +1,36 @@
+#pragma once
+// The JSON descriptor that sits beside a custom TorchScript model.
+//
+// {
+//   "name": "fashion-cnn",                 // default: the TorchScript file's stem
+//   "torchscript": "fashion-cnn.pt",       // required; relative to the descriptor's folder
+//   "input": {"width": 28, "height": 28, "channels": 1},   // default 224 x 224 x 3
+//   "resize": "stretch",                   // "center-crop" (default) | "stretch" | "letterbox"
+//   "resize_shorter": 256,                 // center-crop only; default round(size * 256 / 224)
+//   "mean": [0.2860], "std": [0.3530],     // default ImageNet's (3 channels) or 0.5/0.5 (1 channel)
+//   "labels": ["T-shirt/top", ...],        // or "labels_file": "labels.txt" (one a line);
+//                                          // default ImageNet's for 1000 outputs, else "class i"
+//   "target_layer": "block3",              // default: the last module with a spatial output
+//   "output": "logits"                     // "logits" (default) | "probabilities"
+// }
+#include <filesystem>
+#include <string>
+
+#include "models/model.hpp"
+
+namespace mirada {
+
+struct ModelDescriptor {
+    std::filesystem::path file;         // the descriptor itself
+    std::filesystem::path torchscript;  // resolved, absolute
+    ModelInfo info;                     // filled from the descriptor and defaults
+};
+
+// Parses and validates; every problem is a mirada::Error naming the file, the
+// field, what was found and what is expected.
+ModelDescriptor readModelDescriptor(const std::filesystem::path& file);
+
+// Defaults for a TorchScript file without a descriptor (see above).
+ModelInfo defaultTorchScriptInfo(const std::filesystem::path& torchscript);
+
+}  // namespace mirada

@@ -1,0 +1,44 @@
+#include "models/model.hpp"
+
+#include "common/error.hpp"
+
+namespace mirada {
+
+std::string toString(InputSpec::Resize r) {
+    switch (r) {
+        case InputSpec::Resize::CenterCrop: return "center-crop";
+        case InputSpec::Resize::Stretch: return "stretch";
+        case InputSpec::Resize::Letterbox: return "letterbox";
+    }
+    return "?";
+}
+
+InputSpec::Resize resizeFromString(const std::string& s) {
+    if (s == "center-crop") return InputSpec::Resize::CenterCrop;
+    if (s == "stretch") return InputSpec::Resize::Stretch;
+    if (s == "letterbox") return InputSpec::Resize::Letterbox;
+    throw Error("unknown resize policy '" + s + "'; use center-crop, stretch or letterbox");
+}
+
+DeviceChoice deviceChoiceFromString(const std::string& s) {
+    if (s == "auto") return DeviceChoice::Auto;
+    if (s == "cpu") return DeviceChoice::Cpu;
+    if (s == "cuda" || s == "gpu") return DeviceChoice::Cuda;
+    throw Error("unknown device '" + s + "'; use auto, cpu or cuda");
+}
+
+torch::Device resolveDevice(DeviceChoice choice, std::string* notice) {
+    const bool cuda = torch::cuda::is_available();
+    switch (choice) {
+        case DeviceChoice::Cpu: return torch::kCPU;
+        case DeviceChoice::Auto: return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+        case DeviceChoice::Cuda:
+            if (cuda) return torch::Device(torch::kCUDA, 0);
+            if (notice)
+                *notice = "CUDA was requested but no CUDA device is available to this LibTorch build; running on the CPU";
+            return torch::kCPU;
+    }
+    return torch::kCPU;
+}
+
+}  // namespace mirada

@@ -1,0 +1,205 @@
+#include "models/model_zoo.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <regex>
+
+#include "common/error.hpp"
+#include "common/sha256.hpp"
+#include "models/descriptor.hpp"
+#include "models/imagenet_labels.hpp"
+#include "models/native_nets.hpp"
+#include "models/state_dict_reader.hpp"
+#include "models/torchscript_model.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mirada {
+namespace {
+
+fs::path executableDir() {
+    std::error_code ec;
+    auto p = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : p.parent_path();
+}
+
+ModelInfo imagenetInfo(const std::string& name, const std::string& arch) {
+    ModelInfo info;
+    info.name = name;
+    info.architecture = arch;
+    info.labels = imagenetLabels();
+    info.default_target_layer = arch == "vgg16" ? kVgg16DefaultLayer : kResnet50DefaultLayer;
+    return info;  // InputSpec defaults: torchvision's resize 256, centre crop 224, ImageNet mean/std
+}
+
+std::string detectArchitecture(const StateDict& sd) {
+    auto has = [&](const std::string& k) {
+        return std::any_of(sd.begin(), sd.end(), [&](const NamedTensor& t) { return t.name == k; });
+    };
+    if (has("features.28.weight") && has("classifier.6.weight")) return "vgg16";
+    if (has("layer4.2.conv3.weight") && has("fc.weight")) return "resnet50";
+    return "";
+}
+
+std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::string& nameHint) {
+    StateDict sd = readStateDict(file);
+    const std::string arch = detectArchitecture(sd);
+    if (arch.empty()) {
+        std::string keys;
+        for (size_t i = 0; i < std::min<size_t>(sd.size(), 5); ++i) keys += (i ? ", " : "") + sd[i].name;
+        throw Error("'" + file.string() + "' holds a state dict of an architecture Mirada does not build natively "
+                    "(its first tensors: " + keys + "). Mirada builds VGG16 and ResNet50 from torchvision weight "
+                    "files; for any other network export it to TorchScript (torch.jit.script(model).save(\"m.pt\")) "
+                    "and load that, with a .json descriptor beside it");
+    }
+    ModelInfo info = imagenetInfo(nameHint.empty() ? arch : nameHint, arch);
+    info.weights_file = fs::absolute(file).string();
+    return arch == "vgg16" ? makeNativeVgg16(sd, info) : makeNativeResnet50(sd, info);
+}
+
+std::unique_ptr<Model> loadWeightsFile(const fs::path& file, const std::string& zooName) {
+    const auto fmt = sniffWeightFileFormat(file);
+    switch (fmt) {
+        case WeightFileFormat::PickleZip:
+        case WeightFileFormat::PickleLegacy: return loadStateDictModel(file, zooName);
+        case WeightFileFormat::TorchScript: {
+            // A descriptor beside it (same stem, .json) describes it.
+            auto desc = file;
+            desc.replace_extension(".json");
+            if (fs::exists(desc)) {
+                auto d = readModelDescriptor(desc);
+                if (fs::equivalent(d.torchscript, file)) return loadTorchScriptModel(d.torchscript, d.info);
+            }
+            ModelInfo info = defaultTorchScriptInfo(file);
+            if (!zooName.empty()) info = imagenetInfo(zooName, zooName);
+            info.architecture = "torchscript";
+            return loadTorchScriptModel(file, info);
+        }
+        case WeightFileFormat::Unknown: break;
+    }
+    throw Error("'" + file.string() + "' is neither a PyTorch weight file (.pth, zip or legacy format) nor a "
+                "TorchScript archive. If it was downloaded, the download may be incomplete: get it again");
+}
+
+}  // namespace
+
+const std::vector<ZooEntry>& modelZoo() {
+    static const std::vector<ZooEntry> zoo = {
+        {"fashion-cnn", "Small CNN trained on Fashion-MNIST (28x28 grey, 10 classes); bundled", {"fashion-cnn/fashion-cnn.json"}, ""},
+        {"resnet50", "ResNet-50 v1.5, ImageNet-1k (torchvision weights)",
+         {"resnet50-11ad3fa6.pth", "resnet50-0676ba61.pth", "resnet50.pth", "resnet50.pt"},
+         "https://download.pytorch.org/models/resnet50-11ad3fa6.pth"},
+        {"vgg16", "VGG-16, ImageNet-1k (torchvision weights)", {"vgg16-397923af.pth", "vgg16.pth", "vgg16.pt"},
+         "https://download.pytorch.org/models/vgg16-397923af.pth"},
+    };
+    return zoo;
+}
+
+std::vector<fs::path> modelSearchDirs() {
+    std::vector<fs::path> dirs;
+    if (const char* d = std::getenv("MIRADA_MODELS_DIR"); d && *d) dirs.emplace_back(d);
+    const auto exe = executableDir();
+    if (!exe.empty()) {
+        if (fs::exists(exe / "../share/mirada/models")) dirs.push_back(fs::weakly_canonical(exe / "../share/mirada/models"));
+    }
+    dirs.push_back(fs::path(MIRADA_SOURCE_DIR) / "models");
+    if (const char* th = std::getenv("TORCH_HOME"); th && *th) {
+        dirs.push_back(fs::path(th) / "hub" / "checkpoints");
+    } else if (const char* home = std::getenv("HOME"); home && *home) {
+        const char* xdg = std::getenv("XDG_CACHE_HOME");
+        fs::path cache = (xdg && *xdg) ? fs::path(xdg) : fs::path(home) / ".cache";
+        dirs.push_back(cache / "torch" / "hub" / "checkpoints");
+    }
+    return dirs;
+}
+
+ZooLocation locateZooModel(const std::string& name) {
+    const auto& zoo = modelZoo();
+    auto it = std::find_if(zoo.begin(), zoo.end(), [&](const ZooEntry& e) { return e.name == name; });
+    ZooLocation loc;
+    if (it == zoo.end()) {
+        std::string names;
+        for (const auto& e : zoo) names += (names.empty() ? "" : ", ") + e.name;
+        loc.message = "unknown model '" + name + "'; the zoo has " + names +
+                      ", or give a path to a .pth, .pt or .json file";
+        return loc;
+    }
+    const auto dirs = modelSearchDirs();
+    for (const auto& dir : dirs) {
+        for (const auto& f : it->weight_files) {
+            std::error_code ec;
+            if (fs::is_regular_file(dir / f, ec)) {
+                loc.found = true;
+                loc.file = dir / f;
+                return loc;
+            }
+        }
+    }
+    std::string where;
+    for (const auto& d : dirs) where += "\n  " + d.string();
+    if (it->download_url.empty()) {
+        loc.message = "the bundled model '" + name + "' (" + it->weight_files.front() +
+                      ") is missing from every models folder:" + where + "\nReinstall Mirada or set MIRADA_MODELS_DIR";
+    } else {
+        loc.message = "no weights for '" + name + "' were found. Download " + it->weight_files.front() + " from " +
+                      it->download_url + " and put it in one of:" + where;
+    }
+    return loc;
+}
+
+std::string verifyHashInName(const fs::path& file) {
+    static const std::regex pattern(R"(^.+-([0-9a-f]{8,64})\.(pth|pt|pth\.tar)$)");
+    const std::string digest = sha256File(file);
+    std::smatch m;
+    const std::string fname = file.filename().string();
+    if (std::regex_match(fname, m, pattern)) {
+        const std::string prefix = m[1].str();
+        if (digest.compare(0, prefix.size(), prefix) != 0)
+            throw Error("'" + file.string() + "' is damaged or incomplete: its name says its SHA-256 starts with " +
+                        prefix + ", but it is " + digest.substr(0, 16) + "...; download it again");
+    }
+    return digest;
+}
+
+LoadedModel loadModel(const std::string& spec, const ModelLoadOptions& options) {
+    if (spec.empty()) throw Error("no model given: name a zoo model (fashion-cnn, resnet50, vgg16) or a file");
+    LoadedModel out;
+    fs::path file;
+    std::string zooName;
+    const fs::path asPath(spec);
+    const bool looksLikeFile = asPath.has_extension() || spec.find('/') != std::string::npos;
+    if (looksLikeFile) {
+        if (!fs::exists(asPath)) throw Error("model file '" + spec + "' does not exist");
+        if (!fs::is_regular_file(asPath)) throw Error("model '" + spec + "' is not a regular file");
+        if (fs::file_size(asPath) == 0) throw Error("model file '" + spec + "' is empty (0 bytes)");
+        file = asPath;
+    } else {
+        auto loc = locateZooModel(spec);
+        if (!loc.found) throw Error(loc.message);
+        file = loc.file;
+        zooName = spec;
+    }
+
+    std::string digest = options.verify_hash_in_name ? verifyHashInName(file) : std::string();
+    std::unique_ptr<Model> model;
+    if (file.extension() == ".json") {
+        auto d = readModelDescriptor(file);
+        model = loadTorchScriptModel(d.torchscript, d.info);
+        if (digest.empty() || true) digest = sha256File(d.torchscript);
+    } else {
+        model = loadWeightsFile(file, zooName);
+        if (digest.empty()) digest = sha256File(file);
+    }
+    const_cast<ModelInfo&>(model->info()).weights_sha256 = digest;
+
+    std::string notice;
+    const auto device = resolveDevice(options.device, &notice);
+    if (!notice.empty()) out.notices.push_back(notice);
+    if (device != model->device()) model->to(device);
+    out.model = std::move(model);
+    return out;
+}
+
+}  // namespace mirada

@@ -1,0 +1,23 @@
+#pragma once
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "models/model.hpp"
+
+namespace mirada {
+
+struct ClassScore {
+    int index = 0;
+    std::string label;
+    float probability = 0;  // softmax of the logits (or the model's own output if it gives probabilities)
+    float score = 0;        // raw model output (logit)
+};
+
+// Probabilities from raw outputs [N, classes], honouring ModelInfo::outputs_probabilities.
+torch::Tensor toProbabilities(const Model& model, const torch::Tensor& outputs);
+
+// Classifies one RGB image; returns the k most probable classes, best first.
+std::vector<ClassScore> predictTopK(Model& model, const cv::Mat& rgb, int k);
+
+}  // namespace mirada
