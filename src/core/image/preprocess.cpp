@@ -113,7 +113,7 @@ cv::Mat mapToOriginal(const cv::Mat& inputMap, const InputGeometry& g) {
     cv::Mat M = (cv::Mat_<double>(2, 3) << 1.0 / g.sx, 0, (0.5 - g.x0) / g.sx - 0.5, 0, 1.0 / g.sy,
                  (0.5 - g.y0) / g.sy - 0.5);
     cv::Mat out;
-    cv::warpAffine(src, out, M, cv::Size(g.image_width, g.image_height), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+    cv::warpAffine(src, out, M, cv::Size(g.image_width, g.image_height), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT,
                    cv::Scalar(0));
     return out;
 }
