@@ -104,17 +104,24 @@ torch::Tensor preprocess(const cv::Mat& rgb, const InputSpec& spec) {
     return normalizeForModel(resizeForModel(rgb, spec), spec);
 }
 
-cv::Mat mapToOriginal(const cv::Mat& inputMap, const InputGeometry& g) {
-    CV_Assert(inputMap.type() == CV_32F);
+cv::Mat mapToOriginal(const cv::Mat& inputMap, const InputGeometry& g, int interpolation, double outside) {
+    CV_Assert(inputMap.type() == CV_32F || inputMap.type() == CV_32S);
+    if (inputMap.type() == CV_32S) {
+        // Labels: warp as float (exact below 2^24) with nearest neighbour.
+        cv::Mat f, back;
+        inputMap.convertTo(f, CV_32F);
+        mapToOriginal(f, g, cv::INTER_NEAREST, outside).convertTo(back, CV_32S);
+        return back;
+    }
     cv::Mat src = inputMap;
     if (src.cols != g.input_width || src.rows != g.input_height)
-        cv::resize(inputMap, src, cv::Size(g.input_width, g.input_height), 0, 0, cv::INTER_LINEAR);
+        cv::resize(inputMap, src, cv::Size(g.input_width, g.input_height), 0, 0, interpolation);
     // original (x, y) -> input (u, v) = ((x + 0.5 - x0) / sx - 0.5, ...)
     cv::Mat M = (cv::Mat_<double>(2, 3) << 1.0 / g.sx, 0, (0.5 - g.x0) / g.sx - 0.5, 0, 1.0 / g.sy,
                  (0.5 - g.y0) / g.sy - 0.5);
     cv::Mat out;
-    cv::warpAffine(src, out, M, cv::Size(g.image_width, g.image_height), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT,
-                   cv::Scalar(0));
+    cv::warpAffine(src, out, M, cv::Size(g.image_width, g.image_height), interpolation | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT,
+                   cv::Scalar(outside));
     return out;
 }
 

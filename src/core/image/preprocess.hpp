@@ -28,8 +28,10 @@ torch::Tensor preprocess(const cv::Mat& rgb, const InputSpec& spec);
 // Already-resized 8-bit input (from resizeForModel) -> normalised tensor [1, C, H, W].
 torch::Tensor normalizeForModel(const cv::Mat& resized, const InputSpec& spec);
 
-// A map on the model's input grid (H x W float) -> original resolution
-// (bilinear), zero outside the input window.
-cv::Mat mapToOriginal(const cv::Mat& inputMap, const InputGeometry& g);
+// A map on the model's input grid (H x W, CV_32F or CV_32S) -> original
+// resolution, `outside` where the original pixel is outside the input window.
+// Use cv::INTER_NEAREST for label maps and per-superpixel values.
+cv::Mat mapToOriginal(const cv::Mat& inputMap, const InputGeometry& g, int interpolation = 1 /*cv::INTER_LINEAR*/,
+                      double outside = 0.0);
 
 }  // namespace mirada
