@@ -1,0 +1,648 @@
+// Native VGG16 / ResNet50 (torchvision layouts) implementing mirada::Model.
+//
+// Each network is a tree of torch::nn modules registered under torchvision's
+// attribute names, so named_parameters()/named_buffers()/named_modules() give
+// torchvision's keys in torchvision's order. The forward passes are written
+// once; every sub-forward reports "path -> output" to an optional Tap, which
+// either captures one path (forwardWithTap) or records every output shape
+// (layers()). No operation works in place, so a captured tensor stays what the
+// module returned and remains part of the autograd graph.
+#include "models/native_nets.hpp"
+
+#include "common/error.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mirada {
+namespace {
+
+using torch::Tensor;
+namespace nn = torch::nn;
+
+// Module constructors draw their default initialisation from the global
+// generator; put its state back so the Random factories leave it untouched.
+class GlobalRngRestorer {
+public:
+    GlobalRngRestorer() : gen_(at::detail::getDefaultCPUGenerator()), state_(gen_.get_state()) {}
+    ~GlobalRngRestorer() { gen_.set_state(state_); }
+
+private:
+    at::Generator gen_;
+    Tensor state_;
+};
+
+// ---------------------------------------------------------------------------
+// Tap: where sub-forwards report their outputs.
+
+struct Tap {
+    const std::string* target = nullptr;  // capture this path (last report wins)
+    Tensor captured;
+    bool record_shapes = false;  // record the output shape of every path
+    std::unordered_map<std::string, std::vector<int64_t>> shapes;
+
+    void report(const std::string& path, const Tensor& t) {
+        if (record_shapes) shapes[path] = t.sizes().vec();
+        if (target != nullptr && *target == path) captured = t;
+    }
+};
+
+inline const Tensor& rep(Tap* tap, const std::string& path, const Tensor& t) {
+    if (tap != nullptr) tap->report(path, t);
+    return t;
+}
+
+std::string join(const std::string& prefix, const std::string& name) {
+    return prefix.empty() ? name : prefix + "." + name;
+}
+
+// Runs a torch::nn::Sequential of single-input modules child by child,
+// reporting each child's output and then the Sequential's.
+struct SeqRunner {
+    nn::Sequential seq{nullptr};
+    std::string path;
+    std::vector<std::string> child_paths;
+
+    void init(nn::Sequential s, const std::string& p) {
+        seq = std::move(s);
+        path = p;
+        child_paths.clear();
+        for (size_t i = 0; i < seq->size(); ++i) child_paths.push_back(join(p, std::to_string(i)));
+    }
+    Tensor run(Tensor x, Tap* tap) {
+        size_t i = 0;
+        for (auto& m : *seq) {
+            x = m.forward(x);
+            rep(tap, child_paths[i++], x);
+        }
+        return rep(tap, path, x);
+    }
+};
+
+// Base of the two networks: a module with a tap-aware forward.
+class NetModule : public nn::Module {
+public:
+    explicit NetModule(std::string name) : nn::Module(std::move(name)) {}
+    virtual Tensor run(const Tensor& x, Tap* tap) = 0;
+};
+
+// ---------------------------------------------------------------------------
+// VGG16 (torchvision cfg "D", no batch norm).
+
+class Vgg16Net : public NetModule {
+public:
+    Vgg16Net() : NetModule("VGG") {
+        const int cfg[] = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512, -1};
+        nn::Sequential features;
+        int64_t in = 3;
+        for (int v : cfg) {
+            if (v < 0) {
+                features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
+            } else {
+                features->push_back(nn::Conv2d(nn::Conv2dOptions(in, v, 3).padding(1)));
+                features->push_back(nn::ReLU());
+                in = v;
+            }
+        }
+        features_.init(register_module("features", features), "features");
+        avgpool_ = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({7, 7})));
+        nn::Sequential classifier(nn::Linear(512 * 7 * 7, 4096), nn::ReLU(), nn::Dropout(0.5),
+                                  nn::Linear(4096, 4096), nn::ReLU(), nn::Dropout(0.5),
+                                  nn::Linear(4096, 1000));
+        classifier_.init(register_module("classifier", classifier), "classifier");
+    }
+
+    Tensor run(const Tensor& input, Tap* tap) override {
+        Tensor x = features_.run(input, tap);
+        x = rep(tap, "avgpool", avgpool_(x));
+        x = torch::flatten(x, 1);
+        return classifier_.run(x, tap);
+    }
+
+    // torchvision VGG._initialize_weights
+    void initRandom(at::Generator& gen) {
+        torch::NoGradGuard no_grad;
+        for (auto& m : modules(false)) {
+            if (auto* conv = m->as<nn::Conv2d>()) {
+                const auto& w = conv->weight;
+                const double fan_out = static_cast<double>(w.size(0) * w.size(2) * w.size(3));
+                w.normal_(0.0, std::sqrt(2.0 / fan_out), gen);
+                conv->bias.zero_();
+            } else if (auto* lin = m->as<nn::Linear>()) {
+                lin->weight.normal_(0.0, 0.01, gen);
+                lin->bias.zero_();
+            }
+        }
+    }
+
+private:
+    SeqRunner features_;
+    nn::AdaptiveAvgPool2d avgpool_{nullptr};
+    SeqRunner classifier_;
+};
+
+// ---------------------------------------------------------------------------
+// ResNet50 v1.5 (torchvision resnet50: Bottleneck, stride on conv2).
+
+class BottleneckImpl : public nn::Module {
+public:
+    static constexpr int64_t kExpansion = 4;
+
+    BottleneckImpl(const std::string& path, int64_t inplanes, int64_t planes, int64_t stride)
+        : nn::Module("Bottleneck"), path_(path) {
+        const int64_t width = planes;
+        const int64_t out = planes * kExpansion;
+        conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(inplanes, width, 1).bias(false)));
+        bn1 = register_module("bn1", nn::BatchNorm2d(width));
+        conv2 = register_module(
+            "conv2", nn::Conv2d(nn::Conv2dOptions(width, width, 3).stride(stride).padding(1).bias(false)));
+        bn2 = register_module("bn2", nn::BatchNorm2d(width));
+        conv3 = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(width, out, 1).bias(false)));
+        bn3 = register_module("bn3", nn::BatchNorm2d(out));
+        relu = register_module("relu", nn::ReLU());
+        if (stride != 1 || inplanes != out) {
+            nn::Sequential ds(nn::Conv2d(nn::Conv2dOptions(inplanes, out, 1).stride(stride).bias(false)),
+                              nn::BatchNorm2d(out));
+            downsample_.init(register_module("downsample", ds), join(path, "downsample"));
+        }
+        for (const char* n : {"conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "relu"}) p_.push_back(join(path, n));
+    }
+
+    Tensor forward(const Tensor& x, Tap* tap) {
+        Tensor out = rep(tap, p_[0], conv1(x));
+        out = rep(tap, p_[1], bn1(out));
+        out = rep(tap, p_[6], relu(out));
+        out = rep(tap, p_[2], conv2(out));
+        out = rep(tap, p_[3], bn2(out));
+        out = rep(tap, p_[6], relu(out));
+        out = rep(tap, p_[4], conv3(out));
+        out = rep(tap, p_[5], bn3(out));
+        Tensor identity = downsample_.seq ? downsample_.run(x, tap) : x;
+        out = rep(tap, p_[6], relu(out + identity));
+        return rep(tap, path_, out);
+    }
+
+    nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+    nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+    nn::ReLU relu{nullptr};
+
+private:
+    std::string path_;
+    std::vector<std::string> p_;
+    SeqRunner downsample_;
+};
+
+// A torchvision "layerN" Sequential of Bottlenecks; children named "0", "1", ...
+class BlockStackImpl : public nn::Module {
+public:
+    BlockStackImpl(const std::string& path, int64_t& inplanes, int64_t planes, int blocks, int64_t stride)
+        : nn::Module("Sequential"), path_(path) {
+        for (int i = 0; i < blocks; ++i) {
+            auto b = std::make_shared<BottleneckImpl>(join(path, std::to_string(i)), inplanes, planes,
+                                                      i == 0 ? stride : 1);
+            blocks_.push_back(register_module(std::to_string(i), b));
+            inplanes = planes * BottleneckImpl::kExpansion;
+        }
+    }
+    Tensor forward(Tensor x, Tap* tap) {
+        for (auto& b : blocks_) x = b->forward(x, tap);
+        return rep(tap, path_, x);
+    }
+
+private:
+    std::string path_;
+    std::vector<std::shared_ptr<BottleneckImpl>> blocks_;
+};
+
+class Resnet50Net : public NetModule {
+public:
+    Resnet50Net() : NetModule("ResNet") {
+        conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
+        bn1 = register_module("bn1", nn::BatchNorm2d(64));
+        relu = register_module("relu", nn::ReLU());
+        maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+        int64_t inplanes = 64;
+        const int blocks[] = {3, 4, 6, 3};
+        const int64_t planes[] = {64, 128, 256, 512};
+        for (int i = 0; i < 4; ++i) {
+            const std::string name = "layer" + std::to_string(i + 1);
+            layers_.push_back(register_module(
+                name, std::make_shared<BlockStackImpl>(name, inplanes, planes[i], blocks[i], i == 0 ? 1 : 2)));
+        }
+        avgpool = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({1, 1})));
+        fc = register_module("fc", nn::Linear(512 * BottleneckImpl::kExpansion, 1000));
+    }
+
+    Tensor run(const Tensor& input, Tap* tap) override {
+        Tensor x = rep(tap, "conv1", conv1(input));
+        x = rep(tap, "bn1", bn1(x));
+        x = rep(tap, "relu", relu(x));
+        x = rep(tap, "maxpool", maxpool(x));
+        for (auto& l : layers_) x = l->forward(x, tap);
+        x = rep(tap, "avgpool", avgpool(x));
+        x = torch::flatten(x, 1);
+        return rep(tap, "fc", fc(x));
+    }
+
+    // torchvision ResNet.__init__ initialisation (zero_init_residual=False);
+    // fc keeps PyTorch's default Linear initialisation.
+    void initRandom(at::Generator& gen) {
+        torch::NoGradGuard no_grad;
+        for (auto& m : modules(false)) {
+            if (auto* conv = m->as<nn::Conv2d>()) {
+                const auto& w = conv->weight;
+                const double fan_out = static_cast<double>(w.size(0) * w.size(2) * w.size(3));
+                w.normal_(0.0, std::sqrt(2.0 / fan_out), gen);
+            } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+                bn->weight.fill_(1.0);
+                bn->bias.zero_();
+            }
+        }
+        const double bound = 1.0 / std::sqrt(static_cast<double>(fc->weight.size(1)));
+        fc->weight.uniform_(-bound, bound, gen);
+        fc->bias.uniform_(-bound, bound, gen);
+    }
+
+    nn::Conv2d conv1{nullptr};
+    nn::BatchNorm2d bn1{nullptr};
+    nn::ReLU relu{nullptr};
+    nn::MaxPool2d maxpool{nullptr};
+    nn::AdaptiveAvgPool2d avgpool{nullptr};
+    nn::Linear fc{nullptr};
+
+private:
+    std::vector<std::shared_ptr<BlockStackImpl>> layers_;
+};
+
+// ---------------------------------------------------------------------------
+// State dict helpers.
+
+std::string shapeStr(const Tensor& t) {
+    if (!t.defined()) return "undefined";
+    std::ostringstream s;
+    s << '[';
+    for (int64_t i = 0; i < t.dim(); ++i) s << (i ? ", " : "") << t.size(i);
+    s << ']';
+    return s.str();
+}
+
+bool startsWith(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+bool endsWith(const std::string& s, const std::string& p) {
+    return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+// What a state dict looks like, for messages.
+struct Guess {
+    std::string arch;     // "vgg16", "resnet50", ... ; empty when unrecognised
+    std::string text;     // human description
+    int64_t classes = -1; // output classes when known
+    std::string prefix;   // a common "module." style prefix, if any
+};
+
+Guess guessArchitecture(const StateDict& weights) {
+    Guess g;
+    if (weights.empty()) {
+        g.text = "an empty state dict (no tensors)";
+        return g;
+    }
+    // Common prefix from DataParallel / wrappers.
+    for (const char* p : {"module.", "model.", "net."}) {
+        if (std::all_of(weights.begin(), weights.end(),
+                        [&](const NamedTensor& n) { return startsWith(n.name, p); })) {
+            g.prefix = p;
+            break;
+        }
+    }
+    std::map<std::string, Tensor> m;
+    for (const auto& n : weights) m[n.name.substr(g.prefix.size())] = n.tensor;
+    auto has = [&](const std::string& k) { return m.count(k) > 0; };
+    auto size0 = [&](const std::string& k) -> int64_t {
+        auto it = m.find(k);
+        return (it != m.end() && it->second.defined() && it->second.dim() >= 1) ? it->second.size(0) : -1;
+    };
+
+    std::ostringstream text;
+    if (has("features.0.weight") && (has("classifier.6.weight") || has("classifier.0.weight"))) {
+        int convs = 0;
+        bool bn = false;
+        for (const auto& [k, t] : m) {
+            if (startsWith(k, "features.") && endsWith(k, ".weight") && t.defined() && t.dim() == 4) ++convs;
+            if (startsWith(k, "features.") && endsWith(k, ".running_mean")) bn = true;
+        }
+        std::string arch;
+        if (convs == 5 && !bn) arch = "alexnet";
+        else if (convs == 8) arch = "vgg11";
+        else if (convs == 10) arch = "vgg13";
+        else if (convs == 13) arch = "vgg16";
+        else if (convs == 16) arch = "vgg19";
+        if (!arch.empty() && bn) arch += "_bn";
+        g.arch = arch;
+        g.classes = has("classifier.6.weight") ? size0("classifier.6.weight") : -1;
+        text << "torchvision " << (arch.empty() ? "VGG-style network (" + std::to_string(convs) + " convolutions)" : arch);
+    } else if (has("conv1.weight") && has("layer1.0.conv1.weight") && has("fc.weight")) {
+        const bool bottleneck = has("layer1.0.conv3.weight");
+        int layer3 = 0;
+        while (has("layer3." + std::to_string(layer3) + ".conv1.weight")) ++layer3;
+        std::string arch;
+        if (bottleneck) {
+            const int64_t width = size0("layer1.0.conv2.weight");
+            const auto it = m.find("layer1.0.conv2.weight");
+            const bool grouped = it != m.end() && it->second.defined() && it->second.dim() == 4 &&
+                                 it->second.size(1) != width;
+            if (grouped) arch = "ResNeXt";
+            else if (width != 64) arch = "wide ResNet";
+            else if (layer3 == 6) arch = "resnet50";
+            else if (layer3 == 23) arch = "resnet101";
+            else if (layer3 == 36) arch = "resnet152";
+            else arch = "ResNet with Bottleneck blocks";
+        } else {
+            arch = layer3 == 2 ? "resnet18" : layer3 == 6 ? "resnet34" : "ResNet with BasicBlocks";
+        }
+        g.arch = arch;
+        g.classes = size0("fc.weight");
+        text << "torchvision " << arch;
+    } else {
+        text << "an unrecognised network (first tensors: ";
+        for (size_t i = 0; i < std::min<size_t>(3, weights.size()); ++i)
+            text << (i ? ", " : "") << weights[i].name << ' ' << shapeStr(weights[i].tensor);
+        text << (weights.size() > 3 ? ", ..." : "") << ")";
+    }
+    if (g.classes > 0) text << " with " << g.classes << " output classes";
+    text << ", " << weights.size() << " tensors";
+    if (!g.prefix.empty()) text << ", every name prefixed with '" << g.prefix << "'";
+    g.text = text.str();
+    return g;
+}
+
+void loadWeights(nn::Module& net, const StateDict& weights, const std::string& arch) {
+    // Expected tensors in torchvision order.
+    std::vector<std::pair<std::string, Tensor>> expected;
+    for (const auto& p : net.named_parameters(true)) expected.emplace_back(p.key(), p.value());
+    for (const auto& b : net.named_buffers(true)) expected.emplace_back(b.key(), b.value());
+
+    std::unordered_map<std::string, const Tensor*> given;
+    for (const auto& n : weights) given[n.name] = &n.tensor;
+    std::unordered_set<std::string> expected_names;
+    for (const auto& e : expected) expected_names.insert(e.first);
+
+    std::vector<std::string> missing, wrong_shape, unexpected;
+    size_t missing_count = 0, wrong_count = 0, unexpected_count = 0;
+    for (const auto& [name, dst] : expected) {
+        auto it = given.find(name);
+        if (it == given.end()) {
+            // Files saved before PyTorch 0.4.1 have no num_batches_tracked; PyTorch
+            // itself accepts them, so do we (the counter plays no part in eval mode).
+            if (endsWith(name, ".num_batches_tracked")) continue;
+            if (++missing_count <= 5) missing.push_back(name + " (expected " + shapeStr(dst) + ")");
+        } else if (!it->second->defined() || it->second->sizes() != dst.sizes()) {
+            if (++wrong_count <= 5)
+                wrong_shape.push_back(name + " (expected " + shapeStr(dst) + ", file has " + shapeStr(*it->second) +
+                                      ")");
+        }
+    }
+    std::unordered_set<std::string> seen;
+    for (const auto& n : weights) {
+        if (expected_names.count(n.name) || !seen.insert(n.name).second) continue;
+        if (++unexpected_count <= 5) unexpected.push_back(n.name + " " + shapeStr(n.tensor));
+    }
+
+    if (missing_count + wrong_count + unexpected_count > 0) {
+        const Guess g = guessArchitecture(weights);
+        std::ostringstream msg;
+        msg << "The weights do not fit the native " << arch << " (torchvision " << arch
+            << " layout): the file looks like " << g.text << ".";
+        auto list = [&](const char* what, size_t count, const std::vector<std::string>& names) {
+            if (count == 0) return;
+            msg << "\n  " << count << ' ' << what << (count > names.size() ? ", first " + std::to_string(names.size()) : "")
+                << ": ";
+            for (size_t i = 0; i < names.size(); ++i) msg << (i ? "; " : "") << names[i];
+        };
+        list("missing", missing_count, missing);
+        list("unexpected", unexpected_count, unexpected);
+        list("with the wrong shape", wrong_count, wrong_shape);
+        msg << "\n";
+        if (!g.prefix.empty()) {
+            msg << "Every name starts with '" << g.prefix
+                << "' (a model saved through nn.DataParallel or a wrapper): re-save it with the inner "
+                   "module's state_dict(), e.g. torch.save(model.module.state_dict(), path).";
+        } else if (g.arch == arch && g.classes > 0 && g.classes != 1000) {
+            msg << "This " << arch << " was trained for " << g.classes
+                << " classes; the native model has torchvision's 1000 ImageNet outputs. Export the model as "
+                   "TorchScript (torch.jit.script or torch.jit.trace, then .save) and load the .pt file with a "
+                   "JSON descriptor that lists its labels.";
+        } else if ((g.arch == "vgg16" || g.arch == "resnet50") && g.arch != arch) {
+            msg << "Load it as the '" << g.arch << "' architecture instead of '" << arch << "'.";
+        } else {
+            msg << "Native models accept torchvision vgg16 and resnet50 state dicts only; for any other network "
+                   "export TorchScript (torch.jit.script or torch.jit.trace, then .save) and load the .pt file "
+                   "with a JSON descriptor.";
+        }
+        throw Error(msg.str());
+    }
+
+    torch::NoGradGuard no_grad;
+    for (auto& [name, dst] : expected) {
+        auto it = given.find(name);
+        if (it == given.end()) continue;  // tolerated num_batches_tracked
+        dst.copy_(*it->second);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The Model.
+
+std::string kindOf(const nn::Module& m) {
+    std::string n = m.name();
+    const auto colon = n.rfind("::");
+    if (colon != std::string::npos) n = n.substr(colon + 2);
+    if (endsWith(n, "Impl")) n.resize(n.size() - 4);
+    return n;
+}
+
+class NativeModel final : public Model {
+public:
+    NativeModel(std::shared_ptr<NetModule> net, ModelInfo info, std::string arch)
+        : info_(std::move(info)), net_(std::move(net)), arch_(std::move(arch)) {
+        net_->eval();
+        for (const auto& item : net_->named_modules("", false)) {
+            paths_.push_back(item.key());
+            kinds_.push_back(kindOf(*item.value()));
+        }
+        path_set_.insert(paths_.begin(), paths_.end());
+        for (const auto& p : net_->parameters(true)) parameter_count_ += p.numel();
+    }
+
+    const ModelInfo& info() const override { return info_; }
+
+    Tensor forward(const Tensor& batch) override {
+        torch::InferenceMode guard;
+        net_->eval();
+        return net_->run(prepare(batch), nullptr);
+    }
+
+    TapResult forwardWithTap(const Tensor& batch, const std::string& layer) override {
+        if (!path_set_.count(layer)) throw Error(unknownLayerMessage(layer));
+        c10::InferenceMode no_inference(false);
+        torch::AutoGradMode grad(true);
+        net_->eval();
+        Tensor x = prepare(batch);
+        // An inference tensor cannot be saved for backward; make a normal copy.
+        if (x.is_inference()) x = x.clone();
+        Tap tap;
+        tap.target = &layer;
+        TapResult r;
+        r.output = net_->run(x, &tap);
+        r.activation = tap.captured;
+        if (!r.activation.defined())
+            throw Error("internal error: layer '" + layer + "' of " + arch_ + " produced no output to capture");
+        return r;
+    }
+
+    std::vector<LayerInfo> layers() override {
+        if (!layers_) {
+            const int64_t h = std::max(info_.input.height, 32), w = std::max(info_.input.width, 32);
+            Tap tap;
+            tap.record_shapes = true;
+            {
+                torch::InferenceMode guard;
+                net_->eval();
+                net_->run(torch::zeros({1, 3, h, w}, torch::TensorOptions().device(device_)), &tap);
+            }
+            std::vector<LayerInfo> out;
+            for (size_t i = 0; i < paths_.size(); ++i) {
+                LayerInfo li{paths_[i], kinds_[i], {}};
+                auto it = tap.shapes.find(paths_[i]);
+                if (it != tap.shapes.end()) li.output_shape = it->second;
+                out.push_back(std::move(li));
+            }
+            layers_ = std::move(out);
+        }
+        return *layers_;
+    }
+
+    void to(torch::Device device) override {
+        net_->to(device);
+        device_ = device;
+    }
+    torch::Device device() const override { return device_; }
+    int64_t parameterCount() const override { return parameter_count_; }
+
+private:
+    Tensor prepare(const Tensor& batch) const {
+        if (!batch.defined() || batch.dim() != 4 || batch.size(1) != 3) {
+            throw Error("The native " + arch_ + " expects a batch of shape [N, 3, H, W]; got " + shapeStr(batch) +
+                        ".");
+        }
+        if (batch.size(2) < 32 || batch.size(3) < 32) {
+            throw Error("The native " + arch_ + " needs images of at least 32x32 pixels; got " +
+                        std::to_string(batch.size(3)) + "x" + std::to_string(batch.size(2)) + ".");
+        }
+        Tensor x = batch;
+        if (x.scalar_type() != torch::kFloat) x = x.to(torch::kFloat);
+        if (x.device() != device_) x = x.to(device_);
+        return x;
+    }
+
+    std::string unknownLayerMessage(const std::string& layer) const {
+        std::ostringstream msg;
+        msg << "Unknown layer '" << layer << "' in model '" << (info_.name.empty() ? arch_ : info_.name) << "' ("
+            << arch_ << ").";
+        // Did-you-mean: Python indexing "features[29]" or a wrapper prefix "model.layer4".
+        std::string norm;
+        for (char c : layer) {
+            if (c == '[') norm += '.';
+            else if (c != ']' && c != ' ') norm += c;
+        }
+        for (const char* p : {"model.", "module.", "net."})
+            if (startsWith(norm, p) && path_set_.count(norm.substr(std::string(p).size()))) norm = norm.substr(std::string(p).size());
+        if (norm != layer && path_set_.count(norm)) msg << " Did you mean '" << norm << "'?";
+
+        std::vector<std::string> shown;
+        if (paths_.size() <= 60) {
+            msg << " Valid layers: ";
+            shown = paths_;
+        } else {
+            // Top level and one level below (blocks); the rest follow the same pattern.
+            for (const auto& p : paths_)
+                if (std::count(p.begin(), p.end(), '.') <= 1) shown.push_back(p);
+            msg << " Valid layers include (top level and blocks): ";
+        }
+        for (size_t i = 0; i < shown.size(); ++i) msg << (i ? ", " : "") << shown[i];
+        msg << ".";
+        if (shown.size() < paths_.size()) {
+            msg << " Their sub-modules can be tapped too (e.g. layer4.2.conv3, layer4.2.bn3, "
+                   "layer3.0.downsample).";
+        }
+        msg << " Run `mirada-cli layers --model " << (info_.name.empty() ? arch_ : info_.name) << "` to list all "
+            << paths_.size() << " with their output shapes.";
+        return msg.str();
+    }
+
+    ModelInfo info_;
+    std::shared_ptr<NetModule> net_;
+    std::string arch_;
+    torch::Device device_{torch::kCPU};
+    std::vector<std::string> paths_;
+    std::vector<std::string> kinds_;
+    std::unordered_set<std::string> path_set_;
+    int64_t parameter_count_ = 0;
+    std::optional<std::vector<LayerInfo>> layers_;
+};
+
+}  // namespace
+
+std::string describeStateDict(const StateDict& weights) { return guessArchitecture(weights).text; }
+
+std::vector<TensorSpec> nativeStateDictLayout(const std::string& arch) {
+    std::shared_ptr<nn::Module> net;
+    {
+        GlobalRngRestorer keep_rng;
+        if (arch == "vgg16") net = std::make_shared<Vgg16Net>();
+        else if (arch == "resnet50") net = std::make_shared<Resnet50Net>();
+        else throw Error("No native network '" + arch + "'; the native architectures are vgg16 and resnet50.");
+    }
+    std::vector<TensorSpec> out;
+    for (const auto& p : net->named_parameters(true))
+        out.push_back({p.key(), p.value().sizes().vec(), p.value().scalar_type()});
+    for (const auto& b : net->named_buffers(true))
+        out.push_back({b.key(), b.value().sizes().vec(), b.value().scalar_type()});
+    return out;
+}
+
+std::unique_ptr<Model> makeNativeVgg16(const StateDict& weights, ModelInfo info) {
+    auto net = std::make_shared<Vgg16Net>();
+    loadWeights(*net, weights, "vgg16");
+    return std::make_unique<NativeModel>(std::move(net), std::move(info), "vgg16");
+}
+
+std::unique_ptr<Model> makeNativeResnet50(const StateDict& weights, ModelInfo info) {
+    auto net = std::make_shared<Resnet50Net>();
+    loadWeights(*net, weights, "resnet50");
+    return std::make_unique<NativeModel>(std::move(net), std::move(info), "resnet50");
+}
+
+
+std::unique_ptr<Model> makeNativeVgg16Random(ModelInfo info, uint64_t seed) {
+    GlobalRngRestorer keep_rng;
+    auto net = std::make_shared<Vgg16Net>();
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    net->initRandom(gen);
+    return std::make_unique<NativeModel>(std::move(net), std::move(info), "vgg16");
+}
+
+std::unique_ptr<Model> makeNativeResnet50Random(ModelInfo info, uint64_t seed) {
+    GlobalRngRestorer keep_rng;
+    auto net = std::make_shared<Resnet50Net>();
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    net->initRandom(gen);
+    return std::make_unique<NativeModel>(std::move(net), std::move(info), "resnet50");
+}
+
+}  // namespace mirada
