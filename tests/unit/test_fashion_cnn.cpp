@@ -86,11 +86,17 @@ TEST(FashionCnn, SamplesAreClassifiedAsTheirNamesSay) {
     for (const auto& entry : fs::directory_iterator(mirada::test::sourceDir() / "resources" / "samples")) {
         const auto stem = entry.path().stem().string();
         if (stem.rfind("fashion-", 0) != 0) continue;
-        const std::string wanted = stem.substr(8);  // e.g. "sneaker", "ankle-boot", "t-shirt-top"
+        // File names are the label's letters: fashion-ankle-boot <-> "Ankle boot", fashion-tshirt <-> "T-shirt/top".
+        auto letters = [](const std::string& s) {
+            std::string out;
+            for (char c : s)
+                if (std::isalnum(static_cast<unsigned char>(c))) out += char(std::tolower(static_cast<unsigned char>(c)));
+            return out;
+        };
+        const std::string wanted = letters(stem.substr(8));
         auto image = loadImage(entry.path());
         auto top = predictTopK(*model, image.rgb, 1);
-        std::string label;
-        for (char c : top[0].label) label += (std::isalnum(static_cast<unsigned char>(c)) ? char(std::tolower(c)) : '-');
+        const std::string label = letters(top[0].label).substr(0, wanted.size());
         EXPECT_EQ(label, wanted) << entry.path();
         ++checked;
     }

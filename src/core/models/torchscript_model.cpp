@@ -83,6 +83,8 @@ GraphIndex indexGraph(torch::jit::Module& module) {
         NodePath p = pathOf(n);
         nodePath[n] = p.names;
         nodeOrder[n] = idx++;
+        // Attribute reads and constants are hoisted; list modules in the order they compute.
+        if (n->kind() == c10::prim::GetAttr || n->kind() == c10::prim::Constant) continue;
         for (size_t d = 1; d <= p.names.size(); ++d) {
             std::string path = joinPath(p.names, d);
             if (!gi.kinds.count(path)) {
