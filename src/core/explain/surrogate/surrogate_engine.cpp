@@ -1,0 +1,250 @@
+#include "explain/surrogate/surrogate_engine.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "common/error.hpp"
+#include "models/predict.hpp"
+#include "segment/superpixels.hpp"
+
+namespace mirada {
+
+int defaultBatchSize(const torch::Device& device) { return device.is_cuda() ? 64 : 16; }
+
+std::string toString(SurrogateOutput output) { return output == SurrogateOutput::Logit ? "logit" : "probability"; }
+
+SurrogateOutput surrogateOutputFromString(const std::string& name) {
+    if (name == "probability") return SurrogateOutput::Probability;
+    if (name == "logit") return SurrogateOutput::Logit;
+    throw Error("unknown output '" + name + "'; use probability or logit");
+}
+
+std::string surrogateOutputHelp() {
+    return "What is explained: the target's softmax probability (default) or its logit (raw score); for a model that "
+           "already outputs probabilities, logit means log(probability)";
+}
+
+// ---- FunctionCoalitionValue ----
+
+FunctionCoalitionValue::FunctionCoalitionValue(int features, EigenFn fn) : features_(features), eigen_(std::move(fn)) {}
+FunctionCoalitionValue::FunctionCoalitionValue(int features, TorchFn fn) : features_(features), torch_(std::move(fn)) {}
+
+Eigen::VectorXd FunctionCoalitionValue::evaluate(const Eigen::MatrixXd& coalitions) {
+    evaluations_ += coalitions.rows();
+    if (eigen_) return eigen_(coalitions);
+    const auto b = coalitions.rows(), m = coalitions.cols();
+    auto t = torch::empty({static_cast<int64_t>(b), static_cast<int64_t>(m)}, torch::kFloat32);
+    auto acc = t.accessor<float, 2>();
+    for (Eigen::Index i = 0; i < b; ++i)
+        for (Eigen::Index j = 0; j < m; ++j) acc[i][j] = static_cast<float>(coalitions(i, j));
+    auto out = torch_(t).to(torch::kCPU).to(torch::kFloat64).contiguous().view({-1});
+    if (out.numel() != b) throw Error("value function returned " + std::to_string(out.numel()) + " values for " +
+                                      std::to_string(b) + " coalitions");
+    Eigen::VectorXd v(b);
+    std::memcpy(v.data(), out.data_ptr<double>(), sizeof(double) * b);
+    return v;
+}
+
+// ---- model values ----
+
+Eigen::VectorXd targetValues(const Model& model, const torch::Tensor& outputs, int target, SurrogateOutput output) {
+    auto out = outputs.to(torch::kCPU).to(torch::kFloat32);
+    torch::Tensor col;
+    if (output == SurrogateOutput::Probability) {
+        col = toProbabilities(model, out).select(1, target);
+    } else if (model.info().outputs_probabilities) {
+        col = out.select(1, target).clamp_min(1e-30).log();
+    } else {
+        col = out.select(1, target);
+    }
+    col = col.to(torch::kFloat64).contiguous();
+    Eigen::VectorXd v(col.size(0));
+    std::memcpy(v.data(), col.data_ptr<double>(), sizeof(double) * v.size());
+    return v;
+}
+
+ModelCoalitionValue::ModelCoalitionValue(Model& model, const PerturbationRenderer& renderer, int target,
+                                         SurrogateOutput output)
+    : model_(model), renderer_(renderer), target_(target), output_(output) {}
+
+namespace {
+torch::Tensor toTensor(const Eigen::MatrixXd& z) {
+    auto t = torch::empty({static_cast<int64_t>(z.rows()), static_cast<int64_t>(z.cols())}, torch::kUInt8);
+    auto acc = t.accessor<uint8_t, 2>();
+    for (Eigen::Index i = 0; i < z.rows(); ++i)
+        for (Eigen::Index j = 0; j < z.cols(); ++j) acc[i][j] = z(i, j) != 0 ? 1 : 0;
+    return t;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Forward under InferenceMode, timed (the copy to the CPU waits for the device).
+torch::Tensor timedForward(Model& model, const torch::Tensor& batch, double& seconds) {
+    c10::InferenceMode guard;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = model.forward(batch).to(torch::kCPU);
+    seconds += secondsSince(t0);
+    return out;
+}
+}  // namespace
+
+Eigen::VectorXd ModelCoalitionValue::evaluate(const Eigen::MatrixXd& coalitions) {
+    c10::InferenceMode guard;
+    const auto images = renderer_.render(toTensor(coalitions));
+    const auto out = timedForward(model_, images, model_seconds_);
+    evaluations_ += coalitions.rows();
+    if (out.dim() != 2 || out.size(0) != coalitions.rows())
+        throw Error("model '" + model_.info().name + "' returned an output of shape " + c10::str(out.sizes()) +
+                    " for a batch of " + std::to_string(coalitions.rows()) + " images; expected [batch, classes]");
+    Eigen::VectorXd v = targetValues(model_, out, target_, output_);
+    if (!v.allFinite())
+        throw Error("model '" + model_.info().name + "' returned non-finite outputs (NaN or infinity) for a perturbed "
+                    "image; check the model and its input normalisation");
+    return v;
+}
+
+// ---- batching ----
+
+void evaluateCoalitions(CoalitionValue& value, const Eigen::MatrixXd& Z, Eigen::Index first, int batchSize,
+                        const RunContext& ctx, const std::string& what, Eigen::VectorXd& values) {
+    const Eigen::Index n = Z.rows();
+    if (batchSize < 1) throw Error(what + ": the batch size must be at least 1");
+    if (values.size() != n) values.conservativeResize(n);
+    for (Eigen::Index start = first; start < n; start += batchSize) {
+        ctx.checkCancelled();
+        const Eigen::Index count = std::min<Eigen::Index>(batchSize, n - start);
+        const Eigen::VectorXd v = value.evaluate(Z.middleRows(start, count));
+        if (v.size() != count)
+            throw Error(what + ": the value function returned " + std::to_string(v.size()) + " values for " +
+                        std::to_string(count) + " coalitions");
+        values.segment(start, count) = v;
+        const Eigen::Index done = start + count;
+        ctx.report(double(done) / double(n),
+                   what + ": " + std::to_string(done) + "/" + std::to_string(n) + " samples");
+    }
+}
+
+void checkDesignSize(int64_t rows, int features, const std::string& what) {
+    const double bytes = double(rows) * features * sizeof(double);
+    if (bytes > 2.0 * 1024 * 1024 * 1024) {
+        std::ostringstream ss;
+        ss << what << ": " << rows << " samples over " << features << " superpixels need "
+           << std::round(bytes / (1024.0 * 1024 * 1024)) << " GiB for the coalitions alone; use fewer samples or "
+           << "fewer superpixels";
+        throw Error(ss.str());
+    }
+}
+
+// ---- model-side setup and result ----
+
+ParamSet effectiveParams(const ParamSet& given, const ParamSet& defaults) {
+    if (given.specs().empty()) return defaults;
+    if (given.group() != defaults.group())
+        throw Error("the settings given are for '" + given.group() + "', not '" + defaults.group() + "'");
+    return given;
+}
+
+SurrogateSetup prepareSurrogate(const ExplainRequest& request, FillMode fill, SurrogateOutput output,
+                                const std::string& methodTitle, const RunContext& ctx) {
+    if (!request.model) throw Error(methodTitle + ": no model was given");
+    if (request.image.empty() || request.image.type() != CV_8UC3)
+        throw Error(methodTitle + ": expected an 8-bit RGB image");
+    if (request.batch_size < 0)
+        throw Error("batch size " + std::to_string(request.batch_size) + " is not valid; use 1 or more (0 = default)");
+    ctx.checkCancelled();
+    Model& model = *request.model;
+    const InputSpec& spec = model.info().input;
+
+    SurrogateSetup s;
+    s.batch_size = request.batch_size > 0 ? request.batch_size : defaultBatchSize(model.device());
+    s.input8 = resizeForModel(request.image, spec);
+    s.geometry = inputGeometry(request.image.size(), spec);
+    if (!request.segments.empty()) {
+        if (request.segments.type() != CV_32S)
+            throw Error(methodTitle + ": the imported label map must be a CV_32S label image (see readLabelMap)");
+        s.labels = relabelContiguous(labelsToInputGrid(request.segments, s.geometry), &s.segments);
+        if (s.segments == 0)
+            throw Error(methodTitle + ": the imported label map has no segment inside the model's view");
+        s.imported = true;
+    } else {
+        s.labels = computeSuperpixels(s.input8, superpixelSettingsFrom(request.superpixels));
+        s.segments = countSegments(s.labels);
+    }
+    s.renderer = std::make_unique<PerturbationRenderer>(s.input8, s.labels, fill, spec, model.device());
+
+    ctx.checkCancelled();
+    const auto out = timedForward(model, s.renderer->input().unsqueeze(0), s.model_seconds);
+    s.evaluations = 1;
+    if (out.dim() != 2 || out.size(0) != 1)
+        throw Error("model '" + model.info().name + "' returned an output of shape " + c10::str(out.sizes()) +
+                    "; expected [1, classes]");
+    const int classes = static_cast<int>(out.size(1));
+    if (request.target_index < -1 || request.target_index >= classes)
+        throw Error("target class " + std::to_string(request.target_index) + " is out of range: model '" +
+                    model.info().name + "' has " + std::to_string(classes) + " classes (0-" +
+                    std::to_string(classes - 1) + ", or -1 for the top class)");
+    const auto probs = toProbabilities(model, out);
+    s.target = request.target_index >= 0 ? request.target_index : static_cast<int>(probs[0].argmax().item<int64_t>());
+    s.target_probability = probs[0][s.target].item<float>();
+    const auto& labels = model.info().labels;
+    s.target_label = s.target < static_cast<int>(labels.size()) ? labels[s.target] : "class " + std::to_string(s.target);
+    s.full_value = targetValues(model, out, s.target, output)(0);
+    if (!std::isfinite(s.full_value))
+        throw Error("model '" + model.info().name + "' returned a non-finite output for the image");
+    return s;
+}
+
+cv::Mat paintSegments(const cv::Mat& labels, const Eigen::VectorXd& values) {
+    CV_Assert(labels.type() == CV_32S);
+    cv::Mat out(labels.size(), CV_32F);
+    for (int y = 0; y < labels.rows; ++y) {
+        const int* l = labels.ptr<int>(y);
+        float* o = out.ptr<float>(y);
+        for (int x = 0; x < labels.cols; ++x)
+            o[x] = (l[x] >= 0 && l[x] < values.size()) ? static_cast<float>(values(l[x])) : 0.0f;
+    }
+    return out;
+}
+
+Explanation finishSurrogate(const std::string& method, const std::string& title, const ExplainRequest& request,
+                            const ParamSet& params, const SurrogateSetup& setup, const Eigen::VectorXd& perSegment,
+                            nlohmann::json numbers) {
+    if (!perSegment.allFinite()) throw Error(title + ": the fit gave non-finite values");
+    Explanation e;
+    e.method = method;
+    e.method_title = title;
+    e.heatmap = mapToOriginal(paintSegments(setup.labels, perSegment), setup.geometry, cv::INTER_NEAREST, 0.0);
+    e.segments = mapToOriginal(setup.labels, setup.geometry, cv::INTER_NEAREST, -1.0);
+    e.target_index = setup.target;
+    e.target_label = setup.target_label;
+    e.target_probability = setup.target_probability;
+    e.numbers = std::move(numbers);
+    if (!(perSegment.array() > 0).any()) e.flags.push_back(kFlagNoPositiveEvidence);
+
+    nlohmann::json sp;
+    if (setup.imported) {
+        sp = {{"source", "imported"}, {"segments", setup.segments}};
+    } else {
+        const ParamSet spParams = effectiveParams(request.superpixels, superpixelParams());
+        sp = spParams.toJson();
+        sp["source"] = "computed";
+        sp["segments"] = setup.segments;
+    }
+    e.settings = {{"method", method},
+                  {"params", params.toJson()},
+                  {"superpixels", sp},
+                  {"seed", request.seed},
+                  {"batch_size", setup.batch_size},
+                  {"target_index", setup.target},
+                  {"device", setup.renderer->device().str()}};
+    return e;
+}
+
+}  // namespace mirada
