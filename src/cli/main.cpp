@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "common/error.hpp"
+#include "explain_command.hpp"
 #include "image/image_io.hpp"
 #include "models/model_zoo.hpp"
 #include "models/predict.hpp"
@@ -109,6 +110,38 @@ int main(int argc, char** argv) {
 
     auto* models = app.add_subcommand("models", "List the model zoo and where each model's weights are");
 
+    mirada::cli::ExplainOptions ex;
+    auto* explain = app.add_subcommand("explain", "Explain the model's decision with one or more methods; write overlays, "
+                                                  "raw heatmaps, the comparison sheet and a JSON report");
+    explain->add_option("--model,-m", ex.model, modelHelp)->required();
+    explain->add_option("--image,-i", ex.image, "image file")->required();
+    explain->add_option("--methods", ex.methods, "comma-separated: gradcam, gradcampp, cam, lime, kernelshap")
+        ->capture_default_str();
+    explain->add_option("--target,-t", ex.target, "top1, a class index, or a label")->capture_default_str();
+    explain->add_option("--out,-o", ex.out, "output folder (created if missing)")->capture_default_str();
+    explain->add_option("--seed", ex.seed, "random seed: same seed, same output")->capture_default_str();
+    explain->add_option("--device", ex.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    explain->add_option("--batch-size", ex.batch_size, "model evaluations per batch (0 = device default)")
+        ->check(CLI::Range(0, 4096));
+    explain->add_option("--set", ex.sets, "METHOD.PARAM=VALUE (repeatable), e.g. lime.samples=500, superpixels.count=80");
+    explain->add_option("--segments", ex.segments, "16-bit PNG label map to use instead of computed superpixels");
+    explain->add_option("--colormap", ex.colormap, "jet, turbo, inferno, viridis, magma, hot")->capture_default_str();
+    explain->add_option("--opacity", ex.opacity, "heatmap opacity 0..1")->capture_default_str();
+    explain->add_option("--scale", ex.scale, "auto, positive or symmetric colour scale")->capture_default_str();
+    explain->add_flag("--quiet,-q", ex.quiet, "no progress on stderr");
+
+    mirada::cli::BenchOptions bo;
+    auto* bench = app.add_subcommand("bench", "Time an explanation against the model evaluations it needs");
+    bench->add_option("--model,-m", bo.model, modelHelp)->required();
+    bench->add_option("--image,-i", bo.image, "image file")->required();
+    bench->add_option("--method", bo.method, "gradcam, gradcampp, cam, lime or kernelshap")->capture_default_str();
+    bench->add_option("--samples", bo.samples, "samples for lime / kernelshap (0 = method default)");
+    bench->add_option("--batch-size", bo.batch_size, "model evaluations per batch (0 = device default)");
+    bench->add_option("--repeat", bo.repeat, "runs to take the median of")->capture_default_str();
+    bench->add_option("--device", bo.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    bench->add_option("--set", bo.sets, "METHOD.PARAM=VALUE (repeatable)");
+    bench->add_option("--seed", bo.seed, "random seed");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -118,6 +151,8 @@ int main(int argc, char** argv) {
         if (*predict) return runPredict(modelSpec, imagePath, device, top, asJson);
         if (*layers) return runLayers(modelSpec, device);
         if (*models) return runModels();
+        if (*explain) return mirada::cli::runExplain(ex);
+        if (*bench) return mirada::cli::runBench(bo);
     } catch (const mirada::Error& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;

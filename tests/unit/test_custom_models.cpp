@@ -107,6 +107,13 @@ TEST(CustomModel, TapGivesActivationWithGradientAndSameLogits) {
         EXPECT_EQ(grad.sizes(), tap.activation.sizes()) << layer;
         EXPECT_GT(grad.abs().sum().item<float>(), 0.0f) << layer;
     }
+    // Repeated taps keep their gradient (the graph executor must not fuse the tap away).
+    for (int i = 0; i < 4; ++i) {
+        auto again = model->forwardWithTap(x, "block2");
+        auto g = torch::autograd::grad({again.output[0][1]}, {again.activation}, {}, c10::nullopt, false, true)[0];
+        ASSERT_TRUE(g.defined()) << "call " << i;
+        EXPECT_GT(g.abs().sum().item<float>(), 0.0f) << "call " << i;
+    }
     // The tapped block output is the block's final ReLU: never negative.
     auto tap = model->forwardWithTap(x, "block2");
     EXPECT_GE(tap.activation.min().item<float>(), 0.0f);

@@ -2,6 +2,7 @@
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include <algorithm>
@@ -184,6 +185,10 @@ public:
         auto it = tapped_.find(layer);
         if (it == tapped_.end()) it = tapped_.emplace(layer, makeTappedFunction(index_, {layer})).first;
         torch::AutoGradMode grad(true);
+        // Run the tapped graph unoptimised: the profiling executor would fuse the
+        // logits and the tapped value into one differentiable block from the
+        // second call on, and the gradient with respect to the tap would vanish.
+        torch::jit::GraphOptimizerEnabledGuard unoptimised(false);
         torch::jit::Stack stack{module_._ivalue(), batch};
         it->second->run(stack);
         auto elems = stack.back().toTupleRef().elements();

@@ -1,0 +1,269 @@
+// `mirada-cli explain` and `mirada-cli bench`: parse, call the core, report.
+#include "explain_command.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "explain/explainer.hpp"
+#include "image/image_io.hpp"
+#include "image/preprocess.hpp"
+#include "models/model_zoo.hpp"
+#include "report/run_export.hpp"
+#include "explain/cam/cam_pipeline.hpp"
+#include "segment/superpixels.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mirada::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+void onInterrupt(int) { g_cancel.store(true); }
+
+std::vector<std::string> splitList(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string item; std::getline(ss, item, ',');) {
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+// --set METHOD.PARAM=VALUE applied to the method's table or the shared superpixel table.
+void applySets(const std::vector<std::string>& sets, std::map<std::string, ParamSet>& groups) {
+    for (const auto& s : sets) {
+        const auto eq = s.find('=');
+        const auto dot = s.find('.');
+        if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+            throw Error("--set '" + s + "' must look like METHOD.PARAM=VALUE, e.g. lime.samples=500");
+        const std::string group = s.substr(0, dot), name = s.substr(dot + 1, eq - dot - 1), value = s.substr(eq + 1);
+        auto it = groups.find(group);
+        if (it == groups.end()) {
+            std::string names;
+            for (const auto& [g, _] : groups) names += (names.empty() ? "" : ", ") + g;
+            throw Error("--set '" + s + "': '" + group + "' is not one of the selected methods or settings groups (" +
+                        names + ")");
+        }
+        it->second.setFromString(name, value);
+    }
+}
+
+struct Progress {
+    bool tty = isatty(STDERR_FILENO);
+    bool quiet = false;
+    int lastDecile = -1;
+    void operator()(const std::string& method, double f, const std::string& msg) {
+        if (quiet) return;
+        if (tty) {
+            const int width = 24, filled = static_cast<int>(f * width + 0.5);
+            std::fprintf(stderr, "\r  %-10s [%s%s] %3.0f%%  %-40.40s", method.c_str(), std::string(filled, '#').c_str(),
+                         std::string(width - filled, ' ').c_str(), f * 100, msg.c_str());
+            std::fflush(stderr);
+        } else {
+            const int d = static_cast<int>(f * 10);
+            if (d != lastDecile) {
+                lastDecile = d;
+                std::fprintf(stderr, "  %-10s %3.0f%%  %s\n", method.c_str(), f * 100, msg.c_str());
+            }
+        }
+    }
+    void done(const std::string& method, double seconds) {
+        if (quiet) return;
+        std::fprintf(stderr, "%s  %-10s done in %.2f s%s\n", tty ? "\r" : "", method.c_str(), seconds,
+                     tty ? std::string(40, ' ').c_str() : "");
+        lastDecile = -1;
+    }
+};
+
+LoadedModel openModel(const std::string& spec, const std::string& device) {
+    ModelLoadOptions opt;
+    opt.device = deviceChoiceFromString(device);
+    auto loaded = loadModel(spec, opt);
+    for (const auto& n : loaded.notices) std::cerr << "notice: " << n << "\n";
+    return loaded;
+}
+
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+// The settings table of a method for this model (CAM methods list the model's layers).
+ParamSet paramsFor(const Explainer& ex, Model& model) {
+    const auto n = ex.name();
+    if (n == "gradcam" || n == "gradcampp" || n == "cam") return camParamsForModel(n, model);
+    return ex.defaultParams();
+}
+
+int runExplain(const ExplainOptions& o) {
+    const auto methods = splitList(o.methods);
+    if (methods.empty()) throw Error("--methods is empty; choose from gradcam, gradcampp, cam, lime, kernelshap");
+    std::vector<std::unique_ptr<Explainer>> explainers;
+    bool anySuperpixels = false;
+    for (const auto& m : methods) {
+        for (const auto& e : explainers)
+            if (e->name() == m) throw Error("--methods lists '" + m + "' twice");
+        explainers.push_back(makeExplainer(m));
+        anySuperpixels = anySuperpixels || explainers.back()->usesSuperpixels();
+    }
+    if (!(o.opacity >= 0 && o.opacity <= 1)) throw Error("--opacity must be between 0 and 1, got " + std::to_string(o.opacity));
+    OverlayOptions overlay;
+    overlay.colormap = o.colormap;
+    overlay.opacity = o.opacity;
+    overlay.scale = o.scale;
+    renderColorbar(2, 1, overlay, false);  // validates the colormap name before any work
+
+    auto loaded = openModel(o.model, o.device);
+    Model& model = *loaded.model;
+    std::map<std::string, ParamSet> groups;
+    for (const auto& ex : explainers) groups[ex->name()] = paramsFor(*ex, model);
+    groups["superpixels"] = superpixelParams();
+    applySets(o.sets, groups);
+    const auto image = loadImage(o.image);
+    cv::Mat importedSegments;
+    if (!o.segments.empty()) {
+        importedSegments = readLabelMap(o.segments);
+        if (importedSegments.size() != image.rgb.size())
+            throw Error("--segments '" + o.segments + "' is " + std::to_string(importedSegments.cols) + "x" +
+                        std::to_string(importedSegments.rows) + " but the image is " + std::to_string(image.rgb.cols) +
+                        "x" + std::to_string(image.rgb.rows) + "; a label map must have the image's size");
+        if (!anySuperpixels) std::cerr << "notice: --segments is used only by lime and kernelshap\n";
+    }
+    const int target = resolveTarget(model, image.rgb, o.target);
+
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    Progress progress;
+    progress.quiet = o.quiet;
+    RunRecord run;
+    run.model = model.info();
+    run.device = model.device().str();
+    run.image_file = o.image;
+    run.image_sha256 = image.sha256;
+    run.image = image.rgb;
+    run.target_request = o.target;
+    run.seed = o.seed;
+    run.batch_size = o.batch_size > 0 ? o.batch_size : defaultBatchSize(model.device());
+    run.overlay = overlay;
+    for (auto& ex : explainers) {
+        ExplainRequest req;
+        req.model = &model;
+        req.image = image.rgb;
+        req.target_index = target;
+        req.seed = o.seed;
+        req.batch_size = o.batch_size;
+        req.params = groups[ex->name()];
+        req.superpixels = groups["superpixels"];
+        req.segments = importedSegments;
+        RunContext ctx;
+        const std::string name = ex->name();
+        ctx.progress = [&progress, name](double f, const std::string& msg) { progress(name, f, msg); };
+        ctx.cancel = &g_cancel;
+        try {
+            run.explanations.push_back(ex->explain(req, ctx));
+        } catch (const Cancelled&) {
+            std::cerr << "\ncancelled during " << name << ": no files were written\n";
+            return 130;
+        }
+        progress.done(name, run.explanations.back().seconds);
+        for (const auto& f : run.explanations.back().flags)
+            if (f == kFlagNoPositiveEvidence) std::cerr << "  " << name << ": no positive evidence for the target\n";
+    }
+    const std::string stem = fs::path(o.image).stem().string();
+    const auto files = exportRun(o.out, stem, run);
+    const auto& e0 = run.explanations.front();
+    std::cout << "target " << e0.target_index << " '" << e0.target_label << "' (p = " << e0.target_probability << ")\n";
+    for (const auto& f : files) std::cout << "wrote " << f.string() << "\n";
+    return 0;
+}
+
+int runBench(const BenchOptions& o) {
+    auto explainer = makeExplainer(o.method);
+    if (o.repeat < 1) throw Error("--repeat must be at least 1");
+    auto loaded = openModel(o.model, o.device);
+    Model& model = *loaded.model;
+    std::map<std::string, ParamSet> groups;
+    groups[o.method] = paramsFor(*explainer, model);
+    groups["superpixels"] = superpixelParams();
+    if (o.samples > 0) {
+        if (!groups[o.method].has("samples"))
+            throw Error("--samples applies to lime and kernelshap, not to " + o.method);
+        groups[o.method].setFromString("samples", std::to_string(o.samples));
+    }
+    applySets(o.sets, groups);
+    const auto image = loadImage(o.image);
+    const int target = resolveTarget(model, image.rgb, o.target);
+    const int batch = o.batch_size > 0 ? o.batch_size : defaultBatchSize(model.device());
+    const auto input = preprocess(image.rgb, model.info().input).to(model.device());
+    auto sync = [&] {
+        if (model.device().is_cuda()) torch::cuda::synchronize();
+    };
+
+    ExplainRequest req;
+    req.model = &model;
+    req.image = image.rgb;
+    req.target_index = target;
+    req.seed = o.seed;
+    req.batch_size = o.batch_size;
+    req.params = groups[o.method];
+    req.superpixels = groups["superpixels"];
+    RunContext ctx;
+
+    // Warm-up: one explanation (first-call allocations, graph optimisation).
+    Explanation e = explainer->explain(req, ctx);
+    const int64_t evaluations = e.model_evaluations;
+    std::vector<double> explainTimes, modelTimes;
+    for (int r = 0; r < o.repeat; ++r) {
+        sync();
+        double t0 = now();
+        e = explainer->explain(req, ctx);
+        sync();
+        explainTimes.push_back(now() - t0);
+
+        // The same number of model evaluations in the same batches, nothing else.
+        t0 = now();
+        if (explainer->usesSuperpixels()) {
+            torch::InferenceMode guard;
+            for (int64_t done = 0; done < evaluations; done += batch) {
+                const int64_t n = std::min<int64_t>(batch, evaluations - done);
+                auto out = model.forward(input.expand({n, -1, -1, -1}).contiguous());
+                (void)out;
+            }
+        } else {
+            auto tap = model.forwardWithTap(input, e.settings.value("layer", model.info().default_target_layer));
+            auto g = torch::autograd::grad({tap.output[0][target]}, {tap.activation});
+            (void)g;
+        }
+        sync();
+        modelTimes.push_back(now() - t0);
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    const double te = median(explainTimes), tm = median(modelTimes);
+    std::printf("model      %s on %s, batch %d, %d threads\n", model.info().name.c_str(), model.device().str().c_str(),
+                batch, torch::get_num_threads());
+    std::printf("method     %s (%s), median of %d runs\n", o.method.c_str(), explainer->title().c_str(), o.repeat);
+    if (explainer->usesSuperpixels())
+        std::printf("model evaluations alone  %lld images  %.3f s  (%.1f images/s)\n",
+                    static_cast<long long>(evaluations), tm, evaluations / tm);
+    else
+        std::printf("one forward + backward   %.4f s\n", tm);
+    std::printf("full explanation         %.3f s  (model time inside: %.3f s)\n", te, e.model_seconds);
+    std::printf("ratio                    %.3f\n", te / tm);
+    return 0;
+}
+
+}  // namespace mirada::cli

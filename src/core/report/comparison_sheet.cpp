@@ -1,0 +1,92 @@
+#include "report/comparison_sheet.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+namespace mirada {
+namespace {
+
+cv::Mat fitTile(const cv::Mat& rgb, int height) {
+    const double scale = double(height) / rgb.rows;
+    const int width = std::max(1, static_cast<int>(std::lround(rgb.cols * scale)));
+    cv::Mat out;
+    cv::resize(rgb, out, cv::Size(std::min(width, height * 2), height), 0, 0,
+               scale > 2 ? cv::INTER_NEAREST : cv::INTER_AREA);
+    return out;
+}
+
+std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+
+}  // namespace
+
+std::vector<std::string> keyNumbers(const Explanation& e) {
+    std::vector<std::string> lines;
+    const auto& n = e.numbers;
+    if (n.contains("r2")) lines.push_back("weighted R2 " + fmt("%.3f", n["r2"].get<double>()));
+    if (n.contains("fx") && n.contains("base_value")) {
+        lines.push_back("f(x) " + fmt("%.3f", n["fx"].get<double>()) + "  base " +
+                        fmt("%.3f", n["base_value"].get<double>()));
+        if (n.contains("sum_check")) lines.push_back("sum check " + fmt("%.1e", n["sum_check"].get<double>()));
+    }
+    for (const auto& f : e.flags)
+        if (f == kFlagNoPositiveEvidence) lines.push_back("no positive evidence");
+    return lines;
+}
+
+cv::Mat renderComparisonSheet(const cv::Mat& originalRgb, const std::string& imageTitle,
+                              const std::vector<Explanation>& explanations, const OverlayOptions& overlay,
+                              const std::vector<std::vector<std::string>>& extraLines, const SheetOptions& options) {
+    struct Tile {
+        cv::Mat image;
+        std::vector<std::string> text;
+    };
+    std::vector<Tile> tiles;
+    tiles.push_back({fitTile(originalRgb, options.tile_height),
+                     {imageTitle, std::to_string(originalRgb.cols) + " x " + std::to_string(originalRgb.rows) + " px"}});
+    for (size_t i = 0; i < explanations.size(); ++i) {
+        const auto& e = explanations[i];
+        Tile t;
+        t.image = fitTile(renderOverlay(originalRgb, e.heatmap, overlay), options.tile_height);
+        t.text.push_back(e.method_title + "  (" + fmt("%.2f s", e.seconds) + ")");
+        t.text.push_back("target " + std::to_string(e.target_index) + " " + e.target_label + " " +
+                         fmt("p=%.3f", e.target_probability));
+        for (const auto& l : keyNumbers(e)) t.text.push_back(l);
+        if (i < extraLines.size())
+            for (const auto& l : extraLines[i]) t.text.push_back(l);
+        tiles.push_back(std::move(t));
+    }
+    const int n = static_cast<int>(tiles.size());
+    const int cols = options.columns > 0 ? options.columns : (n <= 6 ? n : 4);
+    const int rows = (n + cols - 1) / cols;
+    size_t maxLines = 0;
+    int tileW = 0;
+    for (const auto& t : tiles) {
+        maxLines = std::max(maxLines, t.text.size());
+        tileW = std::max(tileW, t.image.cols);
+    }
+    const int lineH = 18, pad = 10;
+    const int textH = static_cast<int>(maxLines) * lineH + 6;
+    const int cellW = std::max(tileW, 220) + pad, cellH = options.tile_height + textH + pad;
+    cv::Mat sheet(rows * cellH + pad, cols * cellW + pad, CV_8UC3, cv::Scalar(255, 255, 255));
+    for (int i = 0; i < n; ++i) {
+        const int x0 = pad + (i % cols) * cellW, y0 = pad + (i / cols) * cellH;
+        for (size_t l = 0; l < tiles[i].text.size(); ++l) {
+            std::string s = tiles[i].text[l];
+            // Keep the text inside the cell.
+            while (s.size() > 4 && cv::getTextSize(s, cv::FONT_HERSHEY_SIMPLEX, 0.45, 1, nullptr).width > cellW - pad)
+                s = s.substr(0, s.size() - 4) + "...";
+            cv::putText(sheet, s, cv::Point(x0, y0 + 14 + static_cast<int>(l) * lineH), cv::FONT_HERSHEY_SIMPLEX,
+                        l == 0 ? 0.5 : 0.45, cv::Scalar(20, 20, 20), l == 0 ? 1 : 1, cv::LINE_AA);
+        }
+        tiles[i].image.copyTo(sheet(cv::Rect(x0, y0 + textH, tiles[i].image.cols, tiles[i].image.rows)));
+    }
+    return sheet;
+}
+
+}  // namespace mirada

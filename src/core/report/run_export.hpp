@@ -1,0 +1,50 @@
+#pragma once
+// Everything a run produced, the JSON report that makes it reproducible, and
+// the one export routine the CLI and the GUI share. All files are written
+// atomically (temp file + rename): a failure leaves existing files intact.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "explain/explainer.hpp"
+#include "image/overlay.hpp"
+
+namespace mirada {
+
+struct RunRecord {
+    ModelInfo model;
+    std::string device;             // "cpu", "cuda:0"
+    std::string image_file;
+    std::string image_sha256;
+    cv::Mat image;                  // RGB original
+    std::string target_request;     // as asked: "top1", "207", "golden retriever"
+    uint64_t seed = 0;
+    int batch_size = 0;
+    std::vector<Explanation> explanations;
+    OverlayOptions overlay;
+    nlohmann::json extra = nlohmann::json::object();  // e.g. metrics, added under "extra"
+};
+
+// Library versions compiled in: mirada, libtorch, opencv, eigen, nlohmann_json.
+nlohmann::json libraryVersions();
+
+// The report; `files` maps "<method>.overlay" etc. to file names (may be empty).
+nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files = nlohmann::json::object());
+
+struct ExportOptions {
+    bool overlays = true;
+    bool heatmaps = true;   // .npy
+    bool segments = true;   // 16-bit label map, when superpixels were used
+    bool comparison = true;
+    bool report = true;
+};
+
+// Writes into `dir` (created if missing), per method <stem>.<method>.overlay.png
+// and <stem>.<method>.heatmap.npy, once <stem>.segments.png, <stem>.comparison.png
+// and <stem>.report.json. Returns the paths written. Throws mirada::Error naming
+// the file that could not be written.
+std::vector<std::filesystem::path> exportRun(const std::filesystem::path& dir, const std::string& stem,
+                                             const RunRecord& run, const ExportOptions& options = {});
+
+}  // namespace mirada

@@ -1,0 +1,158 @@
+// `mirada-cli explain` end to end, the files it writes, and the report/overlay
+// building blocks behind it.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "common/error.hpp"
+#include "explain/explainer.hpp"
+#include "image/overlay.hpp"
+#include "models/model_zoo.hpp"
+#include "report/npy.hpp"
+#include "test_helpers.hpp"
+
+namespace fs = std::filesystem;
+using namespace mirada;
+using namespace mirada::test;
+
+namespace {
+std::string cli() { return std::string(MIRADA_CLI); }
+std::string sample(const std::string& name) { return (sourceDir() / "resources" / "samples" / name).string(); }
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+TEST(Npy, RoundTripsAndHasANumpyHeader) {
+    TempDir dir;
+    cv::Mat m(3, 5, CV_32F);
+    for (int i = 0; i < 15; ++i) m.at<float>(i / 5, i % 5) = i * 0.5f - 2;
+    writeNpyAtomic(dir / "m.npy", m);
+    const auto bytes = slurp(dir / "m.npy");
+    EXPECT_EQ(bytes.substr(1, 5), "NUMPY");
+    EXPECT_EQ((bytes.size() - 15 * 4) % 64, 0u);  // header padded to 64 bytes
+    EXPECT_NE(bytes.find("'shape': (3, 5)"), std::string::npos);
+    cv::Mat back = readNpy(dir / "m.npy");
+    EXPECT_EQ(cv::norm(back, m, cv::NORM_INF), 0.0);
+}
+
+TEST(Overlay, AllZeroMapLeavesTheImageUntouched) {
+    cv::Mat img(10, 12, CV_8UC3, cv::Scalar(10, 200, 30));
+    cv::Mat zero = cv::Mat::zeros(10, 12, CV_32F);
+    OverlayOptions o;
+    cv::Mat out = renderOverlay(img, zero, o);
+    EXPECT_EQ(cv::norm(out, img, cv::NORM_INF), 0.0);
+    // A positive map colours only where it is positive, more with higher opacity.
+    cv::Mat map = cv::Mat::zeros(10, 12, CV_32F);
+    map.at<float>(5, 5) = 2.0f;
+    out = renderOverlay(img, map, o);
+    EXPECT_EQ(out.at<cv::Vec3b>(0, 0), img.at<cv::Vec3b>(0, 0));
+    EXPECT_NE(out.at<cv::Vec3b>(5, 5), img.at<cv::Vec3b>(5, 5));
+    o.opacity = 0;
+    EXPECT_EQ(cv::norm(renderOverlay(img, map, o), img, cv::NORM_INF), 0.0);
+    o.opacity = 1.5;
+    EXPECT_THROW(renderOverlay(img, map, o), Error);
+    o.opacity = 0.5;
+    o.colormap = "rainbow-unicorn";
+    EXPECT_THROW(renderOverlay(img, map, o), Error);
+}
+
+TEST(ExplainCli, WritesEveryFileAndAReproducibleReport) {
+    MIRADA_REQUIRE_FIXTURE(fixtureDir() / "residual-cnn.json");
+    TempDir out;
+    const std::string model = (fixtureDir() / "residual-cnn.json").string();
+    const std::string image = (fixtureDir() / "residual-cnn.image.png").string();
+    const std::string args = " explain --quiet --device cpu --model " + model + " --image " + image +
+                             " --methods gradcam,gradcampp,lime,kernelshap --seed 7 --set lime.samples=40"
+                             " --set superpixels.algorithm=grid --set superpixels.count=6 --out ";
+    std::string log;
+    ASSERT_EQ(runCommand(cli() + args + (out / "a").string(), &log), 0) << log;
+    const auto dir = out / "a";
+    for (const std::string m : {"gradcam", "gradcampp", "lime", "kernelshap"}) {
+        EXPECT_TRUE(fs::exists(dir / ("residual-cnn.image." + m + ".overlay.png"))) << m;
+        cv::Mat heat = readNpy(dir / ("residual-cnn.image." + m + ".heatmap.npy"));
+        EXPECT_EQ(heat.size(), cv::Size(32, 32)) << m;
+        EXPECT_TRUE(cv::checkRange(heat)) << m;  // no NaN / Inf
+    }
+    cv::Mat seg = cv::imread((dir / "residual-cnn.image.segments.png").string(), cv::IMREAD_UNCHANGED);
+    ASSERT_EQ(seg.type(), CV_16UC1);
+    double mn, mx;
+    cv::minMaxLoc(seg, &mn, &mx);
+    EXPECT_EQ(mn, 1);
+    EXPECT_EQ(mx, 6);
+    EXPECT_TRUE(fs::exists(dir / "residual-cnn.image.comparison.png"));
+    auto report = nlohmann::json::parse(slurp(dir / "residual-cnn.image.report.json"));
+    EXPECT_EQ(report["model"]["sha256"].get<std::string>().size(), 64u);
+    EXPECT_EQ(report["image"]["sha256"].get<std::string>().size(), 64u);
+    EXPECT_EQ(report["seed"], 7);
+    ASSERT_EQ(report["methods"].size(), 4u);
+    EXPECT_EQ(report["methods"][2]["settings"]["params"]["samples"], 40);
+    EXPECT_TRUE(report["versions"].contains("libtorch"));
+    const auto& shap = report["methods"][3]["numbers"];
+    double sum = 0;
+    for (const auto& v : shap["values"]) sum += v.get<double>();
+    EXPECT_NEAR(sum, shap["fx"].get<double>() - shap["base_value"].get<double>(), 1e-6);
+
+    // Same seed, same files; the imported segmentation reproduces the run.
+    ASSERT_EQ(runCommand(cli() + args + (out / "b").string() + " --segments " +
+                             (dir / "residual-cnn.image.segments.png").string(),
+                         &log),
+              0)
+        << log;
+    for (const std::string m : {"gradcam", "lime", "kernelshap"}) {
+        const std::string f = "residual-cnn.image." + m + ".heatmap.npy";
+        EXPECT_EQ(slurp(dir / f), slurp(out / "b" / f)) << m;
+    }
+}
+
+TEST(ExplainCli, BadInputsGiveClearErrorsAndNoFiles) {
+    MIRADA_REQUIRE_FIXTURE(fixtureDir() / "residual-cnn.json");
+    TempDir out;
+    const std::string base = cli() + " explain --quiet --device cpu --model " +
+                             (fixtureDir() / "residual-cnn.json").string() + " --image " +
+                             (fixtureDir() / "residual-cnn.image.png").string() + " --out " + out.path().string();
+    struct Case {
+        std::string args;
+        std::string mustMention;
+    };
+    const std::vector<Case> cases = {
+        {" --methods lime --set lime.samples=0", "lime.samples"},
+        {" --methods lime --set lime.samples=-5", "lime.samples"},
+        {" --methods gradcam --set gradcam.layer=block9", "block9"},
+        {" --methods shapley", "unknown method 'shapley'"},
+        {" --methods gradcam --target 17", "out of range"},
+        {" --methods gradcam --target zebra", "zebra"},
+        {" --methods lime --set superpixels.count=2000", "superpixels.count"},
+        {" --methods lime --set lime.kernel_width=abc", "lime.kernel_width"},
+        {" --methods gradcam --set lime.samples=10", "lime"},
+        {" --methods gradcam --colormap rainbow", "rainbow"},
+    };
+    for (const auto& c : cases) {
+        std::string log;
+        const int rc = runCommand(base + c.args, &log);
+        EXPECT_NE(rc, 0) << c.args;
+        EXPECT_NE(log.find(c.mustMention), std::string::npos) << c.args << " -> " << log;
+        EXPECT_EQ(log.find("terminate"), std::string::npos) << log;
+    }
+    EXPECT_TRUE(fs::is_empty(out.path()));
+}
+
+TEST(ExplainCli, FashionCnnAllMethods) {
+    if (!locateZooModel("fashion-cnn").found) GTEST_SKIP() << "fashion-cnn not installed";
+    TempDir out;
+    std::string log;
+    const int rc = runCommand(cli() + " explain --quiet --device cpu --model fashion-cnn --image " +
+                                  sample("fashion-sneaker.png") +
+                                  " --methods gradcam,gradcampp,cam,lime,kernelshap --set lime.samples=60"
+                                  " --set kernelshap.samples=60 --set superpixels.count=12 --out " +
+                                  out.path().string(),
+                              &log);
+    ASSERT_EQ(rc, 0) << log;
+    EXPECT_NE(log.find("Sneaker"), std::string::npos) << log;
+    auto report = nlohmann::json::parse(slurp(out / "fashion-sneaker.report.json"));
+    ASSERT_EQ(report["methods"].size(), 5u);
+    EXPECT_EQ(report["target"]["label"], "Sneaker");
+    cv::Mat sheet = cv::imread((out / "fashion-sneaker.comparison.png").string());
+    EXPECT_GT(sheet.cols, 5 * 200);
+}
