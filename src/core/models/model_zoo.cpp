@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/sha256.hpp"
@@ -81,6 +83,24 @@ std::unique_ptr<Model> loadWeightsFile(const fs::path& file, const std::string& 
     }
     throw Error("'" + file.string() + "' is neither a PyTorch weight file (.pth, zip or legacy format) nor a "
                 "TorchScript archive. If it was downloaded, the download may be incomplete: get it again");
+}
+
+// Intra-op threads: $MIRADA_THREADS when set, otherwise one per core (this
+// LibTorch build starts with a single thread).
+void configureIntraOpThreads() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        int want = static_cast<int>(std::thread::hardware_concurrency());
+        if (const char* t = std::getenv("MIRADA_THREADS"); t && *t) {
+            try {
+                want = std::stoi(t);
+            } catch (const std::exception&) {
+                throw Error(std::string("MIRADA_THREADS='") + t + "' is not a number of threads");
+            }
+            if (want < 1) throw Error(std::string("MIRADA_THREADS='") + t + "' must be at least 1");
+        }
+        if (want > 0 && torch::get_num_threads() != want) torch::set_num_threads(want);
+    });
 }
 
 }  // namespace
@@ -165,6 +185,7 @@ std::string verifyHashInName(const fs::path& file) {
 
 LoadedModel loadModel(const std::string& spec, const ModelLoadOptions& options) {
     if (spec.empty()) throw Error("no model given: name a zoo model (fashion-cnn, resnet50, vgg16) or a file");
+    configureIntraOpThreads();
     LoadedModel out;
     fs::path file;
     std::string zooName;
