@@ -306,3 +306,28 @@ TEST(Preprocess, NormalisesWithMeanAndStd) {
     EXPECT_NEAR(t[0][1][0][0].item<float>(), (0.0f - 0.456f) / 0.224f, 1e-5);
     EXPECT_NEAR(t[0][2][0][0].item<float>(), (128 / 255.0f - 0.406f) / 0.225f, 1e-5);
 }
+
+TEST(ModelZoo, FindsWeightsInTheTorchHubCache) {
+    const auto weights = fixtureDir() / "resnet50-zip.pth";
+    MIRADA_REQUIRE_FIXTURE(weights);
+    TempDir dir;
+    fs::create_directories(dir / "torch" / "hub" / "checkpoints");
+    fs::create_symlink(weights, dir / "torch" / "hub" / "checkpoints" / "resnet50.pth");
+    setenv("MIRADA_MODELS_DIR", (dir / "empty").c_str(), 1);
+    setenv("TORCH_HOME", (dir / "torch").c_str(), 1);
+    auto loc = locateZooModel("resnet50");
+    const bool installed = loc.found && loc.file.string().find(dir.path().string()) == std::string::npos;
+    if (!installed) {
+        EXPECT_TRUE(loc.found) << loc.message;
+        EXPECT_EQ(loc.file, dir / "torch" / "hub" / "checkpoints" / "resnet50.pth");
+        ModelLoadOptions opt;
+        opt.device = DeviceChoice::Cpu;
+        auto model = loadModel("resnet50", opt).model;
+        EXPECT_EQ(model->info().name, "resnet50");
+        EXPECT_EQ(model->parameterCount(), 25557032);
+        EXPECT_EQ(model->info().labels.size(), 1000u);
+        EXPECT_EQ(model->info().labels[281], "tabby");
+    }
+    unsetenv("MIRADA_MODELS_DIR");
+    unsetenv("TORCH_HOME");
+}
