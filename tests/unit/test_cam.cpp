@@ -41,14 +41,7 @@ int readInt(const fs::path& p) {
     return v;
 }
 
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using mirada::test::errorOf;
 
 double pearson(const std::vector<float>& a, const std::vector<float>& b) {
     EXPECT_EQ(a.size(), b.size());

@@ -27,14 +27,7 @@ std::unique_ptr<Model> loadResidual(const std::string& file = "residual-cnn.json
     return loadModel(fx(file).string(), opt).model;
 }
 
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using mirada::test::errorOf;
 
 // Writes a descriptor next to the fixture archive and returns the error loading it gives.
 std::string descriptorError(const TempDir& dir, const std::string& jsonText) {

@@ -2,7 +2,10 @@
 // Small helpers shared by the unit tests.
 #include <gtest/gtest.h>
 
+#include "common/error.hpp"
+
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <string>
@@ -57,6 +60,16 @@ inline int runCommand(const std::string& cmd, std::string* output) {
     int status = pclose(pipe);
     if (output) *output = out;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The message of the mirada::Error that f throws, or "" when it throws none.
+inline std::string errorOf(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const mirada::Error& e) {
+        return e.what();
+    }
+    return "";
 }
 
 #define MIRADA_REQUIRE_FIXTURE(path)                                                          \

@@ -45,14 +45,7 @@ void expectContiguous(const cv::Mat& labels, int* count = nullptr) {
     if (count) *count = static_cast<int>(seen.size());
 }
 
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using mirada::test::errorOf;
 
 }  // namespace
 

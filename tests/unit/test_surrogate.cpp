@@ -30,14 +30,7 @@ using namespace mirada::test;
 
 namespace {
 
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using mirada::test::errorOf;
 
 // v(z) = b + sum c_i z_i
 FunctionCoalitionValue linearGame(const Eigen::VectorXd& c, double b) {
