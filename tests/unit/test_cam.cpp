@@ -242,7 +242,7 @@ TEST(CamExplainers, CamEqualsGradCamUpToScaleOnGapLinearNetworks) {
     EXPECT_NEAR(cam.numbers["map_max"].get<double>() / gc.numbers["map_max"].get<double>(), 16.0 * 16.0, 1e-2);
 
     // ... and the bundled fashion-cnn (block3 -> gap -> fc), once it has been trained.
-    if (!locateZooModel("fashion-cnn").found) GTEST_SKIP() << "fashion-cnn not available: " << locateZooModel("fashion-cnn").message;
+    ASSERT_TRUE(locateZooModel("fashion-cnn").found) << locateZooModel("fashion-cnn").message;
     auto fashion = load("fashion-cnn");
     cv::Mat img(28, 28, CV_8UC3);
     for (int y = 0; y < 28; ++y)

@@ -139,7 +139,7 @@ TEST(ExplainCli, BadInputsGiveClearErrorsAndNoFiles) {
 }
 
 TEST(ExplainCli, FashionCnnAllMethods) {
-    if (!locateZooModel("fashion-cnn").found) GTEST_SKIP() << "fashion-cnn not installed";
+    ASSERT_TRUE(locateZooModel("fashion-cnn").found) << locateZooModel("fashion-cnn").message;
     TempDir out;
     std::string log;
     const int rc = runCommand(cli() + " explain --quiet --device cpu --model fashion-cnn --image " +

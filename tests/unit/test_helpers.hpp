@@ -74,7 +74,7 @@ inline std::string errorOf(const std::function<void()>& f) {
 
 #define MIRADA_REQUIRE_FIXTURE(path)                                                          \
     do {                                                                                      \
-        if (!std::filesystem::exists(path)) GTEST_SKIP() << "fixture missing: " << (path);    \
+        ASSERT_TRUE(std::filesystem::exists(path)) << "fixture missing: " << (path) << " (run ctest)"; \
     } while (0)
 
 }  // namespace mirada::test

@@ -39,8 +39,7 @@ bool haveFixtures(const std::string& arch) {
 }
 
 #define REQUIRE_FIXTURES(arch)                                                                     \
-    if (!haveFixtures(arch))                                                                       \
-    GTEST_SKIP() << "fixture files for " << (arch) << " are absent in " << fixtureDir()             \
+    ASSERT_TRUE(haveFixtures(arch)) << "fixture files for " << (arch) << " are absent in " << fixtureDir()             \
                  << " (made by tests/fixtures/gen_torchvision_models.py)"
 
 torch::Tensor readF32(const fs::path& file, std::vector<int64_t> shape) {
@@ -205,7 +204,7 @@ TEST(NativeNets, ResnetLayersListEveryModuleWithShapes) {
 
 TEST(NativeNets, StateDictNamesAndShapesEqualTorchvision) {
     for (const std::string arch : kArchs) {
-        if (!fs::exists(fixtureDir() / (arch + "-keys.txt"))) GTEST_SKIP() << "no " << arch << "-keys.txt fixture";
+        ASSERT_TRUE(fs::exists(fixtureDir() / (arch + "-keys.txt"))) << "no " << arch << "-keys.txt fixture";
         const auto rows = readTable(fixtureDir() / (arch + "-keys.txt"));
         const auto layout = nativeStateDictLayout(arch);
         ASSERT_EQ(layout.size(), rows.size()) << arch;
@@ -219,7 +218,7 @@ TEST(NativeNets, StateDictNamesAndShapesEqualTorchvision) {
 
 TEST(NativeNets, LayersEqualTorchvisionNamedModules) {
     for (const std::string arch : kArchs) {
-        if (!fs::exists(fixtureDir() / (arch + "-modules.txt"))) GTEST_SKIP() << "no " << arch << "-modules.txt fixture";
+        ASSERT_TRUE(fs::exists(fixtureDir() / (arch + "-modules.txt"))) << "no " << arch << "-modules.txt fixture";
         const auto rows = readTable(fixtureDir() / (arch + "-modules.txt"));
         auto model = arch == "vgg16" ? makeNativeVgg16Random(infoFor(arch), 1) : makeNativeResnet50Random(infoFor(arch), 1);
         const auto layers = model->layers();

@@ -735,7 +735,7 @@ TEST(SurrogateModel, BadTargetCancelAndWrongSizedSegmentsAreReported) {
 }
 
 TEST(SurrogateModel, FashionCnnLimeAndShapWhenBundled) {
-    if (!locateZooModel("fashion-cnn").found) GTEST_SKIP() << "fashion-cnn weights are not available yet";
+    ASSERT_TRUE(locateZooModel("fashion-cnn").found) << locateZooModel("fashion-cnn").message;
     ModelLoadOptions opt;
     opt.device = DeviceChoice::Cpu;
     auto model = loadModel("fashion-cnn", opt).model;
