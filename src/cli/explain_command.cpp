@@ -106,6 +106,20 @@ ParamSet paramsFor(const Explainer& ex, Model& model) {
     return ex.defaultParams();
 }
 
+// The request for one method: the same image, target, seed and batch for every method.
+ExplainRequest makeRequest(Model& model, const cv::Mat& image, int target, uint64_t seed, int batchSize,
+                           std::map<std::string, ParamSet>& groups, const std::string& method) {
+    ExplainRequest req;
+    req.model = &model;
+    req.image = image;
+    req.target_index = target;
+    req.seed = seed;
+    req.batch_size = batchSize;
+    req.params = groups[method];
+    req.superpixels = groups["superpixels"];
+    return req;
+}
+
 int runExplain(const ExplainOptions& o) {
     const auto methods = splitList(o.methods);
     if (methods.empty()) throw Error("--methods is empty; choose from gradcam, gradcampp, cam, lime, kernelshap");
@@ -157,14 +171,7 @@ int runExplain(const ExplainOptions& o) {
     run.batch_size = o.batch_size > 0 ? o.batch_size : defaultBatchSize(model.device());
     run.overlay = overlay;
     for (auto& ex : explainers) {
-        ExplainRequest req;
-        req.model = &model;
-        req.image = image.rgb;
-        req.target_index = target;
-        req.seed = o.seed;
-        req.batch_size = o.batch_size;
-        req.params = groups[ex->name()];
-        req.superpixels = groups["superpixels"];
+        ExplainRequest req = makeRequest(model, image.rgb, target, o.seed, o.batch_size, groups, ex->name());
         req.segments = importedSegments;
         RunContext ctx;
         const std::string name = ex->name();
@@ -210,14 +217,7 @@ int runBench(const BenchOptions& o) {
         if (model.device().is_cuda()) torch::cuda::synchronize();
     };
 
-    ExplainRequest req;
-    req.model = &model;
-    req.image = image.rgb;
-    req.target_index = target;
-    req.seed = o.seed;
-    req.batch_size = o.batch_size;
-    req.params = groups[o.method];
-    req.superpixels = groups["superpixels"];
+    const ExplainRequest req = makeRequest(model, image.rgb, target, o.seed, o.batch_size, groups, o.method);
     RunContext ctx;
 
     // Warm-up: one explanation (first-call allocations, graph optimisation).
