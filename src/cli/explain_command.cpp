@@ -28,17 +28,6 @@ namespace {
 std::atomic<bool> g_cancel{false};
 void onInterrupt(int) { g_cancel.store(true); }
 
-std::vector<std::string> splitList(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string item; std::getline(ss, item, ',');) {
-        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-        while (!item.empty() && item.back() == ' ') item.pop_back();
-        if (!item.empty()) out.push_back(item);
-    }
-    return out;
-}
-
 // --set METHOD.PARAM=VALUE applied to the method's table or the shared superpixel table.
 void applySets(const std::vector<std::string>& sets, std::map<std::string, ParamSet>& groups) {
     for (const auto& s : sets) {
@@ -85,6 +74,28 @@ struct Progress {
     }
 };
 
+Progress& progressLine() {
+    static Progress p;
+    return p;
+}
+
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::vector<std::string> splitList(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string item; std::getline(ss, item, ',');) {
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
 LoadedModel openModel(const std::string& spec, const std::string& device) {
     ModelLoadOptions opt;
     opt.device = deviceChoiceFromString(device);
@@ -93,11 +104,39 @@ LoadedModel openModel(const std::string& spec, const std::string& device) {
     return loaded;
 }
 
-double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+const std::atomic<bool>* interruptFlag() { return &g_cancel; }
+
+void printProgress(const std::string& what, double fraction, const std::string& message, bool quiet) {
+    auto& p = progressLine();
+    p.quiet = quiet;
+    p(what, fraction, message);
 }
 
-}  // namespace
+void printDone(const std::string& what, double seconds, bool quiet) {
+    auto& p = progressLine();
+    p.quiet = quiet;
+    p.done(what, seconds);
+}
+
+void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& modelHelp, bool imageRequired) {
+    cmd.add_option("--model,-m", o.model, modelHelp)->required();
+    auto* image = cmd.add_option("--image,-i", o.image, "image file");
+    if (imageRequired) image->required();
+    cmd.add_option("--methods", o.methods, "comma-separated: gradcam, gradcampp, cam, lime, kernelshap")
+        ->capture_default_str();
+    cmd.add_option("--target,-t", o.target, "top1, a class index, or a label")->capture_default_str();
+    cmd.add_option("--out,-o", o.out, "output folder (created if missing)")->capture_default_str();
+    cmd.add_option("--seed", o.seed, "random seed: same seed, same output")->capture_default_str();
+    cmd.add_option("--device", o.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    cmd.add_option("--batch-size", o.batch_size, "model evaluations per batch (0 = device default)")
+        ->check(CLI::Range(0, 4096));
+    cmd.add_option("--set", o.sets, "METHOD.PARAM=VALUE (repeatable), e.g. lime.samples=500, superpixels.count=80");
+    cmd.add_option("--segments", o.segments, "16-bit PNG label map to use instead of computed superpixels");
+    cmd.add_option("--colormap", o.colormap, "jet, turbo, inferno, viridis, magma, hot")->capture_default_str();
+    cmd.add_option("--opacity", o.opacity, "heatmap opacity 0..1")->capture_default_str();
+    cmd.add_option("--scale", o.scale, "auto, positive or symmetric colour scale")->capture_default_str();
+    cmd.add_flag("--quiet,-q", o.quiet, "no progress on stderr");
+}
 
 // The settings table of a method for this model (CAM methods list the model's layers).
 ParamSet paramsFor(const Explainer& ex, Model& model) {
@@ -120,16 +159,16 @@ ExplainRequest makeRequest(Model& model, const cv::Mat& image, int target, uint6
     return req;
 }
 
-int runExplain(const ExplainOptions& o) {
+ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, ParamSet> extraGroups) {
+    ExplainSession s;
     const auto methods = splitList(o.methods);
     if (methods.empty()) throw Error("--methods is empty; choose from gradcam, gradcampp, cam, lime, kernelshap");
-    std::vector<std::unique_ptr<Explainer>> explainers;
     bool anySuperpixels = false;
     for (const auto& m : methods) {
-        for (const auto& e : explainers)
+        for (const auto& e : s.explainers)
             if (e->name() == m) throw Error("--methods lists '" + m + "' twice");
-        explainers.push_back(makeExplainer(m));
-        anySuperpixels = anySuperpixels || explainers.back()->usesSuperpixels();
+        s.explainers.push_back(makeExplainer(m));
+        anySuperpixels = anySuperpixels || s.explainers.back()->usesSuperpixels();
     }
     if (!(o.opacity >= 0 && o.opacity <= 1)) throw Error("--opacity must be between 0 and 1, got " + std::to_string(o.opacity));
     OverlayOptions overlay;
@@ -138,58 +177,70 @@ int runExplain(const ExplainOptions& o) {
     overlay.scale = o.scale;
     renderColorbar(2, 1, overlay, false);  // validates the colormap name before any work
 
-    auto loaded = openModel(o.model, o.device);
-    Model& model = *loaded.model;
-    std::map<std::string, ParamSet> groups;
-    for (const auto& ex : explainers) groups[ex->name()] = paramsFor(*ex, model);
-    groups["superpixels"] = superpixelParams();
-    applySets(o.sets, groups);
-    const auto image = loadImage(o.image);
-    cv::Mat importedSegments;
-    if (!o.segments.empty()) {
-        importedSegments = readLabelMap(o.segments);
-        if (importedSegments.size() != image.rgb.size())
-            throw Error("--segments '" + o.segments + "' is " + std::to_string(importedSegments.cols) + "x" +
-                        std::to_string(importedSegments.rows) + " but the image is " + std::to_string(image.rgb.cols) +
-                        "x" + std::to_string(image.rgb.rows) + "; a label map must have the image's size");
-        if (!anySuperpixels) std::cerr << "notice: --segments is used only by lime and kernelshap\n";
-    }
-    const int target = resolveTarget(model, image.rgb, o.target);
-
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
-    Progress progress;
-    progress.quiet = o.quiet;
-    RunRecord run;
+    s.loaded = openModel(o.model, o.device);
+    Model& model = s.model();
+    s.groups = std::move(extraGroups);
+    for (const auto& ex : s.explainers) s.groups[ex->name()] = paramsFor(*ex, model);
+    s.groups["superpixels"] = superpixelParams();
+    applySets(o.sets, s.groups);
+    RunRecord& run = s.run;
     run.model = model.info();
     run.device = model.device().str();
-    run.image_file = o.image;
-    run.image_sha256 = image.sha256;
-    run.image = image.rgb;
     run.target_request = o.target;
     run.seed = o.seed;
     run.batch_size = o.batch_size > 0 ? o.batch_size : defaultBatchSize(model.device());
     run.overlay = overlay;
-    for (auto& ex : explainers) {
-        ExplainRequest req = makeRequest(model, image.rgb, target, o.seed, o.batch_size, groups, ex->name());
-        req.segments = importedSegments;
+    if (o.image.empty()) return s;  // the caller supplies images one by one (evaluate --dataset)
+
+    s.image = loadImage(o.image);
+    if (!o.segments.empty()) {
+        s.segments = readLabelMap(o.segments);
+        if (s.segments.size() != s.image.rgb.size())
+            throw Error("--segments '" + o.segments + "' is " + std::to_string(s.segments.cols) + "x" +
+                        std::to_string(s.segments.rows) + " but the image is " + std::to_string(s.image.rgb.cols) +
+                        "x" + std::to_string(s.image.rgb.rows) + "; a label map must have the image's size");
+        if (!anySuperpixels) std::cerr << "notice: --segments is used only by lime and kernelshap\n";
+    }
+    s.target = resolveTarget(model, s.image.rgb, o.target);
+    run.image_file = o.image;
+    run.image_sha256 = s.image.sha256;
+    run.image = s.image.rgb;
+    return s;
+}
+
+void runExplainers(ExplainSession& s, const ExplainOptions& o) {
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    for (auto& ex : s.explainers) {
+        ExplainRequest req = makeRequest(s.model(), s.image.rgb, s.target, o.seed, o.batch_size, s.groups, ex->name());
+        req.segments = s.segments;
         RunContext ctx;
         const std::string name = ex->name();
-        ctx.progress = [&progress, name](double f, const std::string& msg) { progress(name, f, msg); };
+        const bool quiet = o.quiet;
+        ctx.progress = [name, quiet](double f, const std::string& msg) { printProgress(name, f, msg, quiet); };
         ctx.cancel = &g_cancel;
         try {
-            run.explanations.push_back(ex->explain(req, ctx));
+            s.run.explanations.push_back(ex->explain(req, ctx));
         } catch (const Cancelled&) {
             std::cerr << "\ncancelled during " << name << ": no files were written\n";
-            return 130;
+            throw;
         }
-        progress.done(name, run.explanations.back().seconds);
-        for (const auto& f : run.explanations.back().flags)
+        printDone(name, s.run.explanations.back().seconds, o.quiet);
+        for (const auto& f : s.run.explanations.back().flags)
             if (f == kFlagNoPositiveEvidence) std::cerr << "  " << name << ": no positive evidence for the target\n";
     }
+}
+
+int runExplain(const ExplainOptions& o) {
+    ExplainSession s = prepareExplain(o);
+    try {
+        runExplainers(s, o);
+    } catch (const Cancelled&) {
+        return 130;
+    }
     const std::string stem = fs::path(o.image).stem().string();
-    const auto files = exportRun(o.out, stem, run);
-    const auto& e0 = run.explanations.front();
+    const auto files = exportRun(o.out, stem, s.run);
+    const auto& e0 = s.run.explanations.front();
     std::cout << "target " << e0.target_index << " '" << e0.target_label << "' (p = " << e0.target_probability << ")\n";
     for (const auto& f : files) std::cout << "wrote " << f.string() << "\n";
     return 0;

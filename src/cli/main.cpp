@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "common/error.hpp"
+#include "evaluate_command.hpp"
 #include "explain_command.hpp"
 #include "image/image_io.hpp"
 #include "models/model_zoo.hpp"
@@ -113,22 +114,10 @@ int main(int argc, char** argv) {
     mirada::cli::ExplainOptions ex;
     auto* explain = app.add_subcommand("explain", "Explain the model's decision with one or more methods; write overlays, "
                                                   "raw heatmaps, the comparison sheet and a JSON report");
-    explain->add_option("--model,-m", ex.model, modelHelp)->required();
-    explain->add_option("--image,-i", ex.image, "image file")->required();
-    explain->add_option("--methods", ex.methods, "comma-separated: gradcam, gradcampp, cam, lime, kernelshap")
-        ->capture_default_str();
-    explain->add_option("--target,-t", ex.target, "top1, a class index, or a label")->capture_default_str();
-    explain->add_option("--out,-o", ex.out, "output folder (created if missing)")->capture_default_str();
-    explain->add_option("--seed", ex.seed, "random seed: same seed, same output")->capture_default_str();
-    explain->add_option("--device", ex.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-    explain->add_option("--batch-size", ex.batch_size, "model evaluations per batch (0 = device default)")
-        ->check(CLI::Range(0, 4096));
-    explain->add_option("--set", ex.sets, "METHOD.PARAM=VALUE (repeatable), e.g. lime.samples=500, superpixels.count=80");
-    explain->add_option("--segments", ex.segments, "16-bit PNG label map to use instead of computed superpixels");
-    explain->add_option("--colormap", ex.colormap, "jet, turbo, inferno, viridis, magma, hot")->capture_default_str();
-    explain->add_option("--opacity", ex.opacity, "heatmap opacity 0..1")->capture_default_str();
-    explain->add_option("--scale", ex.scale, "auto, positive or symmetric colour scale")->capture_default_str();
-    explain->add_flag("--quiet,-q", ex.quiet, "no progress on stderr");
+    mirada::cli::addExplainOptions(*explain, ex, modelHelp, true);
+
+    mirada::cli::EvaluateOptions ev;
+    auto* evaluate = mirada::cli::addEvaluateCommand(app, ev, modelHelp);
 
     mirada::cli::BenchOptions bo;
     auto* bench = app.add_subcommand("bench", "Time an explanation against the model evaluations it needs");
@@ -153,6 +142,7 @@ int main(int argc, char** argv) {
         if (*models) return runModels();
         if (*explain) return mirada::cli::runExplain(ex);
         if (*bench) return mirada::cli::runBench(bo);
+        if (*evaluate) return mirada::cli::runEvaluate(ev);
     } catch (const mirada::Error& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;

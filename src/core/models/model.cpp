@@ -2,6 +2,8 @@
 
 #include "common/error.hpp"
 
+#include <algorithm>
+
 namespace mirada {
 
 std::string toString(InputSpec::Resize r) {
@@ -18,6 +20,28 @@ InputSpec::Resize resizeFromString(const std::string& s) {
     if (s == "stretch") return InputSpec::Resize::Stretch;
     if (s == "letterbox") return InputSpec::Resize::Letterbox;
     throw Error("unknown resize policy '" + s + "'; use center-crop, stretch or letterbox");
+}
+
+std::vector<ParameterGroup> groupLayersTopDown(const std::vector<ParameterGroup>& leaves) {
+    auto isNorm = [](const std::string& kind) {
+        return kind.find("BatchNorm") != std::string::npos || kind == "LayerNorm" || kind == "GroupNorm" ||
+               kind.find("InstanceNorm") != std::string::npos;
+    };
+    std::vector<ParameterGroup> layers;
+    for (const auto& leaf : leaves) {
+        if (leaf.parameters.empty()) continue;
+        const std::string kind = leaf.kinds.empty() ? "" : leaf.kinds.front();
+        if (isNorm(kind) && !layers.empty()) {
+            auto& g = layers.back();
+            g.modules.insert(g.modules.end(), leaf.modules.begin(), leaf.modules.end());
+            g.kinds.insert(g.kinds.end(), leaf.kinds.begin(), leaf.kinds.end());
+            g.parameters.insert(g.parameters.end(), leaf.parameters.begin(), leaf.parameters.end());
+        } else {
+            layers.push_back(leaf);
+        }
+    }
+    std::reverse(layers.begin(), layers.end());
+    return layers;
 }
 
 DeviceChoice deviceChoiceFromString(const std::string& s) {

@@ -54,6 +54,27 @@ struct TapResult {
     torch::Tensor activation;  // the layer's output; part of the autograd graph
 };
 
+// A layer's trainable parameters, shared with the model (in-place changes
+// change the model). Used by the sanity check (metrics/sanity_check.hpp).
+struct ParameterGroup {
+    std::string name;                  // display name: the first module's path, e.g. "fc", "block3.0"
+    std::vector<std::string> modules;  // module paths in the group, e.g. {"block3.0", "block3.1"}
+    std::vector<std::string> kinds;    // their kinds, same order: "Conv2d", "BatchNorm2d", "Linear"
+    // (full parameter name, e.g. "block3.1.weight"; kind of the module that owns it; the tensor)
+    struct Parameter {
+        std::string name;
+        std::string module_kind;
+        torch::Tensor tensor;
+    };
+    std::vector<Parameter> parameters;
+};
+
+// Groups leaf modules (in forward order, each with its direct parameters) into
+// layers: a normalisation module (BatchNorm*, LayerNorm, GroupNorm) joins the
+// group of the module before it, since it rescales that layer's output. Returns
+// the groups top-down (output layer first). Modules without parameters are dropped.
+std::vector<ParameterGroup> groupLayersTopDown(const std::vector<ParameterGroup>& leavesInForwardOrder);
+
 class Model {
 public:
     virtual ~Model() = default;
@@ -68,6 +89,10 @@ public:
     virtual void to(torch::Device device) = 0;
     virtual torch::Device device() const = 0;
     virtual int64_t parameterCount() const = 0;
+    // The network's trainable parameters as layers, top-down (the output layer
+    // first), for cascading randomisation. The tensors are the model's own.
+    // The default (a model that does not expose its weights) is empty.
+    virtual std::vector<ParameterGroup> parameterGroups() { return {}; }
 };
 
 // Device choice: Auto = CUDA when present. Asking for CUDA where there is none

@@ -534,6 +534,25 @@ public:
     torch::Device device() const override { return device_; }
     int64_t parameterCount() const override { return parameter_count_; }
 
+    // Leaf modules in registration order, which is the forward order of both
+    // networks (a Bottleneck's downsample comes after its conv3/bn3; it runs on
+    // the block input in parallel, so either order is "below" the block's add).
+    std::vector<ParameterGroup> parameterGroups() override {
+        std::vector<ParameterGroup> leaves;
+        for (const auto& item : net_->named_modules("", false)) {
+            ParameterGroup g;
+            const std::string kind = kindOf(*item.value());
+            for (const auto& p : item.value()->named_parameters(false))
+                g.parameters.push_back({item.key() + "." + p.key(), kind, p.value()});
+            if (g.parameters.empty()) continue;
+            g.name = item.key();
+            g.modules = {item.key()};
+            g.kinds = {kind};
+            leaves.push_back(std::move(g));
+        }
+        return groupLayersTopDown(leaves);
+    }
+
 private:
     Tensor prepare(const Tensor& batch) const {
         if (!batch.defined() || batch.dim() != 4 || batch.size(1) != 3) {

@@ -248,6 +248,35 @@ public:
         return n;
     }
 
+    // Leaf modules ordered by where the forward graph first uses them (the
+    // execution order, from the inlined graph's call stacks); modules the graph
+    // never names keep their definition order, after the others.
+    std::vector<ParameterGroup> parameterGroups() override {
+        std::map<std::string, size_t> rank;
+        for (size_t i = 0; i < index_.order.size(); ++i) rank.emplace(index_.order[i], i);
+        std::vector<std::pair<size_t, ParameterGroup>> found;
+        size_t definition = 0;
+        for (const auto& item : module_.named_modules()) {
+            ++definition;
+            if (item.name.empty()) continue;  // the root module
+            ParameterGroup g;
+            std::string kind = "Module";
+            if (auto qn = item.value.type()->name()) kind = qn->name();
+            for (const auto& p : item.value.named_parameters(false))
+                g.parameters.push_back({item.name + "." + p.name, kind, p.value});
+            if (g.parameters.empty()) continue;
+            g.name = item.name;
+            g.modules = {item.name};
+            g.kinds = {kind};
+            auto it = rank.find(item.name);
+            found.emplace_back(it != rank.end() ? it->second : index_.order.size() + definition, std::move(g));
+        }
+        std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<ParameterGroup> leaves;
+        for (auto& f : found) leaves.push_back(std::move(f.second));
+        return groupLayersTopDown(leaves);
+    }
+
 private:
     torch::Tensor outputTensor(const c10::IValue& v, const char* what) const {
         if (v.isTensor()) return v.toTensor();

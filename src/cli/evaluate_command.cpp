@@ -1,0 +1,323 @@
+// `mirada-cli evaluate`: explain, then measure the explanations. Thin: parse,
+// call the core's metrics (src/core/metrics), print and export.
+#include "evaluate_command.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "image/idx_dataset.hpp"
+#include "image/preprocess.hpp"
+#include "metrics/agreement.hpp"
+#include "metrics/faithfulness.hpp"
+#include "metrics/sanity_check.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mirada::cli {
+namespace {
+
+// "0.01" or "1/56" -> 0.01 / 0.01786; throws mirada::Error naming the text.
+double parseFraction(const std::string& text) {
+    const std::string help = "--step '" + text + "' is not a fraction of the pixels; use a number in (0, 1] such as 0.01 or 1/56";
+    try {
+        size_t used = 0;
+        const auto slash = text.find('/');
+        double v;
+        if (slash == std::string::npos) {
+            v = std::stod(text, &used);
+            if (used != text.size()) throw Error(help);
+        } else {
+            const std::string a = text.substr(0, slash), b = text.substr(slash + 1);
+            size_t ua = 0, ub = 0;
+            const double num = std::stod(a, &ua), den = std::stod(b, &ub);
+            if (ua != a.size() || ub != b.size() || den == 0) throw Error(help);
+            v = num / den;
+        }
+        if (!(v > 0 && v <= 1)) throw Error(help);
+        return v;
+    } catch (const std::logic_error&) {  // std::invalid_argument / out_of_range from stod
+        throw Error(help);
+    }
+}
+
+// The metric settings tables with the convenience flags applied; --set may still change them.
+std::map<std::string, ParamSet> metricGroups(const EvaluateOptions& o) {
+    std::map<std::string, ParamSet> g;
+    g["faithfulness"] = faithfulnessParams();
+    g["agreement"] = agreementParams();
+    g["sanity"] = sanityParams();
+    if (!o.step.empty()) g["faithfulness"].set("step_fraction", parseFraction(o.step));
+    if (!o.top_k.empty()) {
+        try {
+            g["agreement"].setFromString("top_percent", o.top_k);
+        } catch (const Error& e) {
+            throw Error(std::string("--top-k: ") + e.what());
+        }
+    }
+    return g;
+}
+
+RunContext progressContext(const std::string& what, bool quiet) {
+    RunContext ctx;
+    ctx.cancel = interruptFlag();
+    ctx.progress = [what, quiet](double f, const std::string& msg) { printProgress(what, f, msg, quiet); };
+    return ctx;
+}
+
+FaithfulnessRequest faithfulnessRequest(ExplainSession& s, const ExplainOptions& o) {
+    FaithfulnessRequest r;
+    r.model = &s.model();
+    r.image = s.image.rgb;
+    r.target_index = s.run.explanations.empty() ? s.target : s.run.explanations.front().target_index;
+    r.seed = o.seed;
+    r.batch_size = o.batch_size;
+    r.params = s.groups.at("faithfulness");
+    return r;
+}
+
+SanityCheckResult sanityOf(ExplainSession& s, const ExplainOptions& o, const RunContext& ctx) {
+    std::vector<SanityInput> inputs;
+    for (size_t i = 0; i < s.explainers.size(); ++i) {
+        SanityInput in;
+        in.explainer = s.explainers[i].get();
+        in.request = makeRequest(s.model(), s.image.rgb, s.target, o.seed, o.batch_size, s.groups, in.explainer->name());
+        in.request.segments = s.segments;
+        in.original = s.run.explanations[i];
+        inputs.push_back(std::move(in));
+    }
+    return runSanityCheck(inputs, s.groups.at("sanity"), o.seed, ctx);
+}
+
+std::string fixed(double v, int digits = 3) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+std::string titleOf(const ExplainSession& s, const std::string& method) {
+    for (const auto& e : s.explainers)
+        if (e->name() == method) return e->title();
+    return method;
+}
+
+// ---- one image ----
+
+int evaluateImage(const EvaluateOptions& o) {
+    const ExplainOptions& eo = o.explain;
+    ExplainSession s = prepareExplain(eo, metricGroups(o));
+    const AgreementSettings agreement = agreementSettingsFrom(s.groups.at("agreement"));
+    FaithfulnessReport faith;
+    AgreementMatrix agree;
+    SanityCheckResult sanity;
+    std::string stage = "the explanations";
+    try {
+        runExplainers(s, eo);
+        stage = "the faithfulness curves";
+        faith = evaluateFaithfulness(faithfulnessRequest(s, eo), s.run.explanations, progressContext("metrics", eo.quiet));
+        printDone("metrics", faith.seconds, eo.quiet);
+        agree = agreementMatrix(s.run.explanations, inputGeometry(s.image.rgb.size(), s.model().info().input), agreement);
+        if (o.sanity) {
+            stage = "the sanity check";
+            sanity = sanityOf(s, eo, progressContext("sanity", eo.quiet));
+            printDone("sanity", sanity.seconds, eo.quiet);
+        }
+    } catch (const Cancelled&) {
+        if (stage != "the explanations") std::cerr << "\ncancelled during " << stage << ": no files were written\n";
+        return 130;
+    }
+
+    const std::string stem = fs::path(eo.image).stem().string();
+    const std::string csvName = stem + ".metrics.csv";
+    nlohmann::json metrics;
+    metrics["faithfulness"] = toJson(faith);
+    metrics["agreement"] = toJson(agree);
+    if (o.sanity) metrics["sanity"] = toJson(sanity);
+    metrics["curves_file"] = csvName;
+    s.run.extra["metrics"] = metrics;
+    // Under each tile of the comparison sheet: the AUCs against the random floor.
+    std::vector<std::vector<std::string>> lines;
+    for (size_t i = 0; i < faith.methods.size(); ++i) {
+        const auto& c = faith.curves[i];
+        const bool floor = faith.settings.random_repeats > 0;
+        lines.push_back({"deletion AUC " + fixed(c.deletion.auc) + (floor ? " (rnd " + fixed(faith.random.deletion.auc) + ")" : ""),
+                         "insertion AUC " + fixed(c.insertion.auc) + (floor ? " (rnd " + fixed(faith.random.insertion.auc) + ")" : "")});
+        if (o.sanity) {
+            const auto& m = sanity.methods[i];
+            lines.back().push_back("sanity rho " + fixed(m.spearman.back(), 2) + (m.flagged ? " FLAGGED" : " ok"));
+        }
+    }
+    s.run.extra["sheet_lines"] = lines;
+
+    auto files = exportRun(eo.out, stem, s.run);
+    const fs::path csv = fs::path(eo.out) / csvName;
+    writeFileAtomic(csv, curvesCsv(faith));
+    files.push_back(csv);
+
+    const auto& e0 = s.run.explanations.front();
+    std::cout << "target " << e0.target_index << " '" << e0.target_label << "' (p = " << e0.target_probability << ")\n";
+    std::printf("%-12s %13s %14s\n", "method", "deletion AUC", "insertion AUC");
+    for (size_t i = 0; i < faith.methods.size(); ++i)
+        std::printf("%-12s %13.4f %14.4f\n", titleOf(s, faith.methods[i]).c_str(), faith.curves[i].deletion.auc,
+                    faith.curves[i].insertion.auc);
+    if (faith.settings.random_repeats > 0)
+        std::printf("%-12s %13.4f %14.4f\n", "random", faith.random.deletion.auc, faith.random.insertion.auc);
+    if (agree.methods.size() > 1) {
+        std::cout << "agreement (Spearman / top-" << agree.top_percent << "% IoU):\n";
+        for (size_t i = 0; i < agree.methods.size(); ++i)
+            for (size_t k = i + 1; k < agree.methods.size(); ++k)
+                std::printf("  %-10s %-10s %7.3f %7.3f\n", agree.methods[i].c_str(), agree.methods[k].c_str(),
+                            agree.spearman[i][k], agree.top_iou[i][k]);
+    }
+    if (o.sanity) {
+        std::cout << "sanity check (Spearman with the original after randomising the top layers):\n";
+        for (const auto& m : sanity.methods) {
+            std::cout << "  " << m.method << ":";
+            for (double r : m.spearman) std::cout << " " << fixed(r, 2);
+            std::cout << (m.flagged ? "  FLAGGED: the map barely changes with the weights\n" : "\n");
+        }
+    }
+    for (const auto& f : files) std::cout << "wrote " << f.string() << "\n";
+    return 0;
+}
+
+// ---- a range of a test set ----
+
+int evaluateDataset(const EvaluateOptions& o) {
+    if (o.count < 1) throw Error("--count " + std::to_string(o.count) + " is not valid; evaluate at least 1 image");
+    if (o.first < 0) throw Error("--first " + std::to_string(o.first) + " is not valid; the first image is 0");
+    if (!o.explain.segments.empty()) throw Error("--segments cannot be used with --dataset (one label map, many images)");
+    ExplainOptions eo = o.explain;
+    const bool quiet = eo.quiet;
+    eo.quiet = true;  // one line per image instead of a bar per method
+    ExplainSession s = prepareExplain(eo, metricGroups(o));
+    const auto images = readIdxImages(o.dataset, o.first, o.count);
+    const size_t methods = s.explainers.size();
+    const int n = static_cast<int>(images.size());
+
+    std::vector<double> del(methods, 0), ins(methods, 0);
+    std::vector<int> insWins(methods, 0), delWins(methods, 0);
+    double rndDel = 0, rndIns = 0;
+    std::vector<std::vector<double>> rho(methods);  // summed per step
+    std::vector<int> flagged(methods, 0);
+    std::vector<std::string> layers;
+    FaithfulnessSettings fs;
+    int pixels = 0, perStep = 0;
+    try {
+        for (int i = 0; i < n; ++i) {
+            cv::cvtColor(images[i], s.image.rgb, cv::COLOR_GRAY2RGB);
+            s.target = resolveTarget(s.model(), s.image.rgb, eo.target);
+            s.run.explanations.clear();
+            runExplainers(s, eo);
+            const auto faith = evaluateFaithfulness(faithfulnessRequest(s, eo), s.run.explanations,
+                                                    progressContext("metrics", true));
+            fs = faith.settings;
+            pixels = faith.pixels;
+            perStep = faith.pixels_per_step;
+            rndDel += faith.random.deletion.auc;
+            rndIns += faith.random.insertion.auc;
+            for (size_t m = 0; m < methods; ++m) {
+                del[m] += faith.curves[m].deletion.auc;
+                ins[m] += faith.curves[m].insertion.auc;
+                insWins[m] += faith.curves[m].insertion.auc > faith.random.insertion.auc;
+                delWins[m] += faith.curves[m].deletion.auc < faith.random.deletion.auc;
+            }
+            if (o.sanity) {
+                const auto sanity = sanityOf(s, eo, progressContext("sanity", true));
+                layers = sanity.layers;
+                for (size_t m = 0; m < methods; ++m) {
+                    auto& r = rho[m];
+                    r.resize(sanity.methods[m].spearman.size(), 0.0);
+                    for (size_t k = 0; k < r.size(); ++k) r[k] += sanity.methods[m].spearman[k];
+                    flagged[m] += sanity.methods[m].flagged;
+                }
+            }
+            if (!quiet)
+                std::fprintf(stderr, "  image %d/%d (item %d): target %d '%s'\n", i + 1, n, o.first + i,
+                             s.run.explanations.front().target_index, s.run.explanations.front().target_label.c_str());
+        }
+    } catch (const Cancelled&) {
+        std::cerr << "\ncancelled\n";
+        return 130;
+    }
+
+    std::printf("Faithfulness of %d images (items %d-%d of %s), model %s, target %s, seed %llu\n", n, o.first,
+                o.first + n - 1, o.dataset.c_str(), s.model().info().name.c_str(), eo.target.c_str(),
+                static_cast<unsigned long long>(eo.seed));
+    std::printf("%d pixels per step of %d (step fraction %.5f), deletion fill %s, insertion from a blur "
+                "(sigma %.3g, %dx%d), random floor: mean of %d rankings per image\n\n",
+                perStep, pixels, fs.step_fraction, fs.fill.c_str(), fs.blur_sigma, fs.blur_kernel, fs.blur_kernel,
+                fs.random_repeats);
+    std::printf("| method | mean deletion AUC (lower is better) | mean insertion AUC (higher is better) | random "
+                "ranking's mean insertion AUC | insertion beats random on average | images with insertion > random | "
+                "images with deletion < random |\n|---|---|---|---|---|---|---|\n");
+    bool all = true;
+    for (size_t m = 0; m < methods; ++m) {
+        const double d = del[m] / n, in = ins[m] / n, ri = rndIns / n;
+        all = all && in > ri;
+        std::printf("| %s | %.4f | %.4f | %.4f | %s | %d/%d | %d/%d |\n", s.explainers[m]->title().c_str(), d, in, ri,
+                    in > ri ? "yes" : "NO", insWins[m], n, delWins[m], n);
+    }
+    std::printf("| random ranking | %.4f | %.4f | %.4f | - | - | - |\n\n", rndDel / n, rndIns / n, rndIns / n);
+    std::printf("every method's mean insertion AUC beats the random ranking's: %s\n", all ? "yes" : "NO");
+
+    if (o.sanity) {
+        const auto ss = sanitySettingsFrom(s.groups.at("sanity"));
+        std::printf("\nSanity check (cascading randomisation, top layer first; mean Spearman rank correlation of %s "
+                    "maps with the original over %d images; flagged when >= %.2f after the last step)\n\n",
+                    ss.compare == "absolute" ? "|map|" : "signed", n, ss.threshold);
+        std::printf("| layers randomised |");
+        for (size_t m = 0; m < methods; ++m) std::printf(" %s |", s.explainers[m]->title().c_str());
+        std::printf("\n|---|");
+        for (size_t m = 0; m < methods; ++m) std::printf("---|");
+        std::printf("\n");
+        for (size_t k = 0; k < layers.size(); ++k) {
+            std::printf("| %zu (%s%s) |", k + 1, k ? "... " : "", layers[k].c_str());
+            for (size_t m = 0; m < methods; ++m) std::printf(" %.3f |", k < rho[m].size() ? rho[m][k] / n : NAN);
+            std::printf("\n");
+        }
+        std::printf("| images flagged |");
+        for (size_t m = 0; m < methods; ++m) std::printf(" %d/%d |", flagged[m], n);
+        std::printf("\n");
+    }
+    return 0;
+}
+
+}  // namespace
+
+CLI::App* addEvaluateCommand(CLI::App& app, EvaluateOptions& o, const std::string& modelHelp) {
+    auto* cmd = app.add_subcommand(
+        "evaluate",
+        "Explain like `explain`, then measure the maps: deletion/insertion AUC against a random ranking, agreement "
+        "between methods, optionally the model-randomisation sanity check. With --image: writes explain's files plus "
+        "<stem>.metrics.csv (curves) and the numbers in the report. With --dataset: prints mean tables over test images");
+    addExplainOptions(*cmd, o.explain, modelHelp, false);
+    cmd->add_option("--step", o.step,
+                    "fraction of the pixels removed/revealed per step, e.g. 0.01 or 1/56 (default 1/224 as in RISE; "
+                    "coarser is faster); same as --set faithfulness.step_fraction=");
+    cmd->add_option("--top-k", o.top_k, "percent of pixels for the top-k IoU between methods (default 10)");
+    cmd->add_flag("--sanity", o.sanity,
+                  "also run the cascading model-randomisation check (recomputes every method once per layer; "
+                  "--set sanity.layers=N limits the layers)");
+    cmd->add_option("--dataset", o.dataset,
+                    "IDX image file or folder with t10k-images-idx3-ubyte.gz (e.g. /usr/share/datasets/fashion-mnist) "
+                    "instead of --image");
+    cmd->add_option("--first", o.first, "--dataset: index of the first image")->capture_default_str();
+    cmd->add_option("--count", o.count, "--dataset: number of images")->capture_default_str();
+    return cmd;
+}
+
+int runEvaluate(const EvaluateOptions& o) {
+    if (o.dataset.empty() == o.explain.image.empty())
+        throw Error(o.dataset.empty() ? "evaluate needs --image FILE or --dataset DIR"
+                                      : "give either --image or --dataset, not both");
+    return o.dataset.empty() ? evaluateImage(o) : evaluateDataset(o);
+}
+
+}  // namespace mirada::cli
