@@ -264,4 +264,30 @@ cv::Mat labelsToInputGrid(const cv::Mat& originalLabels, const InputGeometry& g)
     return out;
 }
 
+cv::Mat superpixelsForImage(const cv::Mat& rgb, const InputSpec& spec, const SuperpixelSettings& settings) {
+    const cv::Mat input8 = resizeForModel(rgb, spec);
+    const cv::Mat labels = computeSuperpixels(input8, settings);
+    return mapToOriginal(labels, inputGeometry(rgb.size(), spec), cv::INTER_NEAREST, -1.0);
+}
+
+cv::Mat drawSegmentBoundaries(const cv::Mat& rgb, const cv::Mat& labels, cv::Vec3b colour) {
+    if (rgb.type() != CV_8UC3 || labels.type() != CV_32S || labels.size() != rgb.size())
+        throw Error("drawSegmentBoundaries needs an RGB image and a CV_32S label map of the same size");
+    cv::Mat out = rgb.clone();
+    for (int y = 0; y < rgb.rows; ++y) {
+        const int* row = labels.ptr<int>(y);
+        const int* below = y + 1 < rgb.rows ? labels.ptr<int>(y + 1) : nullptr;
+        auto* px = out.ptr<cv::Vec3b>(y);
+        for (int x = 0; x < rgb.cols; ++x) {
+            if (row[x] < 0) {
+                px[x] = px[x] / 3;  // outside every segment: dimmed
+                continue;
+            }
+            const bool edge = (x + 1 < rgb.cols && row[x + 1] != row[x]) || (below && below[x] != row[x]);
+            if (edge) px[x] = colour;
+        }
+    }
+    return out;
+}
+
 }  // namespace mirada

@@ -36,6 +36,16 @@ SuperpixelSettings superpixelSettingsFrom(const ParamSet& params);
 // Throws mirada::Error when count exceeds the number of pixels or the image is unusable.
 cv::Mat computeSuperpixels(const cv::Mat& image8, const SuperpixelSettings& settings);
 
+// The superpixels an explanation would use for `rgb` (original resolution) and
+// a model with input `spec`: computed on the model's input grid, exactly as LIME
+// and KernelSHAP do, then mapped back to the original resolution (nearest;
+// -1 outside the model's view). For previews and reports.
+cv::Mat superpixelsForImage(const cv::Mat& rgb, const InputSpec& spec, const SuperpixelSettings& settings);
+
+// RGB copy of `rgb` with the borders between different labels drawn in `colour`
+// (RGB), one pixel wide, and pixels labelled -1 dimmed. Same size as `rgb`.
+cv::Mat drawSegmentBoundaries(const cv::Mat& rgb, const cv::Mat& labels, cv::Vec3b colour = {255, 255, 0});
+
 // Labels >= 0 renumbered 0..M-1 in increasing order of their old value; -1 stays -1.
 // *count (optional) receives M.
 cv::Mat relabelContiguous(const cv::Mat& labels, int* count = nullptr);

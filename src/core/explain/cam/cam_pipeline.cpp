@@ -62,9 +62,11 @@ cv::Mat toMat(const torch::Tensor& t2d, bool* nonFinite) {
 
 ParamSet camDefaultParams(const std::string& group) { return ParamSet(group, camTable({""})); }
 
-ParamSet camParamsForModel(const std::string& group, Model& model) {
+ParamSet camParamsForModel(const std::string& group, Model& model) { return camParamsForLayers(group, model.layers()); }
+
+ParamSet camParamsForLayers(const std::string& group, const std::vector<LayerInfo>& layers) {
     std::vector<std::string> choices{""};
-    for (const auto& l : model.layers()) choices.push_back(l.path);
+    for (const auto& l : layers) choices.push_back(l.path);
     return ParamSet(group, camTable(std::move(choices)));
 }
 

@@ -38,6 +38,8 @@ ParamSet camDefaultParams(const std::string& group);
 // The same table with layer choices "" + every module path of `model`, so that
 // ParamSet validates a layer name and its error lists the valid ones.
 ParamSet camParamsForModel(const std::string& group, Model& model);
+// The same from a layer list already taken with Model::layers() (no forward pass).
+ParamSet camParamsForLayers(const std::string& group, const std::vector<LayerInfo>& layers);
 // Reads a CAM settings table (missing entries keep their defaults).
 CamSettings camSettingsFrom(const ParamSet& params);
 

@@ -1,0 +1,329 @@
+#include "explanation_session.hpp"
+
+#include <QFileInfo>
+#include <QPromise>
+#include <QtConcurrent>
+#include <exception>
+
+#include "common/error.hpp"
+#include "models/model_zoo.hpp"
+#include "qt_image.hpp"
+#include "segment/superpixels.hpp"
+
+namespace mirada::gui {
+
+QString toText(MethodState state) {
+    switch (state) {
+        case MethodState::Queued: return QObject::tr("Queued");
+        case MethodState::Running: return QObject::tr("Running");
+        case MethodState::Done: return QObject::tr("Done");
+        case MethodState::Failed: return QObject::tr("Failed");
+        case MethodState::Cancelled: return QObject::tr("Cancelled");
+    }
+    return {};
+}
+
+namespace {
+
+// A value or the message of the exception that prevented it.
+template <class T>
+struct Attempt {
+    T value{};
+    QString error;
+};
+
+// Runs `work` on `pool`, then `done(Attempt<T>)` on the GUI thread. Exceptions
+// become Attempt::error, so no exception ever crosses into Qt.
+template <class T, class Work, class Done>
+void runAsync(QObject* owner, QThreadPool* pool, Work work, Done done) {
+    auto* watcher = new QFutureWatcher<Attempt<T>>(owner);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, owner, [watcher, done]() {
+        done(watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(QtConcurrent::run(pool, [work]() {
+        Attempt<T> a;
+        try {
+            a.value = work();
+        } catch (const std::exception& e) {
+            a.error = qs(e.what());
+        } catch (...) {
+            a.error = QObject::tr("unknown error");
+        }
+        return a;
+    }));
+}
+
+struct LoadedModelResult {
+    std::shared_ptr<Model> model;
+    std::vector<LayerInfo> layers;
+    std::vector<std::string> notices;
+};
+
+}  // namespace
+
+ExplanationSession::ExplanationSession(QObject* parent) : QObject(parent) {
+    modelPool_.setMaxThreadCount(1);
+    modelPool_.setExpiryTimeout(-1);  // keep the model thread (LibTorch keeps per-thread state)
+}
+
+ExplanationSession::~ExplanationSession() {
+    if (cancel_) cancel_->store(true);
+    modelPool_.waitForDone();
+    QThreadPool::globalInstance()->waitForDone();
+}
+
+bool ExplanationSession::cudaAvailable() { return torch::cuda::is_available(); }
+
+void ExplanationSession::loadModel(const QString& spec, DeviceChoice device) {
+    if (running()) cancel();
+    const uint64_t generation = ++modelGeneration_;
+    ++pendingModel_;
+    Q_EMIT modelLoading(spec);
+    const std::string s = ss(spec);
+    runAsync<LoadedModelResult>(
+        this, &modelPool_,
+        [s, device]() {
+            ModelLoadOptions options;
+            options.device = device;
+            auto loaded = mirada::loadModel(s, options);
+            LoadedModelResult r;
+            r.model = std::shared_ptr<Model>(std::move(loaded.model));
+            r.layers = r.model->layers();
+            r.notices = loaded.notices;
+            return r;
+        },
+        [this, spec, generation](const Attempt<LoadedModelResult>& a) {
+            --pendingModel_;
+            if (generation != modelGeneration_) return;  // another model was chosen meanwhile
+            if (!a.error.isEmpty()) {
+                Q_EMIT modelFailed(a.error);
+                return;
+            }
+            clearResults();
+            model_ = a.value.model;
+            info_ = model_->info();
+            layers_ = a.value.layers;
+            modelSpec_ = spec;
+            deviceName_ = qs(model_->device().str());
+            prediction_.clear();
+            for (const auto& n : a.value.notices) Q_EMIT notice(qs(n));
+            Q_EMIT modelReady();
+            predict();
+        });
+}
+
+void ExplanationSession::loadImage(const QString& path) {
+    const uint64_t generation = ++imageGeneration_;
+    const std::string p = ss(path);
+    runAsync<std::shared_ptr<const LoadedImage>>(
+        this, QThreadPool::globalInstance(), [p]() { return std::make_shared<const LoadedImage>(mirada::loadImage(p)); },
+        [this, path, generation](const Attempt<std::shared_ptr<const LoadedImage>>& a) {
+            if (generation != imageGeneration_) return;
+            if (!a.error.isEmpty()) {
+                Q_EMIT imageFailed(a.error);  // the current image stays
+                return;
+            }
+            if (running()) cancel();
+            clearResults();
+            image_ = a.value;
+            imagePath_ = QFileInfo(path).absoluteFilePath();
+            prediction_.clear();
+            Q_EMIT imageReady();
+            predict();
+        });
+}
+
+void ExplanationSession::predict() {
+    if (!model_ || !image_) return;
+    const uint64_t generation = ++predictGeneration_;
+    auto model = model_;
+    auto image = image_;
+    runAsync<std::vector<ClassScore>>(
+        this, &modelPool_,
+        [model, image]() {
+            const int k = std::min<int>(5, static_cast<int>(model->info().labels.size()));
+            return predictTopK(*model, image->rgb, k);
+        },
+        [this, generation](const Attempt<std::vector<ClassScore>>& a) {
+            if (generation != predictGeneration_) return;
+            if (!a.error.isEmpty()) {
+                Q_EMIT predictionFailed(a.error);
+                return;
+            }
+            prediction_ = a.value;
+            Q_EMIT predictionReady();
+        });
+}
+
+void ExplanationSession::requestSuperpixelPreview(const ParamSet& superpixels) {
+    if (!model_ || !image_) return;
+    const uint64_t generation = ++previewGeneration_;
+    const InputSpec spec = info_.input;
+    auto image = image_;
+    struct Preview {
+        QImage image;
+        int segments = 0;
+    };
+    runAsync<Preview>(
+        this, QThreadPool::globalInstance(),
+        [spec, image, superpixels]() {
+            const cv::Mat labels = superpixelsForImage(image->rgb, spec, superpixelSettingsFrom(superpixels));
+            Preview p;
+            p.segments = countSegments(labels);
+            p.image = toQImage(drawSegmentBoundaries(image->rgb, labels));
+            return p;
+        },
+        [this, generation](const Attempt<Preview>& a) {
+            if (generation != previewGeneration_) return;
+            if (!a.error.isEmpty()) Q_EMIT superpixelPreviewFailed(a.error);
+            else Q_EMIT superpixelPreviewReady(a.value.image, a.value.segments);
+        });
+}
+
+bool ExplanationSession::run(const RunPlan& plan) {
+    if (running() || !model_ || !image_ || plan.methods.empty()) return false;
+    plan_ = plan;
+    slots_.clear();
+    for (const auto& m : plan.methods) {
+        MethodSlot slot;
+        slot.method = m.method;
+        slot.title = qs(makeExplainer(m.method)->title());
+        slots_.push_back(slot);
+    }
+    cancel_ = std::make_shared<std::atomic<bool>>(false);
+    runImage_ = image_;
+    runImagePath_ = imagePath_;
+    runModelInfo_ = info_;
+    runDevice_ = deviceName_;
+    runModel_ = model_.get();
+
+    runWatcher_ = new QFutureWatcher<MethodOutcome>(this);
+    connect(runWatcher_, &QFutureWatcherBase::resultReadyAt, this, &ExplanationSession::takeOutcome);
+    connect(runWatcher_, &QFutureWatcherBase::finished, this, &ExplanationSession::finishRun);
+    auto model = model_;
+    auto image = image_;
+    auto flag = cancel_;
+    runWatcher_->setFuture(QtConcurrent::run(&modelPool_, [this, plan, model, image, flag](QPromise<MethodOutcome>& promise) {
+        int target = plan.target_index;
+        for (int slot = 0; slot < static_cast<int>(plan.methods.size()); ++slot) {
+            MethodOutcome outcome;
+            outcome.slot = slot;
+            if (flag->load()) {
+                outcome.state = MethodState::Cancelled;
+                promise.addResult(outcome);
+                continue;
+            }
+            outcome.state = MethodState::Running;
+            promise.addResult(outcome);
+            try {
+                if (target < 0) target = resolveTarget(*model, image->rgb, "top1");
+                auto explainer = makeExplainer(plan.methods[slot].method);
+                ExplainRequest request;
+                request.model = model.get();
+                request.image = image->rgb;
+                request.target_index = target;
+                request.seed = plan.seed;
+                request.batch_size = plan.batch_size;
+                request.params = plan.methods[slot].params;
+                request.superpixels = plan.superpixels;
+                RunContext ctx;
+                ctx.cancel = flag.get();
+                ctx.progress = [this, slot](double fraction, const std::string& message) {
+                    const QString text = qs(message);
+                    QMetaObject::invokeMethod(
+                        this,
+                        [this, slot, fraction, text]() {
+                            if (slot >= static_cast<int>(slots_.size()) || slots_[slot].state != MethodState::Running)
+                                return;
+                            slots_[slot].progress = fraction;
+                            slots_[slot].message = text;
+                            Q_EMIT methodChanged(slot);
+                        },
+                        Qt::QueuedConnection);
+                };
+                outcome.explanation = std::make_shared<const Explanation>(explainer->explain(request, ctx));
+                outcome.state = MethodState::Done;
+            } catch (const Cancelled&) {
+                outcome.state = MethodState::Cancelled;
+            } catch (const std::exception& e) {
+                outcome.state = MethodState::Failed;
+                outcome.message = qs(e.what());
+            }
+            promise.addResult(outcome);
+        }
+    }));
+    Q_EMIT runStarted();
+    for (int i = 0; i < static_cast<int>(slots_.size()); ++i) Q_EMIT methodChanged(i);
+    return true;
+}
+
+void ExplanationSession::takeOutcome(int index) {
+    if (!runWatcher_) return;
+    const MethodOutcome o = runWatcher_->resultAt(index);
+    if (o.slot < 0 || o.slot >= static_cast<int>(slots_.size())) return;
+    MethodSlot& slot = slots_[o.slot];
+    slot.state = o.state;
+    if (o.state == MethodState::Running) {
+        slot.progress = 0;
+        slot.message.clear();
+    } else {
+        slot.progress = o.state == MethodState::Done ? 1.0 : slot.progress;
+        slot.message = o.message;
+        slot.explanation = o.explanation;
+    }
+    Q_EMIT methodChanged(o.slot);
+}
+
+void ExplanationSession::finishRun() {
+    if (!runWatcher_) return;
+    runWatcher_->deleteLater();
+    runWatcher_ = nullptr;
+    for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
+        if (slots_[i].state == MethodState::Queued || slots_[i].state == MethodState::Running) {
+            slots_[i].state = MethodState::Cancelled;
+            Q_EMIT methodChanged(i);
+        }
+    }
+    if (runImage_ != image_ || runModel_ != model_.get()) {
+        slots_.clear();  // the image or model changed during the run: its results no longer apply
+        Q_EMIT resultsCleared();
+    }
+    Q_EMIT runFinished();
+}
+
+void ExplanationSession::cancel() {
+    if (cancel_) cancel_->store(true);
+}
+
+bool ExplanationSession::hasResults() const {
+    for (const auto& s : slots_)
+        if (s.explanation) return true;
+    return false;
+}
+
+void ExplanationSession::clearResults() {
+    if (running()) return;
+    slots_.clear();
+    Q_EMIT resultsCleared();
+}
+
+RunRecord ExplanationSession::record(const OverlayOptions& overlay) const {
+    RunRecord run;
+    run.model = runModelInfo_;
+    run.device = ss(runDevice_);
+    if (runImage_) {
+        run.image = runImage_->rgb;
+        run.image_sha256 = runImage_->sha256;
+    }
+    run.image_file = ss(runImagePath_);
+    run.target_request = plan_.target_request;
+    run.seed = plan_.seed;
+    run.batch_size = plan_.batch_size > 0 ? plan_.batch_size : (model_ ? defaultBatchSize(model_->device()) : 0);
+    run.overlay = overlay;
+    for (const auto& s : slots_)
+        if (s.explanation) run.explanations.push_back(*s.explanation);
+    return run;
+}
+
+}  // namespace mirada::gui

@@ -1,0 +1,144 @@
+#pragma once
+// The GUI's link to the core: holds the chosen model and image, and runs every
+// piece of long work off the GUI thread. Model work (loading, prediction,
+// explanations) goes through one single-thread pool, so it is serialised in
+// the order asked and a model is never used by two threads at once. A run is a
+// QtConcurrent task reporting each method's outcome through a QPromise, watched
+// by a QFutureWatcher; progress comes back as queued calls. Nothing here
+// computes: it calls the same core functions as mirada-cli.
+#include <QFutureWatcher>
+#include <QImage>
+#include <QObject>
+#include <QString>
+#include <QThreadPool>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "explain/explainer.hpp"
+#include "image/image_io.hpp"
+#include "models/model.hpp"
+#include "models/predict.hpp"
+#include "report/run_export.hpp"
+
+namespace mirada::gui {
+
+// One method of a run with the settings it runs with.
+struct PlannedMethod {
+    std::string method;  // "gradcam", "lime", ...
+    ParamSet params;     // that method's table
+};
+
+// Everything a run needs besides model and image; built by the form.
+struct RunPlan {
+    std::vector<PlannedMethod> methods;
+    ParamSet superpixels;
+    int target_index = -1;              // -1 = the model's top-1
+    std::string target_request = "top1";  // as the user asked (for the report)
+    uint64_t seed = 0;
+    int batch_size = 0;                 // 0 = default for the device
+};
+
+enum class MethodState { Queued, Running, Done, Failed, Cancelled };
+QString toText(MethodState state);
+
+struct MethodOutcome {
+    int slot = 0;
+    MethodState state = MethodState::Queued;
+    std::shared_ptr<const Explanation> explanation;  // Done only
+    QString message;                                 // Failed: the reason
+};
+
+struct MethodSlot {
+    std::string method;
+    QString title;
+    MethodState state = MethodState::Queued;
+    double progress = 0;
+    QString message;  // progress text or failure reason
+    std::shared_ptr<const Explanation> explanation;
+};
+
+class ExplanationSession : public QObject {
+    Q_OBJECT
+public:
+    explicit ExplanationSession(QObject* parent = nullptr);
+    ~ExplanationSession() override;  // cancels and waits for running work
+
+    // ---- inputs (asynchronous; results arrive as signals) ----
+    void loadModel(const QString& spec, DeviceChoice device);
+    void loadImage(const QString& path);
+    void requestSuperpixelPreview(const ParamSet& superpixels);
+
+    bool hasModel() const { return static_cast<bool>(model_); }
+    bool hasImage() const { return static_cast<bool>(image_); }
+    bool busyLoading() const { return pendingModel_ > 0; }
+    const ModelInfo& modelInfo() const { return info_; }
+    const std::vector<LayerInfo>& layers() const { return layers_; }
+    QString modelSpec() const { return modelSpec_; }
+    QString deviceName() const { return deviceName_; }
+    Model* model() const { return model_.get(); }
+    const LoadedImage* image() const { return image_.get(); }
+    QString imagePath() const { return imagePath_; }
+    const std::vector<ClassScore>& prediction() const { return prediction_; }
+
+    // ---- runs ----
+    bool running() const { return runWatcher_ != nullptr; }
+    // Starts the plan (ignored while running or without model and image).
+    bool run(const RunPlan& plan);
+    // Stops within one batch; methods not yet finished become Cancelled.
+    void cancel();
+    const std::vector<MethodSlot>& slots() const { return slots_; }
+    const RunPlan& lastPlan() const { return plan_; }
+    // The finished explanations of the last run in one record, for export.
+    RunRecord record(const OverlayOptions& overlay) const;
+    bool hasResults() const;
+    void clearResults();
+
+    static bool cudaAvailable();
+
+Q_SIGNALS:
+    void modelLoading(const QString& spec);
+    void modelReady();
+    void modelFailed(const QString& message);
+    void imageReady();
+    void imageFailed(const QString& message);
+    void predictionReady();
+    void predictionFailed(const QString& message);
+    void superpixelPreviewReady(const QImage& preview, int segments);
+    void superpixelPreviewFailed(const QString& message);
+    void notice(const QString& message);
+    void runStarted();
+    void methodChanged(int slot);  // state, progress or result of one slot changed
+    void runFinished();
+    void resultsCleared();
+
+private:
+    void predict();
+    void takeOutcome(int index);
+    void finishRun();
+
+    QThreadPool modelPool_;
+    std::shared_ptr<Model> model_;
+    ModelInfo info_;
+    std::vector<LayerInfo> layers_;
+    QString modelSpec_, deviceName_;
+    int pendingModel_ = 0;
+    uint64_t modelGeneration_ = 0, imageGeneration_ = 0, predictGeneration_ = 0, previewGeneration_ = 0;
+
+    std::shared_ptr<const LoadedImage> image_;
+    QString imagePath_;
+    std::vector<ClassScore> prediction_;
+
+    RunPlan plan_;
+    std::vector<MethodSlot> slots_;
+    std::shared_ptr<std::atomic<bool>> cancel_;
+    QFutureWatcher<MethodOutcome>* runWatcher_ = nullptr;
+    std::shared_ptr<const LoadedImage> runImage_;
+    QString runImagePath_;
+    ModelInfo runModelInfo_;
+    QString runDevice_;
+    const Model* runModel_ = nullptr;
+};
+
+}  // namespace mirada::gui

@@ -1,0 +1,147 @@
+#include "heatmap_tile.hpp"
+
+#include <QPixmap>
+#include <cmath>
+
+#include "qt_image.hpp"
+#include "report/comparison_sheet.hpp"
+#include "ui_heatmap_tile.h"
+
+namespace mirada::gui {
+
+namespace {
+QString number(double v) { return QString::number(v, 'g', 3); }
+}  // namespace
+
+HeatmapTile::HeatmapTile(QWidget* parent) : QFrame(parent), ui_(std::make_unique<Ui::HeatmapTile>()) {
+    ui_->setupUi(this);
+    ui_->progressBar->hide();
+    connect(ui_->saveButton, &QToolButton::clicked, this, &HeatmapTile::saveRequested);
+}
+
+HeatmapTile::~HeatmapTile() = default;
+
+HeatmapView* HeatmapTile::view() const { return ui_->view; }
+
+void HeatmapTile::showOriginal(const cv::Mat& rgb, const QString& title, const QString& detail) {
+    original_ = true;
+    rgb_ = rgb;
+    state_ = MethodState::Done;
+    setObjectName(QStringLiteral("tile.original"));
+    ui_->titleLabel->setText(title);
+    ui_->detailLabel->setText(detail);
+    ui_->statusLabel->clear();
+    ui_->saveButton->hide();
+    ui_->progressBar->hide();
+    ui_->colorbarLabel->hide();
+    ui_->minLabel->hide();
+    ui_->maxLabel->hide();
+    ui_->numbersLabel->clear();
+    ui_->view->setPlaceholder(rgb.empty() ? tr("Open an image (Ctrl+O), drop one here, or pick a sample") : QString());
+    ui_->view->setImage(toQImage(rgb));
+}
+
+void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const OverlayOptions& overlay) {
+    original_ = false;
+    method_ = slot.method;
+    setObjectName(qs("tile." + slot.method));
+    state_ = slot.state;
+    overlay_ = overlay;
+    ui_->titleLabel->setText(slot.title);
+    QString status = toText(slot.state);
+    QString statusStyle;
+    switch (slot.state) {
+        case MethodState::Running:
+            status = tr("Running %1%").arg(std::lround(slot.progress * 100));
+            break;
+        case MethodState::Failed: statusStyle = QStringLiteral("color: #c0392b; font-weight: bold;"); break;
+        case MethodState::Cancelled: statusStyle = QStringLiteral("color: #b9770e;"); break;
+        case MethodState::Done: statusStyle = QStringLiteral("color: #1e8449;"); break;
+        default: break;
+    }
+    ui_->statusLabel->setText(status);
+    ui_->statusLabel->setStyleSheet(statusStyle);
+    ui_->progressBar->setVisible(slot.state == MethodState::Running);
+    ui_->progressBar->setValue(static_cast<int>(slot.progress * 1000));
+    ui_->progressBar->setToolTip(slot.message);
+
+    const bool newResult = slot.explanation != explanation_;
+    explanation_ = slot.explanation;
+    rgb_ = rgb;
+    ui_->saveButton->setVisible(true);
+    ui_->saveButton->setEnabled(static_cast<bool>(explanation_));
+    if (explanation_) {
+        const auto& e = *explanation_;
+        ui_->detailLabel->setText(tr("target: %1 (%2), p = %3 · %4 s")
+                                      .arg(qs(e.target_label))
+                                      .arg(e.target_index)
+                                      .arg(number(e.target_probability))
+                                      .arg(QString::number(e.seconds, 'f', e.seconds < 1 ? 3 : 2)));
+        QStringList lines;
+        for (const auto& l : keyNumbers(e)) lines << qs(l);
+        for (const auto& f : e.flags)
+            if (f == kFlagNoPositiveEvidence)
+                lines << tr("<b>No positive evidence</b> for this class: the map is all zero or negative.");
+        ui_->numbersLabel->setText(lines.join(QStringLiteral("<br>")));
+        if (newResult) renderOverlay();
+        ui_->view->setPlaceholder({});
+    } else {
+        ui_->detailLabel->setText(slot.state == MethodState::Running ? slot.message : QString());
+        ui_->numbersLabel->setText(slot.state == MethodState::Failed ? slot.message : QString());
+        ui_->numbersLabel->setStyleSheet(slot.state == MethodState::Failed ? QStringLiteral("color: #c0392b;") : QString());
+        ui_->view->setImage({});
+        ui_->view->setPlaceholder(slot.state == MethodState::Failed      ? tr("No map: the method failed")
+                                  : slot.state == MethodState::Cancelled ? tr("Cancelled")
+                                  : slot.state == MethodState::Running   ? tr("Computing…")
+                                                                         : tr("Waiting for its turn"));
+        ui_->colorbarLabel->hide();
+        ui_->minLabel->hide();
+        ui_->maxLabel->hide();
+    }
+}
+
+void HeatmapTile::setOverlayOptions(const OverlayOptions& overlay) {
+    overlay_ = overlay;
+    if (explanation_) renderOverlay();
+}
+
+void HeatmapTile::renderOverlay() {
+    if (!explanation_ || rgb_.empty()) return;
+    const cv::Mat& h = explanation_->heatmap;
+    ui_->view->setImage(toQImage(mirada::renderOverlay(rgb_, h, overlay_)));
+    // Legend: the colour scale the overlay uses and the raw values at its ends.
+    const bool signedMap = overlay_.scale == "symmetric" || (overlay_.scale == "auto" && isSignedMap(h));
+    double lo = 0, hi = 0;
+    cv::minMaxLoc(h, &lo, &hi);
+    const double m = std::max(std::abs(lo), std::abs(hi));
+    ui_->colorbarLabel->setPixmap(QPixmap::fromImage(toQImage(renderColorbar(128, 8, overlay_, signedMap))));
+    ui_->minLabel->setText(number(signedMap ? -m : 0.0));
+    ui_->maxLabel->setText(number(signedMap ? m : std::max(hi, 0.0)));
+    ui_->colorbarLabel->show();
+    ui_->minLabel->show();
+    ui_->maxLabel->show();
+}
+
+void HeatmapTile::showValueAt(bool inside, const QPointF& p) {
+    if (!inside || rgb_.empty()) {
+        ui_->valueLabel->setText(QStringLiteral(" "));
+        return;
+    }
+    const int x = std::clamp(static_cast<int>(p.x()), 0, rgb_.cols - 1);
+    const int y = std::clamp(static_cast<int>(p.y()), 0, rgb_.rows - 1);
+    if (original_) {
+        const auto c = rgb_.at<cv::Vec3b>(y, x);
+        ui_->valueLabel->setText(tr("(%1, %2)  RGB %3 %4 %5").arg(x).arg(y).arg(c[0]).arg(c[1]).arg(c[2]));
+    } else if (explanation_) {
+        ui_->valueLabel->setText(tr("(%1, %2)  value %3").arg(x).arg(y).arg(number(explanation_->heatmap.at<float>(y, x))));
+    } else {
+        ui_->valueLabel->setText(QStringLiteral(" "));
+    }
+}
+
+QString HeatmapTile::statusText() const { return ui_->statusLabel->text(); }
+QString HeatmapTile::numbersText() const { return ui_->numbersLabel->text(); }
+QString HeatmapTile::valueText() const { return ui_->valueLabel->text(); }
+double HeatmapTile::progress() const { return ui_->progressBar->value() / 1000.0; }
+
+}  // namespace mirada::gui

@@ -1,0 +1,60 @@
+#pragma once
+// One tile of the results grid: a method's overlay with its name, target,
+// time, status (queued / running with progress / done / failed / cancelled),
+// colour legend and key numbers. The first tile shows the original image.
+// Overlays are rendered by the core (renderOverlay) from the raw heatmap, so
+// opacity and colormap change without recomputing anything.
+#include <QFrame>
+#include <memory>
+
+#include "explain/explainer.hpp"
+#include "explanation_session.hpp"
+#include "heatmap_view.hpp"
+#include "image/overlay.hpp"
+
+namespace Ui {
+class HeatmapTile;
+}
+
+namespace mirada::gui {
+
+class HeatmapTile : public QFrame {
+    Q_OBJECT
+public:
+    explicit HeatmapTile(QWidget* parent = nullptr);
+    ~HeatmapTile() override;
+
+    // The original-image tile.
+    void showOriginal(const cv::Mat& rgb, const QString& title, const QString& detail);
+    // A method's tile: state from the session, overlay rendered on `rgb`.
+    void showSlot(const MethodSlot& slot, const cv::Mat& rgb, const OverlayOptions& overlay);
+    void setOverlayOptions(const OverlayOptions& overlay);
+    // Shows the heatmap value (or the pixel colour on the original) at an image point.
+    void showValueAt(bool inside, const QPointF& imagePos);
+
+    HeatmapView* view() const;
+    MethodState state() const { return state_; }
+    bool hasExplanation() const { return static_cast<bool>(explanation_); }
+    const Explanation* explanation() const { return explanation_.get(); }
+    std::string method() const { return method_; }
+    QString statusText() const;
+    QString numbersText() const;
+    QString valueText() const;
+    double progress() const;
+
+Q_SIGNALS:
+    void saveRequested();
+
+private:
+    void renderOverlay();
+
+    std::unique_ptr<Ui::HeatmapTile> ui_;
+    std::string method_;
+    MethodState state_ = MethodState::Queued;
+    std::shared_ptr<const Explanation> explanation_;
+    cv::Mat rgb_;
+    OverlayOptions overlay_;
+    bool original_ = false;
+};
+
+}  // namespace mirada::gui

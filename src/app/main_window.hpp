@@ -1,0 +1,107 @@
+#pragma once
+// The main window: inputs and one settings form per method on the left, the
+// results grid on the right, export in the File menu. It collects settings,
+// hands them to the ExplanationSession and shows what comes back; it computes
+// nothing itself.
+#include <QMainWindow>
+#include <QTimer>
+#include <memory>
+#include <vector>
+
+#include "app_settings.hpp"
+#include "explanation_session.hpp"
+#include "param_form.hpp"
+#include "report/run_export.hpp"
+
+namespace Ui {
+class MainWindow;
+}
+
+namespace mirada::gui {
+
+class ResultsGrid;
+
+struct StartOptions {
+    QString settingsFile;  // empty = AppSettings::defaultFile()
+    QString model;         // zoo name or file; empty = last used, else fashion-cnn
+    QString image;         // empty = last used, else a bundled sample
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(const StartOptions& options = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    ExplanationSession* session() const { return session_; }
+    ResultsGrid* grid() const;
+    MethodSection* section(const std::string& method) const;
+    ParamForm* superpixelForm() const { return superpixelForm_; }
+    // The settings the next run would use, as the form shows them. Throws
+    // mirada::Error when they cannot make a run (no method on, unknown target).
+    RunPlan buildRunPlan() const;
+    OverlayOptions overlayOptions() const;
+    QString lastError() const { return lastError_; }
+    QString lastNotice() const { return lastNotice_; }
+
+public Q_SLOTS:
+    void openImage(const QString& path);
+    void selectModel(const QString& spec);
+    void startRun();
+    void cancelRun();
+    // Writes the chosen files of the last run into `dir`; false (and the
+    // error shown) when anything could not be written.
+    bool exportTo(const QString& dir, const ExportOptions& options);
+    bool saveTileOverlay(int index, const QString& file);
+    void showError(const QString& message);
+    void showNotice(const QString& message);
+
+Q_SIGNALS:
+    void runFinished();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void buildMethodSections();
+    void fillModelList();
+    void fillSamples();
+    void connectSignals();
+    void restoreSettings(const StartOptions& options);
+    void saveSettings();
+    void rebuildRecentMenu();
+    void addRecent(const QString& path);
+
+    void showModel();
+    void showImage();
+    void showPrediction();
+    void showMethod(int slot);
+    void finishRun();
+    void updateActions();
+    void updateTitle();
+    void applyOverlayOptions();
+    void schedulePreview();
+    void showPreview(const QImage& preview, int segments);
+    void chooseImage();
+    void chooseCustomModel();
+    void chooseExport(const ExportOptions& options, const QString& what);
+    int currentTarget(bool* valid) const;
+    QString imageStem() const;
+    void about();
+
+    std::unique_ptr<Ui::MainWindow> ui_;
+    ExplanationSession* session_;
+    std::unique_ptr<AppSettings> settings_;
+    std::vector<MethodSection*> sections_;
+    ParamForm* superpixelForm_ = nullptr;
+    QTimer previewTimer_;
+    QStringList recent_;
+    QStringList customModels_;
+    nlohmann::json savedCamLayers_ = nlohmann::json::object();  // applied once the model's layers are known
+    QString lastError_, lastNotice_;
+    QString pendingModelSpec_;
+};
+
+}  // namespace mirada::gui

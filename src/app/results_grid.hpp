@@ -1,0 +1,53 @@
+#pragma once
+// The right side: the original image plus one tile per method, laid out in as
+// many columns as fit. It owns the one ViewState (zoom, pan, hover point) that
+// every tile shows, and the overlay options applied to all tiles at once.
+#include <QWidget>
+#include <vector>
+
+#include "explanation_session.hpp"
+#include "heatmap_tile.hpp"
+
+class QGridLayout;
+
+namespace mirada::gui {
+
+class ResultsGrid : public QWidget {
+    Q_OBJECT
+public:
+    explicit ResultsGrid(QWidget* parent = nullptr);
+
+    void showImage(const cv::Mat& rgb, const QString& title, const QString& detail);
+    // One tile per slot; existing tiles are reused.
+    void showSlots(const std::vector<MethodSlot>& slots);
+    void showSlot(int index, const MethodSlot& slot);
+    void setOverlayOptions(const OverlayOptions& overlay);
+    const OverlayOptions& overlayOptions() const { return overlay_; }
+
+    HeatmapTile* originalTile() const { return original_; }
+    int tileCount() const { return static_cast<int>(tiles_.size()); }
+    HeatmapTile* tile(int index) const { return tiles_.at(index); }
+    const ViewState& viewState() const { return state_; }
+    void setViewState(const ViewState& state);
+
+Q_SIGNALS:
+    void saveTileRequested(int index);
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
+private:
+    void connectTile(HeatmapTile* tile);
+    void relayout();
+    void setHover(bool inside, const QPointF& imagePos);
+
+    QGridLayout* layout_;
+    HeatmapTile* original_;
+    std::vector<HeatmapTile*> tiles_;
+    cv::Mat rgb_;
+    OverlayOptions overlay_;
+    ViewState state_;
+    int columns_ = 0;
+};
+
+}  // namespace mirada::gui

@@ -1,0 +1,375 @@
+// GUI tests (QtTest, offscreen platform): the main window on the bundled
+// fashion-cnn model and a bundled sample, driven as a user would.
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QTreeWidget>
+#include <QtTest>
+#include <fstream>
+
+#include "main_window.hpp"
+#include "results_grid.hpp"
+
+using namespace mirada;
+using namespace mirada::gui;
+
+namespace {
+
+const QString kSample = QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples/fashion-sneaker.png");
+constexpr int kLoadTimeout = 60000;
+constexpr int kRunTimeout = 180000;
+
+template <class T>
+T* child(QWidget* w, const QString& name) {
+    T* c = w->findChild<T*>(name);
+    if (!c) qFatal("no child widget named %s", qPrintable(name));
+    return c;
+}
+
+QByteArray readAll(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+}  // namespace
+
+class MainWindowTest : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    QString settingsFile() const { return dir_.filePath(QStringLiteral("settings.ini")); }
+
+    std::unique_ptr<MainWindow> openWindow(const QString& settings = {}) {
+        StartOptions o;
+        o.settingsFile = settings.isEmpty() ? settingsFile() : settings;
+        o.model = QStringLiteral("fashion-cnn");
+        o.image = kSample;
+        auto w = std::make_unique<MainWindow>(o);
+        w->show();
+        auto* list = child<QTreeWidget>(w.get(), QStringLiteral("predictionList"));
+        if (!QTest::qWaitFor([&]() { return list->topLevelItemCount() == 5; }, kLoadTimeout))
+            qFatal("the prediction list was not filled: %s", qPrintable(w->lastError()));
+        return w;
+    }
+
+    // Only the given methods on, with small sample counts so the run is quick.
+    static void onlyMethods(MainWindow& w, const std::set<std::string>& methods) {
+        for (const auto& m : explainerNames()) w.section(m)->setChecked(methods.count(m) > 0);
+        child<QSpinBox>(&w, QStringLiteral("lime.samples"))->setValue(200);
+        child<QSpinBox>(&w, QStringLiteral("kernelshap.samples"))->setValue(300);
+    }
+
+    static void runAndWait(MainWindow& w) {
+        QSignalSpy finished(&w, &MainWindow::runFinished);
+        w.startRun();
+        QVERIFY2(w.session()->running(), qPrintable(w.lastError()));
+        QVERIFY(finished.wait(kRunTimeout));
+    }
+
+private Q_SLOTS:
+    void init() {
+        QFile::remove(settingsFile());
+        QFile::remove(settingsFile() + QStringLiteral(".corrupt"));
+    }
+
+    void loadingModelAndSampleFillsPrediction() {
+        auto w = openWindow();
+        auto* list = child<QTreeWidget>(w.get(), QStringLiteral("predictionList"));
+        QCOMPARE(list->topLevelItem(0)->text(0), QStringLiteral("Sneaker"));
+        QVERIFY(list->topLevelItem(0)->text(2).toDouble() > 0.9);
+        // Probabilities are in decreasing order.
+        for (int i = 1; i < 5; ++i) QVERIFY(list->topLevelItem(i)->text(2).toDouble() <= list->topLevelItem(i - 1)->text(2).toDouble());
+        auto* target = child<QComboBox>(w.get(), QStringLiteral("targetCombo"));
+        QCOMPARE(target->count(), 11);  // top-1 + 10 classes
+        QVERIFY(w->windowTitle().contains(QStringLiteral("fashion-sneaker.png")));
+        QVERIFY(w->windowTitle().contains(QStringLiteral("fashion-cnn")));
+        // Zoo models without weights stay listed but cannot be picked.
+        auto* models = child<QComboBox>(w.get(), QStringLiteral("modelCombo"));
+        QCOMPARE(models->currentData().toString(), QStringLiteral("fashion-cnn"));
+        QVERIFY(models->findData(QStringLiteral("vgg16")) >= 0);
+    }
+
+    void layerChooserListsTheModelsLayers() {
+        auto w = openWindow();
+        auto* layer = child<QComboBox>(w.get(), QStringLiteral("gradcam.layer"));
+        QCOMPARE(layer->count(), static_cast<int>(w->session()->layers().size()) + 1);
+        QVERIFY(layer->findData(QStringLiteral("block2"), Qt::UserRole) > 0);
+        layer->setCurrentIndex(layer->findData(QStringLiteral("block2"), Qt::UserRole));
+        QCOMPARE(w->section("gradcam")->form()->values().getChoice("layer"), std::string("block2"));
+    }
+
+    void formChangesReachTheCore() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime"});
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(123);
+        child<QSpinBox>(w.get(), QStringLiteral("superpixels.count"))->setValue(20);
+        child<QSpinBox>(w.get(), QStringLiteral("seedSpin"))->setValue(7);
+        auto* layer = child<QComboBox>(w.get(), QStringLiteral("gradcam.layer"));
+        layer->setCurrentIndex(layer->findData(QStringLiteral("block2"), Qt::UserRole));
+        auto* target = child<QComboBox>(w.get(), QStringLiteral("targetCombo"));
+        target->setCurrentIndex(target->findData(4));  // Coat
+
+        const RunPlan plan = w->buildRunPlan();
+        QCOMPARE(plan.methods.size(), size_t(2));
+        QCOMPARE(plan.methods[1].method, std::string("lime"));
+        QCOMPARE(plan.methods[1].params.getInt("samples"), int64_t(123));
+        QCOMPARE(plan.superpixels.getInt("count"), int64_t(20));
+        QCOMPARE(plan.target_index, 4);
+        QCOMPARE(plan.seed, uint64_t(7));
+
+        runAndWait(*w);
+        const auto& slots = w->session()->slots();
+        QCOMPARE(slots.size(), size_t(2));
+        QVERIFY2(slots[0].state == MethodState::Done && slots[1].state == MethodState::Done, qPrintable(slots[1].message));
+        const Explanation& cam = *slots[0].explanation;
+        const Explanation& lime = *slots[1].explanation;
+        QCOMPARE(cam.settings["layer"].get<std::string>(), std::string("block2"));
+        QCOMPARE(lime.settings["params"]["samples"].get<int>(), 123);
+        QCOMPARE(lime.settings["superpixels"]["count"].get<int>(), 20);
+        QCOMPARE(lime.settings["seed"].get<int>(), 7);
+        QCOMPARE(lime.target_index, 4);
+        QCOMPARE(lime.model_evaluations, int64_t(123));  // the 123 samples (the first is the unperturbed image)
+    }
+
+    void unknownTargetTextIsRefused() {
+        auto w = openWindow();
+        auto* target = child<QComboBox>(w.get(), QStringLiteral("targetCombo"));
+        target->setEditText(QStringLiteral("no such class"));
+        w->startRun();
+        QVERIFY(!w->session()->running());
+        QVERIFY(w->lastError().contains(QStringLiteral("no such class")));
+        target->setEditText(QStringLiteral("trouser"));  // a label typed in any case works
+        QCOMPARE(w->buildRunPlan().target_index, 1);
+    }
+
+    void runWithAllMethodsFillsEveryTile() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "gradcampp", "cam", "lime", "kernelshap"});
+        runAndWait(*w);
+        auto* grid = w->grid();
+        QCOMPARE(grid->tileCount(), 5);
+        for (int i = 0; i < grid->tileCount(); ++i) {
+            auto* tile = grid->tile(i);
+            QVERIFY2(tile->state() == MethodState::Done, qPrintable(tile->statusText() + " " + tile->numbersText()));
+            QVERIFY(tile->hasExplanation());
+            QCOMPARE(tile->explanation()->heatmap.cols, 28);
+            QVERIFY(!tile->view()->image().isNull());
+            QCOMPARE(tile->statusText(), QStringLiteral("Done"));
+        }
+        QVERIFY(grid->tile(3)->numbersText().contains(QStringLiteral("R2")));        // LIME
+        QVERIFY(grid->tile(4)->numbersText().contains(QStringLiteral("f(x)")));      // KernelSHAP
+        QVERIFY(child<QPushButton>(w.get(), QStringLiteral("exportButton"))->isEnabled());
+    }
+
+    void cancelDuringLimeKeepsFinishedTiles() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime", "kernelshap"});
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(100000);
+        child<QSpinBox>(w.get(), QStringLiteral("batchSpin"))->setValue(8);
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        auto* grid = w->grid();
+        QTRY_VERIFY_WITH_TIMEOUT(grid->tileCount() == 3 && grid->tile(1)->state() == MethodState::Running &&
+                                     grid->tile(1)->progress() > 0,
+                                 kRunTimeout);
+        QElapsedTimer clock;
+        clock.start();
+        w->cancelRun();
+        QVERIFY(finished.wait(30000));
+        qInfo("cancel took effect after %lld ms", static_cast<long long>(clock.elapsed()));
+        QVERIFY(clock.elapsed() < 5000);  // one batch of 8 tiny images is milliseconds
+        QVERIFY(grid->tile(0)->state() == MethodState::Done);
+        QVERIFY(grid->tile(0)->hasExplanation());
+        QVERIFY(!grid->tile(0)->view()->image().isNull());
+        QVERIFY(grid->tile(1)->state() == MethodState::Cancelled);
+        QVERIFY(grid->tile(2)->state() == MethodState::Cancelled);
+        QVERIFY(grid->tile(1)->progress() < 0.5);
+        QVERIFY(!w->session()->running());
+    }
+
+    void exportWritesTheCliFiles() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime"});
+        runAndWait(*w);
+        QTemporaryDir out;
+        QVERIFY(w->exportTo(out.path(), {}));
+        const QStringList expected{"fashion-sneaker.gradcam.overlay.png", "fashion-sneaker.gradcam.heatmap.npy",
+                                   "fashion-sneaker.lime.overlay.png",    "fashion-sneaker.lime.heatmap.npy",
+                                   "fashion-sneaker.segments.png",        "fashion-sneaker.comparison.png",
+                                   "fashion-sneaker.report.json"};
+        for (const auto& f : expected) QVERIFY2(QFileInfo(out.filePath(f)).size() > 0, qPrintable(f));
+        const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
+        QCOMPARE(report["methods"].size(), size_t(2));
+        QCOMPARE(report["methods"][1]["settings"]["params"]["samples"].get<int>(), 200);
+        // Only the report, in a second folder.
+        QTemporaryDir out2;
+        ExportOptions onlyReport;
+        onlyReport.overlays = onlyReport.heatmaps = onlyReport.segments = onlyReport.comparison = false;
+        QVERIFY(w->exportTo(out2.path(), onlyReport));
+        QCOMPARE(QDir(out2.path()).entryList(QDir::Files), QStringList{QStringLiteral("fashion-sneaker.report.json")});
+        // A tile's overlay on its own.
+        QVERIFY(w->saveTileOverlay(0, out2.filePath(QStringLiteral("cam.png"))));
+        QVERIFY(QFileInfo(out2.filePath(QStringLiteral("cam.png"))).size() > 0);
+    }
+
+    void failedExportIsReportedAndLeavesFilesIntact() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam"});
+        runAndWait(*w);
+        QTemporaryDir out;
+        // An existing report must survive a failed export: the overlay's name is
+        // taken by a folder, so writing stops there with an error.
+        QFile old(out.filePath(QStringLiteral("fashion-sneaker.report.json")));
+        QVERIFY(old.open(QIODevice::WriteOnly));
+        old.write("old report");
+        old.close();
+        QVERIFY(QDir(out.path()).mkdir(QStringLiteral("fashion-sneaker.gradcam.overlay.png")));
+        QVERIFY(!w->exportTo(out.path(), {}));
+        QVERIFY(w->lastError().contains(QStringLiteral("fashion-sneaker.gradcam.overlay.png")));
+        QVERIFY(child<QWidget>(w.get(), QStringLiteral("errorBanner"))->isVisible());
+        QCOMPARE(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))), QByteArray("old report"));
+        // A folder that cannot be created (its parent is a file).
+        QVERIFY(!w->exportTo(out.filePath(QStringLiteral("fashion-sneaker.report.json/sub")), {}));
+        QVERIFY(w->isVisible());
+    }
+
+    void unreadableImageShowsAnErrorAndKeepsTheImage() {
+        auto w = openWindow();
+        const QString bad = dir_.filePath(QStringLiteral("broken.png"));
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("this is not a PNG file at all");
+        f.close();
+        w->openImage(bad);
+        QTRY_VERIFY_WITH_TIMEOUT(w->lastError().contains(QStringLiteral("broken.png")), 10000);
+        QVERIFY(child<QWidget>(w.get(), QStringLiteral("errorBanner"))->isVisible());
+        QCOMPARE(QFileInfo(w->session()->imagePath()).fileName(), QStringLiteral("fashion-sneaker.png"));
+        QVERIFY(child<QPushButton>(w.get(), QStringLiteral("runButton"))->isEnabled());
+        w->openImage(dir_.filePath(QStringLiteral("missing.jpg")));
+        QTRY_VERIFY_WITH_TIMEOUT(w->lastError().contains(QStringLiteral("missing.jpg")), 10000);
+    }
+
+    void opacityAndColormapApplyWithoutRecomputing() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam"});
+        runAndWait(*w);
+        auto* tile = w->grid()->tile(0);
+        const Explanation* before = tile->explanation();
+        const QImage at50 = tile->view()->image();
+        child<QSlider>(w.get(), QStringLiteral("opacitySlider"))->setValue(100);
+        const QImage at100 = tile->view()->image();
+        QVERIFY(at50 != at100);
+        auto* cmap = child<QComboBox>(w.get(), QStringLiteral("colormapCombo"));
+        cmap->setCurrentIndex(cmap->findText(QStringLiteral("viridis")));
+        QVERIFY(tile->view()->image() != at100);
+        QCOMPARE(tile->explanation(), before);  // same result object: nothing was recomputed
+        QVERIFY(!w->session()->running());
+        QCOMPARE(w->overlayOptions().colormap, std::string("viridis"));
+        QCOMPARE(w->overlayOptions().opacity, 1.0);
+    }
+
+    void hoverAndZoomAreSynchronised() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime"});
+        runAndWait(*w);
+        auto* grid = w->grid();
+        HeatmapView* first = grid->tile(0)->view();
+        const QPoint centre = first->rect().center();
+        QTest::mouseMove(first, centre);
+        QTRY_VERIFY(grid->viewState().hovering);
+        const QPointF p = grid->viewState().hover;
+        for (HeatmapView* v : {grid->originalTile()->view(), grid->tile(0)->view(), grid->tile(1)->view()}) {
+            QVERIFY(v->viewState().hovering);
+            QCOMPARE(v->viewState().hover, p);
+        }
+        QVERIFY(grid->tile(0)->valueText().contains(QStringLiteral("value")));
+        QVERIFY(grid->tile(1)->valueText().contains(QStringLiteral("value")));
+        QVERIFY(grid->originalTile()->valueText().contains(QStringLiteral("RGB")));
+        // The value shown is the raw heatmap value under the cursor.
+        const float raw = grid->tile(0)->explanation()->heatmap.at<float>(static_cast<int>(p.y()), static_cast<int>(p.x()));
+        QVERIFY2(grid->tile(0)->valueText().contains(QString::number(raw, 'g', 3)), qPrintable(grid->tile(0)->valueText()));
+        // Wheel on one tile zooms every tile.
+        QWheelEvent wheel(QPointF(centre), first->mapToGlobal(QPointF(centre)), QPoint(), QPoint(0, 240), Qt::NoButton,
+                          Qt::NoModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(first, &wheel);
+        QVERIFY(grid->viewState().zoom > 1.4);
+        QCOMPARE(grid->tile(1)->view()->viewState().zoom, grid->viewState().zoom);
+        QCOMPARE(grid->originalTile()->view()->viewState().center, grid->viewState().center);
+    }
+
+    void settingsPersistBetweenSessions() {
+        {
+            auto w = openWindow();
+            child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(321);
+            child<QSpinBox>(w.get(), QStringLiteral("seedSpin"))->setValue(5);
+            w->section("cam")->setChecked(false);
+            child<QSlider>(w.get(), QStringLiteral("opacitySlider"))->setValue(70);
+            w->close();
+        }
+        auto w = openWindow();
+        QCOMPARE(child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->value(), 321);
+        QCOMPARE(child<QSpinBox>(w.get(), QStringLiteral("seedSpin"))->value(), 5);
+        QVERIFY(!w->section("cam")->isChecked());
+        QVERIFY(w->section("gradcam")->isChecked());
+        QCOMPARE(child<QSlider>(w.get(), QStringLiteral("opacitySlider"))->value(), 70);
+        QVERIFY(w->lastNotice().isEmpty() || !w->lastNotice().contains(QStringLiteral("not used")));
+    }
+
+    void corruptSettingsFallBackToDefaultsWithANotice() {
+        const QByteArray garbage("[General\n\x01\x02 not = = an ini ]]]\n[methods]\njson={broken");
+        {
+            QFile f(settingsFile());
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(garbage);
+        }
+        auto w = openWindow();
+        QVERIFY2(w->lastNotice().contains(QStringLiteral("settings")), qPrintable(w->lastNotice()));
+        QCOMPARE(readAll(settingsFile() + QStringLiteral(".corrupt")), garbage);  // the user's file is kept
+        QCOMPARE(child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->value(),
+                 static_cast<int>(makeExplainer("lime")->defaultParams().getInt("samples")));
+    }
+
+    void outOfRangeSavedValueIsIgnoredWithANotice() {
+        {
+            QSettings s(settingsFile(), QSettings::IniFormat);
+            s.setValue(QStringLiteral("mirada/settingsVersion"), 1);
+            s.setValue(QStringLiteral("methods/json"), QStringLiteral(R"({"lime":{"enabled":true,"params":{"samples":-5}}})"));
+        }
+        auto w = openWindow();
+        QVERIFY2(w->lastNotice().contains(QStringLiteral("lime.samples")), qPrintable(w->lastNotice()));
+        QCOMPARE(child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->value(),
+                 static_cast<int>(makeExplainer("lime")->defaultParams().getInt("samples")));
+    }
+
+    void resetToDefaultsRestoresTheTable() {
+        auto w = openWindow();
+        auto* samples = child<QSpinBox>(w.get(), QStringLiteral("lime.samples"));
+        const int def = samples->value();
+        samples->setValue(def + 17);
+        QCOMPARE(w->section("lime")->form()->values().getInt("samples"), int64_t(def + 17));
+        QTest::mouseClick(child<QPushButton>(w.get(), QStringLiteral("reset.lime")), Qt::LeftButton);
+        QCOMPARE(samples->value(), def);
+        QCOMPARE(w->section("lime")->form()->values().getInt("samples"), int64_t(def));
+    }
+
+    void superpixelPreviewFollowsTheCount() {
+        auto w = openWindow();
+        auto* count = child<QLabel>(w.get(), QStringLiteral("superpixelCountLabel"));
+        QTRY_VERIFY_WITH_TIMEOUT(!count->text().isEmpty(), 10000);
+        child<QSpinBox>(w.get(), QStringLiteral("superpixels.count"))->setValue(9);
+        QTRY_VERIFY_WITH_TIMEOUT(count->text().startsWith(QStringLiteral("9 ")) || count->text().startsWith(QStringLiteral("8 ")) ||
+                                     count->text().startsWith(QStringLiteral("10 ")),
+                                 10000);
+        QVERIFY(!child<QLabel>(w.get(), QStringLiteral("superpixelPreview"))->pixmap().isNull());
+    }
+};
+
+QTEST_MAIN(MainWindowTest)
+#include "test_main_window.moc"
