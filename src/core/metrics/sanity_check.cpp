@@ -166,6 +166,7 @@ SanityCheckResult runSanityCheck(const std::vector<SanityInput>& inputs, const P
                 const Explanation e = inputs[i].explainer->explain(req, sub);
                 r.methods[i].spearman.push_back(spearman(originals[i], gridOf(e.heatmap, nullptr), inside));
                 if (keepHeatmaps) r.methods[i].heatmaps.push_back(e.heatmap);
+                ctx.checkCancelled();  // between methods too: one method can take minutes
             }
         }
     }
