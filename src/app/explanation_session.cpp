@@ -10,6 +10,8 @@
 #include "qt_image.hpp"
 #include "segment/superpixels.hpp"
 
+#include <opencv2/imgproc.hpp>
+
 namespace mirada::gui {
 
 QString toText(MethodState state) {
@@ -168,10 +170,18 @@ void ExplanationSession::requestSuperpixelPreview(const ParamSet& superpixels) {
     runAsync<Preview>(
         this, QThreadPool::globalInstance(),
         [spec, image, superpixels]() {
-            const cv::Mat labels = superpixelsForImage(image->rgb, spec, superpixelSettingsFrom(superpixels));
+            cv::Mat labels = superpixelsForImage(image->rgb, spec, superpixelSettingsFrom(superpixels));
             Preview p;
             p.segments = countSegments(labels);
-            p.image = toQImage(drawSegmentBoundaries(image->rgb, labels));
+            // Small images are enlarged first (nearest) so one-pixel borders do not hide them.
+            cv::Mat rgb = image->rgb;
+            const int shorter = std::min(rgb.rows, rgb.cols);
+            const int factor = std::clamp(256 / std::max(shorter, 1), 1, 16);
+            if (factor > 1) {
+                cv::resize(rgb, rgb, {}, factor, factor, cv::INTER_NEAREST);
+                cv::resize(labels, labels, {}, factor, factor, cv::INTER_NEAREST);
+            }
+            p.image = toQImage(drawSegmentBoundaries(rgb, labels));
             return p;
         },
         [this, generation](const Attempt<Preview>& a) {

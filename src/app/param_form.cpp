@@ -83,6 +83,8 @@ void ParamForm::build() {
                 const double hi = std::min(spec.max, double(std::numeric_limits<int>::max()));
                 box->setRange(static_cast<int>(lo), static_cast<int>(hi));
                 if (!spec.unit.empty()) box->setSuffix(QStringLiteral(" ") + qs(spec.unit));
+                // Tables say "0 = auto: ..." where zero picks a value itself; show that word.
+                if (spec.min == 0 && spec.help.find("0 = auto") != std::string::npos) box->setSpecialValueText(tr("auto"));
                 box->setSingleStep(hi - lo > 1000 ? 50 : 1);
                 box->setAccelerated(true);
                 connect(box, &QSpinBox::valueChanged, this,

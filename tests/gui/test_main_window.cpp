@@ -166,6 +166,14 @@ private Q_SLOTS:
         QVERIFY(grid->tile(3)->numbersText().contains(QStringLiteral("R2")));        // LIME
         QVERIFY(grid->tile(4)->numbersText().contains(QStringLiteral("f(x)")));      // KernelSHAP
         QVERIFY(child<QPushButton>(w.get(), QStringLiteral("exportButton"))->isEnabled());
+        // For looking at the screens: MIRADA_GUI_SHOTS=<folder> saves the window and the whole form.
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty()) {
+            QTest::mouseMove(grid->tile(0)->view(), grid->tile(0)->view()->rect().center() + QPoint(20, 10));
+            w->grab().save(QDir(shots).filePath(QStringLiteral("window.png")));
+            QWidget* form = child<QWidget>(w.get(), QStringLiteral("formWidget"));
+            form->grab(QRect(QPoint(0, 0), form->sizeHint().expandedTo(form->size()))).save(QDir(shots).filePath(QStringLiteral("form.png")));
+        }
     }
 
     void cancelDuringLimeKeepsFinishedTiles() {
