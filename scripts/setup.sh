@@ -12,7 +12,7 @@ PACKAGES=(
   qt6-base-dev qt6-charts-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-pil python3-torch python3-torchvision dataset-fashion-mnist
-  xvfb xauth
+  xvfb xauth fonts-dejavu-core
 )
 
 SUDO=""

@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QLabel>
+#include <QMimeData>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
@@ -262,6 +263,22 @@ private Q_SLOTS:
         QVERIFY(child<QPushButton>(w.get(), QStringLiteral("runButton"))->isEnabled());
         w->openImage(dir_.filePath(QStringLiteral("missing.jpg")));
         QTRY_VERIFY_WITH_TIMEOUT(w->lastError().contains(QStringLiteral("missing.jpg")), 10000);
+    }
+
+    void droppingAnImageOpensIt() {
+        auto w = openWindow();
+        const QString bag = QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples/fashion-bag.png");
+        QMimeData data;
+        data.setUrls({QUrl::fromLocalFile(bag)});
+        QDragEnterEvent enter(QPoint(400, 300), Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w.get(), &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(400, 300), Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w.get(), &drop);
+        auto* list = child<QTreeWidget>(w.get(), QStringLiteral("predictionList"));
+        QTRY_VERIFY_WITH_TIMEOUT(list->topLevelItemCount() == 5 && list->topLevelItem(0)->text(0) == QStringLiteral("Bag"), 20000);
+        QCOMPARE(QFileInfo(w->session()->imagePath()).fileName(), QStringLiteral("fashion-bag.png"));
+        QVERIFY(w->windowTitle().contains(QStringLiteral("fashion-bag.png")));
     }
 
     void opacityAndColormapApplyWithoutRecomputing() {
