@@ -17,11 +17,6 @@ using namespace mirada::test;
 
 namespace {
 std::string cli() { return std::string(MIRADA_CLI); }
-std::string sample(const std::string& name) { return (sourceDir() / "resources" / "samples" / name).string(); }
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 const std::string kFashionSet = "/usr/share/datasets/fashion-mnist";
 }  // namespace
 
@@ -30,7 +25,7 @@ TEST(EvaluateCli, WritesCurvesAndMetricsIntoTheReport) {
     TempDir out;
     std::string log;
     const int rc = runCommand(cli() + " evaluate --quiet --device cpu --model fashion-cnn --image " +
-                                  sample("fashion-trouser.png") +
+                                  samplePath("fashion-trouser.png") +
                                   " --methods gradcam,lime --set lime.samples=60 --set superpixels.count=12"
                                   " --step 1/28 --top-k 20 --sanity --set sanity.layers=2 --out " +
                                   out.path().string(),
@@ -79,11 +74,8 @@ TEST(EvaluateCli, BadValuesGiveClearErrorsAndNoFiles) {
     TempDir out;
     const std::string base = cli() + " evaluate --quiet --device cpu --model fashion-cnn --methods gradcam --out " +
                              out.path().string();
-    const std::string image = " --image " + sample("fashion-bag.png");
-    struct Case {
-        std::string args, mustMention;
-    };
-    const std::vector<Case> cases = {
+    const std::string image = " --image " + samplePath("fashion-bag.png");
+    expectCliErrors(base, {
         {image + " --step 0", "--step '0'"},
         {image + " --step 2", "--step '2'"},
         {image + " --step abc", "--step 'abc'"},
@@ -99,14 +91,7 @@ TEST(EvaluateCli, BadValuesGiveClearErrorsAndNoFiles) {
         {" --dataset " + kFashionSet + " --count 0", "--count 0"},
         {" --dataset " + kFashionSet + " --first 9999 --count 5", "holds 10000 items"},
         {" --dataset /nonexistent/dir", "/nonexistent/dir"},
-    };
-    for (const auto& c : cases) {
-        std::string log;
-        const int rc = runCommand(base + c.args, &log);
-        EXPECT_NE(rc, 0) << c.args;
-        EXPECT_NE(log.find(c.mustMention), std::string::npos) << c.args << " -> " << log;
-        EXPECT_EQ(log.find("terminate"), std::string::npos) << log;
-    }
+    });
     EXPECT_TRUE(fs::is_empty(out.path()));
 }
 
@@ -130,7 +115,7 @@ TEST(EvaluateCli, InterruptWritesNothing) {
     const fs::path dir = out / "run";
     // Start a long run, wait for its first progress line, then Ctrl-C it.
     const std::string cmd = "sh -c '" + cli() + " evaluate --device cpu --model fashion-cnn --image " +
-                            sample("fashion-bag.png") + " --methods lime --set lime.samples=100000 --out " +
+                            samplePath("fashion-bag.png") + " --methods lime --set lime.samples=100000 --out " +
                             dir.string() + " 2>" + err.string() +
                             " & pid=$!; i=0; while [ $i -lt 400 ] && ! grep -q lime " + err.string() +
                             "; do sleep 0.05; i=$((i+1)); done; kill -INT $pid; wait $pid; echo rc=$?'";

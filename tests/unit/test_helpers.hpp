@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -70,6 +71,33 @@ inline std::string errorOf(const std::function<void()>& f) {
         return e.what();
     }
     return "";
+}
+
+// The whole file as bytes ("" when missing).
+inline std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A sample image shipped in resources/samples/.
+inline std::string samplePath(const std::string& name) {
+    return (sourceDir() / "resources" / "samples" / name).string();
+}
+
+// Command-line cases that must fail: exit code != 0, a message naming
+// `mustMention`, and no crash ("terminate").
+struct CliErrorCase {
+    std::string args;
+    std::string mustMention;
+};
+inline void expectCliErrors(const std::string& base, const std::vector<CliErrorCase>& cases) {
+    for (const auto& c : cases) {
+        std::string log;
+        const int rc = runCommand(base + c.args, &log);
+        EXPECT_NE(rc, 0) << c.args;
+        EXPECT_NE(log.find(c.mustMention), std::string::npos) << c.args << " -> " << log;
+        EXPECT_EQ(log.find("terminate"), std::string::npos) << log;
+    }
 }
 
 #define MIRADA_REQUIRE_FIXTURE(path)                                                          \

@@ -144,22 +144,13 @@ FaithfulnessEvaluator::FaithfulnessEvaluator(const FaithfulnessRequest& request)
         s.fill = s.blurred;
     }
 
-    // Target and a first check that the model gives [1, classes].
+    // The target, checking on the way that the model gives [1, classes].
     torch::Tensor out;
     {
         c10::InferenceMode guard;
         out = model.forward(s.input).to(torch::kCPU);
     }
-    if (out.dim() != 2 || out.size(0) != 1)
-        throw Error("model '" + model.info().name + "' returned an output of shape " + c10::str(out.sizes()) +
-                    "; expected [1, classes]");
-    const int classes = static_cast<int>(out.size(1));
-    if (request.target_index < -1 || request.target_index >= classes)
-        throw Error("target class " + std::to_string(request.target_index) + " is out of range: model '" +
-                    model.info().name + "' has " + std::to_string(classes) + " classes (0-" +
-                    std::to_string(classes - 1) + ", or -1 for the top class)");
-    target_ = request.target_index >= 0 ? request.target_index
-                                        : static_cast<int>(toProbabilities(model, out)[0].argmax().item<int64_t>());
+    target_ = resolveTargetIndex(model, out, request.target_index);
 
     const int64_t n = static_cast<int64_t>(s.geometry.input_width) * s.geometry.input_height;
     s.tie_order.resize(n);
@@ -239,7 +230,10 @@ FaithfulnessCurves FaithfulnessEvaluator::evaluateRanking(const std::vector<int6
                 c10::InferenceMode guard;
                 // mask[i, p] = pixel p is among the first counts[start + i] of the ranking.
                 const auto mask = (rankpos < countsT.narrow(0, start, b).view({b, 1})).view({b, 1, h, w});
-                const auto batch = deletion ? torch::where(mask, s.fill, s.input) : torch::where(mask, s.input, s.blurred);
+                const auto mixed = deletion ? torch::where(mask, s.fill, s.input) : torch::where(mask, s.input, s.blurred);
+                // Plain NCHW strides: where() over broadcast operands may return strides that make a
+                // one-channel batch look channels-last, which sends convolutions down a much slower path.
+                const auto batch = torch::empty(mixed.sizes(), mixed.options()).copy_(mixed);
                 const auto out = s.model->forward(batch).to(torch::kCPU);
                 if (out.dim() != 2 || out.size(0) != b)
                     throw Error("model '" + s.model->info().name + "' returned an output of shape " +

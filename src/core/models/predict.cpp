@@ -10,6 +10,18 @@ torch::Tensor toProbabilities(const Model& model, const torch::Tensor& outputs) 
     return torch::softmax(outputs.to(torch::kFloat32), 1);
 }
 
+int resolveTargetIndex(const Model& model, const torch::Tensor& out, int requested) {
+    if (out.dim() != 2 || out.size(0) != 1)
+        throw Error("model '" + model.info().name + "' returned an output of shape " + c10::str(out.sizes()) +
+                    "; expected [1, classes]");
+    const int classes = static_cast<int>(out.size(1));
+    if (requested < -1 || requested >= classes)
+        throw Error("target class " + std::to_string(requested) + " is out of range: model '" + model.info().name +
+                    "' has " + std::to_string(classes) + " classes (0-" + std::to_string(classes - 1) +
+                    ", or -1 for the top class)");
+    return requested >= 0 ? requested : static_cast<int>(toProbabilities(model, out)[0].argmax().item<int64_t>());
+}
+
 std::vector<ClassScore> predictTopK(Model& model, const cv::Mat& rgb, int k) {
     if (k < 1) throw Error("--top must be at least 1, got " + std::to_string(k));
     const auto input = preprocess(rgb, model.info().input).to(model.device());

@@ -17,6 +17,12 @@ struct ClassScore {
 // Probabilities from raw outputs [N, classes], honouring ModelInfo::outputs_probabilities.
 torch::Tensor toProbabilities(const Model& model, const torch::Tensor& outputs);
 
+// The class to explain from the outputs [1, classes] of one image: `requested`
+// when it is a valid index, the most probable class for -1. Throws
+// mirada::Error when the output is not [1, classes] or the index is out of
+// range (naming the model and the valid range).
+int resolveTargetIndex(const Model& model, const torch::Tensor& outputs, int requested);
+
 // Classifies one RGB image; returns the k most probable classes, best first.
 std::vector<ClassScore> predictTopK(Model& model, const cv::Mat& rgb, int k);
 

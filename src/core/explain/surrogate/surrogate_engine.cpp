@@ -182,16 +182,8 @@ SurrogateSetup prepareSurrogate(const ExplainRequest& request, FillMode fill, Su
     ctx.checkCancelled();
     const auto out = timedForward(model, s.renderer->input().unsqueeze(0), s.model_seconds);
     s.evaluations = 1;
-    if (out.dim() != 2 || out.size(0) != 1)
-        throw Error("model '" + model.info().name + "' returned an output of shape " + c10::str(out.sizes()) +
-                    "; expected [1, classes]");
-    const int classes = static_cast<int>(out.size(1));
-    if (request.target_index < -1 || request.target_index >= classes)
-        throw Error("target class " + std::to_string(request.target_index) + " is out of range: model '" +
-                    model.info().name + "' has " + std::to_string(classes) + " classes (0-" +
-                    std::to_string(classes - 1) + ", or -1 for the top class)");
+    s.target = resolveTargetIndex(model, out, request.target_index);
     const auto probs = toProbabilities(model, out);
-    s.target = request.target_index >= 0 ? request.target_index : static_cast<int>(probs[0].argmax().item<int64_t>());
     s.target_probability = probs[0][s.target].item<float>();
     const auto& labels = model.info().labels;
     s.target_label = s.target < static_cast<int>(labels.size()) ? labels[s.target] : "class " + std::to_string(s.target);
