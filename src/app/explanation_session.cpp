@@ -201,6 +201,11 @@ bool ExplanationSession::run(const RunPlan& plan) {
         slot.title = qs(makeExplainer(m.method)->title());
         slots_.push_back(slot);
     }
+    metricsSlot_ = MethodSlot{};
+    metricsSlot_.method = "metrics";
+    metricsSlot_.title = tr("Metrics");
+    metricsPlanned_ = plan.metrics;
+    metrics_.reset();
     cancel_ = std::make_shared<std::atomic<bool>>(false);
     runImage_ = image_;
     runImagePath_ = imagePath_;
@@ -215,7 +220,17 @@ bool ExplanationSession::run(const RunPlan& plan) {
     auto image = image_;
     auto flag = cancel_;
     runWatcher_->setFuture(QtConcurrent::run(&modelPool_, [this, plan, model, image, flag](QPromise<MethodOutcome>& promise) {
+        // Progress of slot `slot` (-1 = metrics) back on the GUI thread.
+        auto progressOf = [this](int slot) {
+            return [this, slot](double fraction, const std::string& message) {
+                const QString text = qs(message);
+                QMetaObject::invokeMethod(
+                    this, [this, slot, fraction, text]() { takeProgress(slot, fraction, text); }, Qt::QueuedConnection);
+            };
+        };
         int target = plan.target_index;
+        std::vector<Explanation> finished;
+        RunMetrics metrics;
         for (int slot = 0; slot < static_cast<int>(plan.methods.size()); ++slot) {
             MethodOutcome outcome;
             outcome.slot = slot;
@@ -239,21 +254,12 @@ bool ExplanationSession::run(const RunPlan& plan) {
                 request.superpixels = plan.superpixels;
                 RunContext ctx;
                 ctx.cancel = flag.get();
-                ctx.progress = [this, slot](double fraction, const std::string& message) {
-                    const QString text = qs(message);
-                    QMetaObject::invokeMethod(
-                        this,
-                        [this, slot, fraction, text]() {
-                            if (slot >= static_cast<int>(slots_.size()) || slots_[slot].state != MethodState::Running)
-                                return;
-                            slots_[slot].progress = fraction;
-                            slots_[slot].message = text;
-                            Q_EMIT methodChanged(slot);
-                        },
-                        Qt::QueuedConnection);
-                };
+                ctx.progress = progressOf(slot);
                 outcome.explanation = std::make_shared<const Explanation>(explainer->explain(request, ctx));
                 outcome.state = MethodState::Done;
+                finished.push_back(*outcome.explanation);
+                metrics.methods.push_back(explainer->name());
+                metrics.titles.push_back(qs(explainer->title()));
             } catch (const Cancelled&) {
                 outcome.state = MethodState::Cancelled;
             } catch (const std::exception& e) {
@@ -262,17 +268,62 @@ bool ExplanationSession::run(const RunPlan& plan) {
             }
             promise.addResult(outcome);
         }
+        if (!plan.metrics) return;
+        // The metrics step: how faithful each finished map is, and how much they agree.
+        MethodOutcome outcome;
+        outcome.slot = -1;
+        if (flag->load() || finished.empty()) {
+            outcome.state = flag->load() ? MethodState::Cancelled : MethodState::Failed;
+            if (!flag->load()) outcome.message = tr("no map finished, so there is nothing to measure");
+            promise.addResult(outcome);
+            return;
+        }
+        outcome.state = MethodState::Running;
+        promise.addResult(outcome);
+        try {
+            FaithfulnessRequest request;
+            request.model = model.get();
+            request.image = image->rgb;
+            request.target_index = finished.front().target_index;
+            request.seed = plan.seed;
+            request.batch_size = plan.batch_size;
+            request.params = plan.faithfulness;
+            RunContext ctx;
+            ctx.cancel = flag.get();
+            ctx.progress = progressOf(-1);
+            metrics.faithfulness = evaluateFaithfulness(request, finished, ctx);
+            metrics.agreement = agreementMatrix(finished, inputGeometry(image->rgb.size(), model->info().input),
+                                                agreementSettingsFrom(plan.agreement));
+            outcome.metrics = std::make_shared<const RunMetrics>(std::move(metrics));
+            outcome.state = MethodState::Done;
+        } catch (const Cancelled&) {
+            outcome.state = MethodState::Cancelled;
+        } catch (const std::exception& e) {
+            outcome.state = MethodState::Failed;
+            outcome.message = qs(e.what());
+        }
+        promise.addResult(outcome);
     }));
     Q_EMIT runStarted();
     for (int i = 0; i < static_cast<int>(slots_.size()); ++i) Q_EMIT methodChanged(i);
+    Q_EMIT metricsChanged();
     return true;
+}
+
+void ExplanationSession::takeProgress(int slot, double fraction, const QString& text) {
+    MethodSlot* s = slot < 0 ? &metricsSlot_ : (slot < static_cast<int>(slots_.size()) ? &slots_[slot] : nullptr);
+    if (!s || s->state != MethodState::Running) return;  // late news of a finished step
+    s->progress = fraction;
+    s->message = text;
+    if (slot < 0) Q_EMIT metricsChanged();
+    else Q_EMIT methodChanged(slot);
 }
 
 void ExplanationSession::takeOutcome(int index) {
     if (!runWatcher_) return;
     const MethodOutcome o = runWatcher_->resultAt(index);
-    if (o.slot < 0 || o.slot >= static_cast<int>(slots_.size())) return;
-    MethodSlot& slot = slots_[o.slot];
+    if (o.slot >= static_cast<int>(slots_.size())) return;
+    MethodSlot& slot = o.slot < 0 ? metricsSlot_ : slots_[o.slot];
     slot.state = o.state;
     if (o.state == MethodState::Running) {
         slot.progress = 0;
@@ -281,8 +332,10 @@ void ExplanationSession::takeOutcome(int index) {
         slot.progress = o.state == MethodState::Done ? 1.0 : slot.progress;
         slot.message = o.message;
         slot.explanation = o.explanation;
+        if (o.slot < 0) metrics_ = o.metrics;
     }
-    Q_EMIT methodChanged(o.slot);
+    if (o.slot < 0) Q_EMIT metricsChanged();
+    else Q_EMIT methodChanged(o.slot);
 }
 
 void ExplanationSession::finishRun() {
@@ -295,8 +348,14 @@ void ExplanationSession::finishRun() {
             Q_EMIT methodChanged(i);
         }
     }
+    if (metricsPlanned_ && (metricsSlot_.state == MethodState::Queued || metricsSlot_.state == MethodState::Running)) {
+        metricsSlot_.state = MethodState::Cancelled;
+        Q_EMIT metricsChanged();
+    }
     if (runImage_ != image_ || runModel_ != model_.get()) {
-        slots_.clear();  // the image or model changed during the run: its results no longer apply
+        slots_.clear();
+        metrics_.reset();
+        metricsPlanned_ = false;  // the image or model changed during the run: its results no longer apply
         Q_EMIT resultsCleared();
     }
     Q_EMIT runFinished();
@@ -315,6 +374,8 @@ bool ExplanationSession::hasResults() const {
 void ExplanationSession::clearResults() {
     if (running()) return;
     slots_.clear();
+    metrics_.reset();
+    metricsPlanned_ = false;
     Q_EMIT resultsCleared();
 }
 
@@ -333,6 +394,10 @@ RunRecord ExplanationSession::record(const OverlayOptions& overlay) const {
     run.overlay = overlay;
     for (const auto& s : slots_)
         if (s.explanation) run.explanations.push_back(*s.explanation);
+    if (metrics_) {
+        run.extra["metrics"] = {{"faithfulness", toJson(metrics_->faithfulness)}, {"agreement", toJson(metrics_->agreement)}};
+        run.extra["sheet_lines"] = faithfulnessSheetLines(metrics_->faithfulness);
+    }
     return run;
 }
 

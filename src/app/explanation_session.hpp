@@ -18,6 +18,9 @@
 
 #include "explain/explainer.hpp"
 #include "image/image_io.hpp"
+#include "metrics/agreement.hpp"
+#include "metrics/faithfulness.hpp"
+#include "metrics/metrics_summary.hpp"
 #include "models/model.hpp"
 #include "models/predict.hpp"
 #include "report/run_export.hpp"
@@ -38,16 +41,29 @@ struct RunPlan {
     std::string target_request = "top1";  // as the user asked (for the report)
     uint64_t seed = 0;
     int batch_size = 0;                 // 0 = default for the device
+    bool metrics = false;               // after the maps: deletion/insertion curves and agreement
+    ParamSet faithfulness;              // faithfulnessParams() table
+    ParamSet agreement;                 // agreementParams() table
+};
+
+// What a run's metrics step produced (methods in tile order, finished maps only).
+struct RunMetrics {
+    std::vector<std::string> methods;  // Explanation::method
+    std::vector<QString> titles;       // "Grad-CAM", ...
+    FaithfulnessReport faithfulness;
+    AgreementMatrix agreement;
 };
 
 enum class MethodState { Queued, Running, Done, Failed, Cancelled };
 QString toText(MethodState state);
 
+// One event of a run. slot -1 is the metrics step.
 struct MethodOutcome {
     int slot = 0;
     MethodState state = MethodState::Queued;
     std::shared_ptr<const Explanation> explanation;  // Done only
     QString message;                                 // Failed: the reason
+    std::shared_ptr<const RunMetrics> metrics;       // metrics step, Done only
 };
 
 struct MethodSlot {
@@ -89,6 +105,10 @@ public:
     // Stops within one batch; methods not yet finished become Cancelled.
     void cancel();
     const std::vector<MethodSlot>& slots() const { return slots_; }
+    // The metrics step of the last run (state Queued and no result when not asked for).
+    const MethodSlot& metricsSlot() const { return metricsSlot_; }
+    bool metricsPlanned() const { return metricsPlanned_; }
+    std::shared_ptr<const RunMetrics> metrics() const { return metrics_; }
     const RunPlan& lastPlan() const { return plan_; }
     // The finished explanations of the last run in one record, for export.
     RunRecord record(const OverlayOptions& overlay) const;
@@ -110,12 +130,14 @@ Q_SIGNALS:
     void notice(const QString& message);
     void runStarted();
     void methodChanged(int slot);  // state, progress or result of one slot changed
+    void metricsChanged();         // state, progress or result of the metrics step changed
     void runFinished();
     void resultsCleared();
 
 private:
     void predict();
     void takeOutcome(int index);
+    void takeProgress(int slot, double fraction, const QString& text);
     void finishRun();
 
     QThreadPool modelPool_;
@@ -132,6 +154,9 @@ private:
 
     RunPlan plan_;
     std::vector<MethodSlot> slots_;
+    MethodSlot metricsSlot_;
+    bool metricsPlanned_ = false;
+    std::shared_ptr<const RunMetrics> metrics_;
     std::shared_ptr<std::atomic<bool>> cancel_;
     QFutureWatcher<MethodOutcome>* runWatcher_ = nullptr;
     std::shared_ptr<const LoadedImage> runImage_;

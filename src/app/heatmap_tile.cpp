@@ -82,7 +82,9 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
         for (const auto& f : e.flags)
             if (f == kFlagNoPositiveEvidence)
                 lines << tr("<b>No positive evidence</b> for this class: the map is all zero or negative.");
-        ui_->numbersLabel->setText(lines.join(QStringLiteral("<br>")));
+        numbers_ = lines.join(QStringLiteral("<br>"));
+        ui_->numbersLabel->setStyleSheet({});
+        setExtraLines(extraLines_);
         if (newResult) renderOverlay();
         ui_->view->setPlaceholder({});
     } else {
@@ -98,6 +100,15 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
         ui_->minLabel->hide();
         ui_->maxLabel->hide();
     }
+}
+
+void HeatmapTile::setExtraLines(const QStringList& lines) {
+    extraLines_ = lines;
+    if (!explanation_) return;
+    QStringList all;
+    if (!numbers_.isEmpty()) all << numbers_;
+    for (const auto& l : lines) all << l.toHtmlEscaped();
+    ui_->numbersLabel->setText(all.join(QStringLiteral("<br>")));
 }
 
 void HeatmapTile::setOverlayOptions(const OverlayOptions& overlay) {

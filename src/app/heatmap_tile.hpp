@@ -29,6 +29,8 @@ public:
     // A method's tile: state from the session, overlay rendered on `rgb`.
     void showSlot(const MethodSlot& slot, const cv::Mat& rgb, const OverlayOptions& overlay);
     void setOverlayOptions(const OverlayOptions& overlay);
+    // Lines shown under the key numbers (e.g. deletion/insertion AUC); empty clears them.
+    void setExtraLines(const QStringList& lines);
     // Shows the heatmap value (or the pixel colour on the original) at an image point.
     void showValueAt(bool inside, const QPointF& imagePos);
 
@@ -55,6 +57,8 @@ private:
     cv::Mat rgb_;
     OverlayOptions overlay_;
     bool original_ = false;
+    QStringList extraLines_;
+    QString numbers_;
 };
 
 }  // namespace mirada::gui

@@ -17,8 +17,11 @@
 #include "explain/cam/cam_pipeline.hpp"
 #include "image/image_io.hpp"
 #include "image/overlay.hpp"
+#include "metrics/agreement.hpp"
+#include "metrics/faithfulness.hpp"
 #include "models/model_zoo.hpp"
 #include "qt_image.hpp"
+#include "metrics_view.hpp"
 #include "results_grid.hpp"
 #include "ui_main_window.h"
 
@@ -95,6 +98,7 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
 MainWindow::~MainWindow() = default;
 
 ResultsGrid* MainWindow::grid() const { return ui_->resultsGrid; }
+MetricsView* MainWindow::metricsView() const { return ui_->metricsView; }
 
 MethodSection* MainWindow::section(const std::string& method) const {
     for (auto* s : sections_)
@@ -119,6 +123,22 @@ void MainWindow::buildMethodSections() {
     row->addStretch();
     row->addWidget(reset);
     ui_->superpixelLayout->insertLayout(1, row);
+
+    // Metrics: one switch, the faithfulness table and the agreement table.
+    metricsSection_ = new MethodSection("faithfulness", tr("Metrics (after the maps)"), faithfulnessParams(), ui_->formWidget);
+    metricsSection_->setObjectName(QStringLiteral("section.metrics"));
+    metricsSection_->setChecked(false);
+    metricsSection_->setToolTip(tr("Deletion/insertion curves and their AUC against a random ranking, and the agreement "
+                                   "between methods, computed for the maps of each run and shown in the Metrics tab"));
+    auto* sectionLayout = qobject_cast<QVBoxLayout*>(metricsSection_->layout());
+    agreementForm_ = new ParamForm(agreementParams(), metricsSection_);
+    sectionLayout->insertWidget(1, agreementForm_);
+    metricsEstimate_ = new QLabel(metricsSection_);
+    metricsEstimate_->setObjectName(QStringLiteral("metricsEstimate"));
+    metricsEstimate_->setWordWrap(true);
+    sectionLayout->insertWidget(2, metricsEstimate_);
+    connect(metricsSection_->resetButton(), &QPushButton::clicked, agreementForm_, &ParamForm::resetToDefaults);
+    ui_->formLayout->insertWidget(ui_->formLayout->indexOf(ui_->superpixelBox) + 1, metricsSection_);
 }
 
 void MainWindow::fillModelList() {
@@ -217,6 +237,10 @@ void MainWindow::connectSignals() {
         if (index >= 0) ui_->targetCombo->setCurrentIndex(index);
     });
     connect(superpixelForm_, &ParamForm::changed, this, &MainWindow::schedulePreview);
+    connect(metricsSection_, &QGroupBox::clicked, this, [this]() { metricsTouched_ = true; });
+    connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::updateMetricsEstimate);
+    connect(metricsSection_, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
+    for (auto* sec : sections_) connect(sec, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
     connect(&previewTimer_, &QTimer::timeout, this,
             [this]() { session_->requestSuperpixelPreview(superpixelForm_->values()); });
     connect(ui_->resultsGrid, &ResultsGrid::saveTileRequested, this, [this](int index) {
@@ -255,12 +279,16 @@ void MainWindow::connectSignals() {
     connect(s, &ExplanationSession::notice, this, &MainWindow::showNotice);
     connect(s, &ExplanationSession::runStarted, this, [this]() {
         grid()->showSlots(session_->slots());
+        grid()->clearExtraLines();
         updateActions();
     });
     connect(s, &ExplanationSession::methodChanged, this, &MainWindow::showMethod);
     connect(s, &ExplanationSession::runFinished, this, &MainWindow::finishRun);
+    connect(s, &ExplanationSession::metricsChanged, this, &MainWindow::showMetricsState);
     connect(s, &ExplanationSession::resultsCleared, this, [this]() {
         grid()->showSlots({});
+        metricsView()->showMetrics(nullptr);
+        metricsView()->showMessage(tr("No run yet for this image and model."));
         ui_->runSummaryLabel->clear();
         updateActions();
     });
@@ -312,6 +340,13 @@ void MainWindow::restoreSettings(const StartOptions& options) {
                 }
                 for (const auto& n : sec->form()->setValuesFromJson(params)) refused << qs(sec->method() + "." + n);
             }
+            if (j.contains("metrics") && j["metrics"].is_object()) {
+                const auto& m = j["metrics"];
+                if (m.contains("params"))
+                    for (const auto& n : metricsSection_->form()->setValuesFromJson(m["params"])) refused << qs("faithfulness." + n);
+                if (m.contains("agreement"))
+                    for (const auto& n : agreementForm_->setValuesFromJson(m["agreement"])) refused << qs("agreement." + n);
+            }
             if (j.contains("superpixels"))
                 for (const auto& n : superpixelForm_->setValuesFromJson(j["superpixels"])) refused << qs("superpixels." + n);
             if (!refused.isEmpty())
@@ -351,6 +386,8 @@ void MainWindow::saveSettings() {
     nlohmann::json j = nlohmann::json::object();
     for (auto* sec : sections_) j[sec->method()] = {{"enabled", sec->isChecked()}, {"params", sec->form()->values().toJson()}};
     j["superpixels"] = superpixelForm_->values().toJson();
+    // Whether metrics run is not kept: it follows the model's size unless switched by hand.
+    j["metrics"] = {{"params", metricsSection_->form()->values().toJson()}, {"agreement", agreementForm_->values().toJson()}};
     q.setValue(QStringLiteral("methods/json"), qs(j.dump()));
     q.sync();
 }
@@ -469,6 +506,10 @@ void MainWindow::showModel() {
             ui_->targetCombo->addItem(QStringLiteral("%1 (%2)").arg(qs(info.labels[i])).arg(i), static_cast<int>(i));
         ui_->targetCombo->setCurrentIndex(0);
     }
+    // Metrics cost hundreds of model evaluations per map: on by default only for
+    // small inputs (up to 64x64, e.g. fashion-cnn), unless the user chose.
+    if (!metricsTouched_) metricsSection_->setChecked(static_cast<int64_t>(in.width) * in.height <= 64 * 64);
+    updateMetricsEstimate();
     ui_->predictionList->clear();
     statusBar()->showMessage(tr("Model %1 ready on %2").arg(qs(info.name), session_->deviceName()), 5000);
     schedulePreview();
@@ -552,6 +593,9 @@ RunPlan MainWindow::buildRunPlan() const {
     plan.target_request = plan.target_index < 0 ? "top1" : std::to_string(plan.target_index);
     plan.seed = static_cast<uint64_t>(ui_->seedSpin->value());
     plan.batch_size = ui_->batchSpin->value();
+    plan.metrics = metricsSection_->isChecked();
+    plan.faithfulness = metricsSection_->form()->values();
+    plan.agreement = agreementForm_->values();
     return plan;
 }
 
@@ -610,6 +654,63 @@ void MainWindow::finishRun() {
     statusBar()->showMessage(text, 8000);
     updateActions();
     Q_EMIT runFinished();
+}
+
+void MainWindow::showMetricsState() {
+    const MethodSlot& m = session_->metricsSlot();
+    const int tab = ui_->resultsTabs->indexOf(ui_->metricsPage);
+    switch (m.state) {
+        case MethodState::Queued:
+            ui_->resultsTabs->setTabText(tab, tr("Metrics"));
+            metricsView()->showMetrics(nullptr);
+            metricsView()->showMessage(session_->metricsPlanned() ? tr("Metrics are computed when the maps are done.")
+                                                                  : tr("Metrics were off for this run (left: Metrics)."));
+            break;
+        case MethodState::Running:
+            ui_->resultsTabs->setTabText(tab, tr("Metrics %1%").arg(std::lround(m.progress * 100)));
+            metricsView()->showMessage(tr("Measuring the maps: %1").arg(m.message));
+            ui_->runSummaryLabel->setText(tr("Metrics: %1").arg(m.message.isEmpty() ? tr("starting") : m.message));
+            break;
+        case MethodState::Done: {
+            ui_->resultsTabs->setTabText(tab, tr("Metrics"));
+            const auto metrics = session_->metrics();
+            metricsView()->showMetrics(metrics);
+            const auto lines = faithfulnessSheetLines(metrics->faithfulness);
+            for (size_t i = 0; i < metrics->methods.size() && i < lines.size(); ++i) {
+                QStringList l;
+                for (const auto& line : lines[i]) l << qs(line);
+                grid()->setExtraLines(metrics->methods[i], l);
+            }
+            break;
+        }
+        case MethodState::Failed:
+            ui_->resultsTabs->setTabText(tab, tr("Metrics"));
+            metricsView()->showMessage(tr("The metrics failed: %1").arg(m.message));
+            break;
+        case MethodState::Cancelled:
+            ui_->resultsTabs->setTabText(tab, tr("Metrics"));
+            metricsView()->showMessage(tr("The metrics were cancelled."));
+            break;
+    }
+}
+
+void MainWindow::updateMetricsEstimate() {
+    if (!metricsEstimate_) return;
+    int maps = 0;
+    for (auto* sec : sections_) maps += sec->isChecked();
+    FaithfulnessSettings settings;
+    try {
+        settings = faithfulnessSettingsFrom(metricsSection_->form()->values());
+    } catch (const std::exception& e) {
+        metricsEstimate_->setText(qs(e.what()));  // e.g. an even blur kernel: the run would say the same
+        return;
+    }
+    const int64_t steps = static_cast<int64_t>(std::ceil(1.0 / settings.step_fraction)) + 1;
+    const int64_t evaluations = 2 * steps * (maps + settings.random_repeats);
+    metricsEstimate_->setText(tr("About %1 model evaluations per run (%2 steps × 2 curves × %3 maps incl. random).")
+                                  .arg(QLocale().toString(static_cast<qlonglong>(evaluations)))
+                                  .arg(steps)
+                                  .arg(maps + settings.random_repeats));
 }
 
 void MainWindow::applyOverlayOptions() { grid()->setOverlayOptions(overlayOptions()); }

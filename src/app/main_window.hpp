@@ -4,6 +4,7 @@
 // hands them to the ExplanationSession and shows what comes back; it computes
 // nothing itself.
 #include <QMainWindow>
+#include <QLabel>
 #include <QTimer>
 #include <memory>
 #include <vector>
@@ -20,6 +21,7 @@ class MainWindow;
 namespace mirada::gui {
 
 class ResultsGrid;
+class MetricsView;
 
 struct StartOptions {
     QString settingsFile;  // empty = AppSettings::defaultFile()
@@ -37,6 +39,9 @@ public:
     ResultsGrid* grid() const;
     MethodSection* section(const std::string& method) const;
     ParamForm* superpixelForm() const { return superpixelForm_; }
+    MethodSection* metricsSection() const { return metricsSection_; }
+    ParamForm* agreementForm() const { return agreementForm_; }
+    class MetricsView* metricsView() const;
     // The settings the next run would use, as the form shows them. Throws
     // mirada::Error when they cannot make a run (no method on, unknown target).
     RunPlan buildRunPlan() const;
@@ -78,6 +83,8 @@ private:
     void showImage();
     void showPrediction();
     void showMethod(int slot);
+    void showMetricsState();
+    void updateMetricsEstimate();
     void finishRun();
     void updateActions();
     void updateTitle();
@@ -96,6 +103,10 @@ private:
     std::unique_ptr<AppSettings> settings_;
     std::vector<MethodSection*> sections_;
     ParamForm* superpixelForm_ = nullptr;
+    MethodSection* metricsSection_ = nullptr;
+    ParamForm* agreementForm_ = nullptr;
+    QLabel* metricsEstimate_ = nullptr;
+    bool metricsTouched_ = false;  // the user switched metrics on/off: keep their choice
     QTimer previewTimer_;
     QStringList recent_;
     QStringList customModels_;

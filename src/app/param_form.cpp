@@ -54,7 +54,7 @@ QString tooltipFor(const ParamSpec& spec) {
 // Float spin boxes get enough decimals for their range and a step of about 1/100 of it.
 void configureDouble(QDoubleSpinBox* box, const ParamSpec& spec) {
     const double span = spec.max - spec.min;
-    const int decimals = spec.min > 0 && spec.min < 0.01 ? 4 : (span <= 10 ? 3 : 2);
+    const int decimals = spec.min > 0 && spec.min < 0.01 ? 6 : (span <= 10 ? 3 : 2);
     box->setDecimals(decimals);
     box->setRange(spec.min, spec.max);
     double step = std::pow(10.0, std::floor(std::log10(std::max(span, 1e-9) / 50)));

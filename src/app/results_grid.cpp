@@ -58,6 +58,15 @@ void ResultsGrid::setOverlayOptions(const OverlayOptions& overlay) {
     for (auto* t : tiles_) t->setOverlayOptions(overlay);
 }
 
+void ResultsGrid::setExtraLines(const std::string& method, const QStringList& lines) {
+    for (auto* t : tiles_)
+        if (t->method() == method) t->setExtraLines(lines);
+}
+
+void ResultsGrid::clearExtraLines() {
+    for (auto* t : tiles_) t->setExtraLines({});
+}
+
 void ResultsGrid::setViewState(const ViewState& state) {
     const bool hovering = state_.hovering;
     const QPointF hover = state_.hover;

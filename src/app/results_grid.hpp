@@ -22,6 +22,9 @@ public:
     void showSlots(const std::vector<MethodSlot>& slots);
     void showSlot(int index, const MethodSlot& slot);
     void setOverlayOptions(const OverlayOptions& overlay);
+    // Extra lines under the tile of `method` ("" lines clear every tile).
+    void setExtraLines(const std::string& method, const QStringList& lines);
+    void clearExtraLines();
     const OverlayOptions& overlayOptions() const { return overlay_; }
 
     HeatmapTile* originalTile() const { return original_; }

@@ -1,6 +1,9 @@
 // GUI tests (QtTest, offscreen platform): the main window on the bundled
 // fashion-cnn model and a bundled sample, driven as a user would.
 #include <QCheckBox>
+#include <QDoubleSpinBox>
+#include <QTabWidget>
+#include <QTableWidget>
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
@@ -16,6 +19,7 @@
 #include <fstream>
 
 #include "main_window.hpp"
+#include "metrics_view.hpp"
 #include "results_grid.hpp"
 
 using namespace mirada;
@@ -279,6 +283,64 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(list->topLevelItemCount() == 5 && list->topLevelItem(0)->text(0) == QStringLiteral("Bag"), 20000);
         QCOMPARE(QFileInfo(w->session()->imagePath()).fileName(), QStringLiteral("fashion-bag.png"));
         QVERIFY(w->windowTitle().contains(QStringLiteral("fashion-bag.png")));
+    }
+
+    void metricsShowCurvesAgreementAndAucUnderTiles() {
+        auto w = openWindow();
+        QVERIFY(w->metricsSection()->isChecked());  // on by default for a 28x28 model
+        onlyMethods(*w, {"gradcam", "lime"});
+        child<QDoubleSpinBox>(w.get(), QStringLiteral("faithfulness.step_fraction"))->setValue(0.05);
+        runAndWait(*w);
+        QCOMPARE(w->session()->metricsSlot().state, MethodState::Done);
+        MetricsView* view = w->metricsView();
+        QVERIFY(view->metrics());
+        QCOMPARE(view->aucTable()->rowCount(), 3);  // two maps + the random floor
+        QCOMPARE(view->seriesCount(), 6);           // (2 maps + random) x (deletion, insertion)
+        QCOMPARE(view->agreementTable()->rowCount(), 2);
+        QCOMPARE(view->agreementTable()->item(0, 0)->text(), QStringLiteral("1.00"));
+        QCOMPARE(view->agreementTable()->item(0, 1)->text(), view->agreementTable()->item(1, 0)->text());
+        const auto& f = view->metrics()->faithfulness;
+        QCOMPARE(f.curves.size(), size_t(2));
+        for (const auto& c : f.curves) {
+            QVERIFY(c.deletion.auc >= 0 && c.deletion.auc <= 1);
+            QVERIFY(c.insertion.fraction.size() > 15 && c.insertion.fraction.size() < 30);  // steps of about 5%
+            QCOMPARE(c.insertion.fraction.front(), 0.0);
+            QCOMPARE(c.insertion.fraction.back(), 1.0);
+        }
+        // The AUC shown under a tile is the one computed.
+        const QString expected = QStringLiteral("deletion AUC %1").arg(f.curves[0].deletion.auc, 0, 'f', 3);
+        QVERIFY2(w->grid()->tile(0)->numbersText().contains(expected), qPrintable(w->grid()->tile(0)->numbersText()));
+        // Exported with the run: numbers in the report.
+        QTemporaryDir out;
+        QVERIFY(w->exportTo(out.path(), {}));
+        const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
+        QVERIFY(report["extra"]["metrics"]["faithfulness"]["methods"].contains("gradcam"));
+        QCOMPARE(report["extra"]["metrics"]["agreement"]["methods"].size(), size_t(2));
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty()) {
+            child<QTabWidget>(w.get(), QStringLiteral("resultsTabs"))->setCurrentIndex(1);
+            w->grab().save(QDir(shots).filePath(QStringLiteral("metrics.png")));
+        }
+    }
+
+    void cancellingMetricsKeepsTheMaps() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam"});
+        w->metricsSection()->setChecked(true);
+        child<QDoubleSpinBox>(w.get(), QStringLiteral("faithfulness.step_fraction"))->setValue(0.0013);  // one pixel a step
+        child<QSpinBox>(w.get(), QStringLiteral("faithfulness.random_repeats"))->setValue(20);
+        child<QSpinBox>(w.get(), QStringLiteral("batchSpin"))->setValue(4);
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w->session()->metricsSlot().state == MethodState::Running &&
+                                     w->session()->metricsSlot().progress > 0,
+                                 kRunTimeout);
+        w->cancelRun();
+        QVERIFY(finished.wait(30000));
+        QCOMPARE(w->session()->metricsSlot().state, MethodState::Cancelled);
+        QVERIFY(w->grid()->tile(0)->state() == MethodState::Done);
+        QVERIFY(!w->metricsView()->metrics());
+        QVERIFY(w->exportTo(QTemporaryDir().path(), {}));  // the maps can still be exported
     }
 
     void opacityAndColormapApplyWithoutRecomputing() {
