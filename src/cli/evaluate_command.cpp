@@ -16,6 +16,7 @@
 #include "image/preprocess.hpp"
 #include "metrics/agreement.hpp"
 #include "metrics/faithfulness.hpp"
+#include "metrics/metrics_summary.hpp"
 #include "metrics/sanity_check.hpp"
 
 namespace fs = std::filesystem;
@@ -141,18 +142,13 @@ int evaluateImage(const EvaluateOptions& o) {
     if (o.sanity) metrics["sanity"] = toJson(sanity);
     metrics["curves_file"] = csvName;
     s.run.extra["metrics"] = metrics;
-    // Under each tile of the comparison sheet: the AUCs against the random floor.
-    std::vector<std::vector<std::string>> lines;
-    for (size_t i = 0; i < faith.methods.size(); ++i) {
-        const auto& c = faith.curves[i];
-        const bool floor = faith.settings.random_repeats > 0;
-        lines.push_back({"deletion AUC " + fixed(c.deletion.auc) + (floor ? " (rnd " + fixed(faith.random.deletion.auc) + ")" : ""),
-                         "insertion AUC " + fixed(c.insertion.auc) + (floor ? " (rnd " + fixed(faith.random.insertion.auc) + ")" : "")});
-        if (o.sanity) {
+    // Under each tile of the comparison sheet: the AUCs against the random floor (as the GUI shows them).
+    auto lines = faithfulnessSheetLines(faith);
+    if (o.sanity)
+        for (size_t i = 0; i < lines.size() && i < sanity.methods.size(); ++i) {
             const auto& m = sanity.methods[i];
-            lines.back().push_back("sanity rho " + fixed(m.spearman.back(), 2) + (m.flagged ? " FLAGGED" : " ok"));
+            lines[i].push_back("sanity rho " + fixed(m.spearman.back(), 2) + (m.flagged ? " FLAGGED" : " ok"));
         }
-    }
     s.run.extra["sheet_lines"] = lines;
 
     auto files = exportRun(eo.out, stem, s.run);
