@@ -11,10 +11,13 @@
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.hpp"
 #include "explain/explainer.hpp"
 #include "image/image_io.hpp"
 #include "image/preprocess.hpp"
+#include "models/batch_size.hpp"
 #include "models/model_zoo.hpp"
 #include "report/run_export.hpp"
 #include "explain/cam/cam_pipeline.hpp"
@@ -128,7 +131,7 @@ void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& mode
     cmd.add_option("--out,-o", o.out, "output folder (created if missing)")->capture_default_str();
     cmd.add_option("--seed", o.seed, "random seed: same seed, same output")->capture_default_str();
     cmd.add_option("--device", o.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-    cmd.add_option("--batch-size", o.batch_size, "model evaluations per batch (0 = device default)")
+    cmd.add_option("--batch-size", o.batch_size, "model evaluations per batch (0 = auto: measured once per model)")
         ->check(CLI::Range(0, 4096));
     cmd.add_option("--set", o.sets, "METHOD.PARAM=VALUE (repeatable), e.g. lime.samples=500, superpixels.count=80");
     cmd.add_option("--segments", o.segments, "16-bit PNG label map to use instead of computed superpixels");
@@ -188,7 +191,7 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
     run.device = model.device().str();
     run.target_request = o.target;
     run.seed = o.seed;
-    run.batch_size = o.batch_size > 0 ? o.batch_size : defaultBatchSize(model.device());
+    run.batch_size = resolveBatchSize(model, o.batch_size);
     run.overlay = overlay;
     if (o.image.empty()) return s;  // the caller supplies images one by one (evaluate --dataset)
 
@@ -246,9 +249,95 @@ int runExplain(const ExplainOptions& o) {
     return 0;
 }
 
+namespace {
+
+// scripts/bench_pytorch.py: installed beside the binary (share/mirada/scripts) or in the source tree.
+fs::path pytorchBenchScript() {
+    std::error_code ec;
+    const auto exe = fs::read_symlink("/proc/self/exe", ec);
+    std::vector<fs::path> candidates;
+    if (!ec) candidates.push_back(exe.parent_path() / "../share/mirada/scripts/bench_pytorch.py");
+    candidates.push_back(fs::path(MIRADA_SOURCE_DIR) / "scripts" / "bench_pytorch.py");
+    for (const auto& c : candidates)
+        if (fs::is_regular_file(c, ec)) return fs::weakly_canonical(c);
+    throw Error("--compare-pytorch needs scripts/bench_pytorch.py, looked for in " + candidates.front().string() +
+                " and " + candidates.back().string());
+}
+
+std::string shellQuote(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+void writeRawFloats(const fs::path& file, const torch::Tensor& t) {
+    const auto c = t.to(torch::kCPU).to(torch::kFloat).contiguous();
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    if (!f) throw Error("cannot write " + file.string());
+    std::fwrite(c.data_ptr<float>(), sizeof(float), c.numel(), f);
+    std::fclose(f);
+}
+
+// Plain PyTorch eval of the model's weights file in a Python subprocess
+// (MIRADA_PYTHON, default /usr/bin/python3 with Debian's python3-torch).
+nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const torch::Tensor& logits, int batch,
+                               int images, int64_t evaluations) {
+    const auto& info = model.info();
+    const std::string arch =
+        (info.architecture == "vgg16" || info.architecture == "resnet50") ? info.architecture : "torchscript";
+    const char* py = std::getenv("MIRADA_PYTHON");
+    const std::string python = (py && *py) ? py : "/usr/bin/python3";
+    const fs::path dir = fs::temp_directory_path() / ("mirada-bench-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    struct Cleanup {
+        fs::path d;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(d, ec);
+        }
+    } cleanup{dir};
+    writeRawFloats(dir / "input.f32", input);
+    writeRawFloats(dir / "logits.f32", logits);
+    std::ostringstream cmd;
+    cmd << shellQuote(python) << ' ' << shellQuote(pytorchBenchScript().string()) << " --arch " << arch
+        << " --weights " << shellQuote(info.weights_file) << " --input " << shellQuote((dir / "input.f32").string())
+        << " --logits " << shellQuote((dir / "logits.f32").string()) << " --shape " << input.size(1) << ','
+        << input.size(2) << ',' << input.size(3) << " --batch " << batch << " --threads " << torch::get_num_threads()
+        << " --images " << images << " --evaluations " << evaluations;
+    FILE* pipe = popen(cmd.str().c_str(), "r");
+    if (!pipe) throw Error("cannot start " + python);
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    const int status = pclose(pipe);
+    if (status != 0 || out.empty())
+        throw Error("the PyTorch comparison failed (" + cmd.str() + "): " + (out.empty() ? "no output" : out));
+    try {
+        return nlohmann::json::parse(out);
+    } catch (const std::exception&) {
+        throw Error("the PyTorch comparison printed something that is not JSON: " + out);
+    }
+}
+
+// Seconds to evaluate `count` copies of `one` in batches of `batch` through Mirada's evaluation path.
+double timedImages(Model& model, const torch::Tensor& one, int batch, int64_t count) {
+    torch::InferenceMode guard;
+    const double t0 = now();
+    for (int64_t done = 0; done < count; done += batch) {
+        const int64_t n = std::min<int64_t>(batch, count - done);
+        auto out = model.forward(one.expand({n, -1, -1, -1}).contiguous());
+        if (model.device().is_cuda()) torch::cuda::synchronize();
+        (void)out;
+    }
+    return now() - t0;
+}
+
+}  // namespace
+
 int runBench(const BenchOptions& o) {
     auto explainer = makeExplainer(o.method);
     if (o.repeat < 1) throw Error("--repeat must be at least 1");
+    if (o.images < 0) throw Error("--images must be at least 1 (0 = four batches)");
     auto loaded = openModel(o.model, o.device);
     Model& model = *loaded.model;
     std::map<std::string, ParamSet> groups;
@@ -262,18 +351,31 @@ int runBench(const BenchOptions& o) {
     applySets(o.sets, groups);
     const auto image = loadImage(o.image);
     const int target = resolveTarget(model, image.rgb, o.target);
-    const int batch = o.batch_size > 0 ? o.batch_size : defaultBatchSize(model.device());
+    const double tb = now();
+    const int batch = resolveBatchSize(model, o.batch_size);
+    const double batchSeconds = now() - tb;
     const auto input = preprocess(image.rgb, model.info().input).to(model.device());
     auto sync = [&] {
         if (model.device().is_cuda()) torch::cuda::synchronize();
     };
 
-    const ExplainRequest req = makeRequest(model, image.rgb, target, o.seed, o.batch_size, groups, o.method);
+    // The resolved batch size goes into the request, so that the explanation
+    // and every comparison below evaluate in the same batches.
+    const ExplainRequest req = makeRequest(model, image.rgb, target, o.seed, batch, groups, o.method);
     RunContext ctx;
 
     // Warm-up: one explanation (first-call allocations, graph optimisation).
     Explanation e = explainer->explain(req, ctx);
     const int64_t evaluations = e.model_evaluations;
+
+    // Throughput of the evaluation path alone (after the warm-up above).
+    const int images = o.images > 0 ? o.images : 4 * batch;
+    double throughputSeconds = 0;
+    if (o.compare_pytorch) {
+        timedImages(model, input, batch, 2 * batch);
+        throughputSeconds = timedImages(model, input, batch, images);
+    }
+
     std::vector<double> explainTimes, modelTimes;
     for (int r = 0; r < o.repeat; ++r) {
         sync();
@@ -283,29 +385,27 @@ int runBench(const BenchOptions& o) {
         explainTimes.push_back(now() - t0);
 
         // The same number of model evaluations in the same batches, nothing else.
-        t0 = now();
         if (explainer->usesSuperpixels()) {
-            torch::InferenceMode guard;
-            for (int64_t done = 0; done < evaluations; done += batch) {
-                const int64_t n = std::min<int64_t>(batch, evaluations - done);
-                auto out = model.forward(input.expand({n, -1, -1, -1}).contiguous());
-                (void)out;
-            }
+            modelTimes.push_back(timedImages(model, input, batch, evaluations));
         } else {
+            t0 = now();
             auto tap = model.forwardWithTap(input, e.settings.value("layer", model.info().default_target_layer));
             auto g = torch::autograd::grad({tap.output[0][target]}, {tap.activation});
             (void)g;
+            sync();
+            modelTimes.push_back(now() - t0);
         }
-        sync();
-        modelTimes.push_back(now() - t0);
     }
     auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
     const double te = median(explainTimes), tm = median(modelTimes);
-    std::printf("model      %s on %s, batch %d, %d threads\n", model.info().name.c_str(), model.device().str().c_str(),
-                batch, torch::get_num_threads());
+    std::printf("model      %s (%s) on %s, batch %d%s, %d threads\n", model.info().name.c_str(),
+                model.info().architecture.c_str(), model.device().str().c_str(), batch,
+                o.batch_size > 0 ? "" : (" (auto, measured in " + std::to_string(batchSeconds).substr(0, 4) + " s)").c_str(),
+                torch::get_num_threads());
+    std::printf("evaluation %s\n", model.evaluationPath().c_str());
     std::printf("method     %s (%s), median of %d runs\n", o.method.c_str(), explainer->title().c_str(), o.repeat);
     if (explainer->usesSuperpixels())
         std::printf("model evaluations alone  %lld images  %.3f s  (%.1f images/s)\n",
@@ -314,6 +414,36 @@ int runBench(const BenchOptions& o) {
         std::printf("one forward + backward   %.4f s\n", tm);
     std::printf("full explanation         %.3f s  (model time inside: %.3f s)\n", te, e.model_seconds);
     std::printf("ratio                    %.3f\n", te / tm);
+    if (!o.compare_pytorch) return 0;
+
+    torch::Tensor logits;
+    {
+        torch::InferenceMode guard;
+        logits = model.forward(input)[0];
+    }
+    const int64_t pyEvaluations = explainer->usesSuperpixels() ? evaluations : 0;
+    std::fflush(stdout);
+    const auto py = runPytorchBench(model, input, logits, batch, images, pyEvaluations);
+    const double mirRate = images / throughputSeconds;
+    const double pyRate = py.at("images_per_s").get<double>();
+    std::printf("\nside by side: %d images of %s, batch %d, %d threads, same weights file\n", images,
+                model.info().name.c_str(), batch, torch::get_num_threads());
+    std::printf("  Mirada   %8.2f images/s  (%s)\n", mirRate, model.evaluationPath().c_str());
+    std::printf("  PyTorch  %8.2f images/s  (plain eval + no_grad, torch %s, %s)\n", pyRate,
+                py.value("torch", std::string("?")).c_str(),
+                model.info().architecture == "torchscript" ? "torch.jit.load"
+                                                           : ("torchvision " + model.info().architecture).c_str());
+    std::printf("  ratio    %8.2fx  (Mirada / PyTorch images/s)\n", mirRate / pyRate);
+    if (py.contains("max_rel_diff"))
+        std::printf("  logits   max |difference| / max |logit| = %.2e\n", py.at("max_rel_diff").get<double>());
+    if (pyEvaluations > 0) {
+        const double pySeconds = py.at("evaluations_seconds").get<double>();
+        std::printf("%s end to end vs the same %lld evaluations in plain PyTorch eval\n", o.method.c_str(),
+                    static_cast<long long>(evaluations));
+        std::printf("  Mirada %-8s %8.3f s  (median of %d)\n", o.method.c_str(), te, o.repeat);
+        std::printf("  PyTorch evals   %8.3f s\n", pySeconds);
+        std::printf("  ratio           %8.2fx  (Mirada end to end / PyTorch evaluations)\n", te / pySeconds);
+    }
     return 0;
 }
 

@@ -28,6 +28,8 @@ struct BenchOptions {
     std::vector<std::string> sets;
     int samples = 0, batch_size = 0, repeat = 3;
     uint64_t seed = 0;
+    bool compare_pytorch = false;  // also time plain PyTorch eval of the same weights (scripts/bench_pytorch.py)
+    int images = 0;                // throughput images (0 = 4 batches)
 };
 // The options of `explain` (also used by `evaluate`, where --image is optional).
 void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& modelHelp, bool imageRequired);

@@ -125,7 +125,11 @@ int main(int argc, char** argv) {
     bench->add_option("--image,-i", bo.image, "image file")->required();
     bench->add_option("--method", bo.method, "gradcam, gradcampp, cam, lime or kernelshap")->capture_default_str();
     bench->add_option("--samples", bo.samples, "samples for lime / kernelshap (0 = method default)");
-    bench->add_option("--batch-size", bo.batch_size, "model evaluations per batch (0 = device default)");
+    bench->add_option("--batch-size", bo.batch_size, "model evaluations per batch (0 = auto: measured once per model)");
+    bench->add_flag("--compare-pytorch", bo.compare_pytorch,
+                    "also run plain PyTorch eval of the same weights file (python3-torch, same batch and threads) "
+                    "and print both images/s, their ratio, and the method end to end against the same evaluations");
+    bench->add_option("--images", bo.images, "images timed for the throughput comparison (0 = four batches)");
     bench->add_option("--repeat", bo.repeat, "runs to take the median of")->capture_default_str();
     bench->add_option("--device", bo.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     bench->add_option("--set", bo.sets, "METHOD.PARAM=VALUE (repeatable)");

@@ -23,7 +23,7 @@ struct ExplainRequest {
     cv::Mat image;                   // CV_8UC3 RGB, original resolution
     int target_index = -1;           // class to explain; -1 = the model's top-1 (resolved by resolveTarget)
     uint64_t seed = 0;               // every random choice derives from it
-    int batch_size = 0;              // model evaluations per batch; 0 = default for the device
+    int batch_size = 0;              // model evaluations per batch; 0 = auto (measured once per model, models/batch_size.hpp)
     ParamSet params;                 // this method's settings (its own table)
     ParamSet superpixels;            // shared superpixel settings (table: superpixelParams())
     cv::Mat segments;                // optional imported label map, CV_32S at original resolution (labels >= 0)
@@ -73,7 +73,8 @@ ParamSet superpixelParams();
 // mirada::Error when out of range / unknown, naming the valid range.
 int resolveTarget(Model& model, const cv::Mat& image, const std::string& target);
 
-// Default model batch size for a device (CPU: 16, CUDA: 64).
+// Fallback model batch size for a device (CPU: 16, CUDA: 64), used when the
+// automatic measurement (models/batch_size.hpp) cannot run.
 int defaultBatchSize(const torch::Device& device);
 
 }  // namespace mirada

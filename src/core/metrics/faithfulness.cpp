@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "image/preprocess.hpp"
 #include "metrics/input_grid.hpp"
+#include "models/batch_size.hpp"
 #include "models/predict.hpp"
 
 namespace mirada {
@@ -122,7 +123,7 @@ FaithfulnessEvaluator::FaithfulnessEvaluator(const FaithfulnessRequest& request)
     State& s = *state_;
     s.model = &model;
     seed_ = request.seed;
-    batch_ = request.batch_size > 0 ? request.batch_size : defaultBatchSize(model.device());
+    batch_ = resolveBatchSize(model, request.batch_size);  // 0: measured once per model (batch_size.hpp)
     const InputSpec& spec = model.info().input;
     s.geometry = inputGeometry(request.image.size(), spec);
     s.input = preprocess(request.image, spec).to(model.device());

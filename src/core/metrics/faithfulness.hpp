@@ -68,7 +68,7 @@ struct FaithfulnessRequest {
     cv::Mat image;           // CV_8UC3 RGB, original resolution
     int target_index = -1;   // class whose probability is the score; -1 = the model's top-1
     uint64_t seed = 0;       // tie-breaking order and random rankings derive from it
-    int batch_size = 0;      // model evaluations per batch; 0 = default for the device
+    int batch_size = 0;      // model evaluations per batch; 0 = auto (measured once per model, models/batch_size.hpp)
     ParamSet params;         // faithfulnessParams() table (empty = defaults)
 };
 

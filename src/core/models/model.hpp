@@ -93,6 +93,18 @@ public:
     // first), for cascading randomisation. The tensors are the model's own.
     // The default (a model that does not expose its weights) is empty.
     virtual std::vector<ParameterGroup> parameterGroups() { return {}; }
+
+    // ---- The evaluation path forward() takes (models/fast_eval.hpp) ----
+    // forward() runs batches through an optimized inference form of the
+    // network when one can be built (frozen, conv+BN folded, oneDNN TorchScript),
+    // the plain module otherwise; forwardWithTap always uses the plain module.
+    // In words, e.g. "optimized TorchScript (...)" or "plain (...)".
+    virtual std::string evaluationPath() const { return "plain"; }
+    // Off: forward() uses the plain module as loaded (comparisons, benchmarks). On by default.
+    virtual void setOptimizedEvaluation(bool on) { (void)on; }
+    // Builds the optimized form now rather than at the first forward(); returns
+    // a notice for the user when it cannot be used ("" when it is in use).
+    virtual std::string prepareEvaluation() { return ""; }
 };
 
 // Device choice: Auto = CUDA when present. Asking for CUDA where there is none

@@ -219,6 +219,9 @@ LoadedModel loadModel(const std::string& spec, const ModelLoadOptions& options) 
     const auto device = resolveDevice(options.device, &notice);
     if (!notice.empty()) out.notices.push_back(notice);
     if (device != model->device()) model->to(device);
+    // Build the optimized evaluation path now (fast_eval.hpp), so that a model
+    // it cannot serve is reported at load time and falls back to the plain forward.
+    if (std::string n = model->prepareEvaluation(); !n.empty()) out.notices.push_back(n);
     out.model = std::move(model);
     return out;
 }

@@ -10,6 +10,7 @@
 #include "models/native_nets.hpp"
 
 #include "common/error.hpp"
+#include "models/fast_eval.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -477,14 +478,39 @@ public:
         }
         path_set_.insert(paths_.begin(), paths_.end());
         for (const auto& p : net_->parameters(true)) parameter_count_ += p.numel();
+        // The optimized inference form (fast_eval.hpp): a TorchScript module
+        // generated from the same tensors, frozen (BN folded into the convs) and
+        // optimized (oneDNN). Every parameter and buffer is watched, so an
+        // in-place change (the sanity check's randomisation) rebuilds it.
+        std::vector<Tensor> watched;
+        for (const auto& p : net_->parameters(true)) watched.push_back(p);
+        for (const auto& b : net_->buffers(true)) watched.push_back(b);
+        fast_ = std::make_unique<FastEvaluator>(
+            info_.name.empty() ? arch_ : info_.name,
+            [module = net_, name = arch_] {
+                std::vector<std::pair<std::string, Tensor>> tensors;
+                for (const auto& p : module->named_parameters(true)) tensors.emplace_back(p.key(), p.value());
+                for (const auto& b : module->named_buffers(true)) tensors.emplace_back(b.key(), b.value());
+                return scriptNativeNetwork(name, tensors);
+            },
+            std::move(watched));
     }
 
     const ModelInfo& info() const override { return info_; }
 
     Tensor forward(const Tensor& batch) override {
         torch::InferenceMode guard;
+        Tensor x = prepare(batch);
+        if (fast_->ready()) return fast_->forward(x);
         net_->eval();
-        return net_->run(prepare(batch), nullptr);
+        return net_->run(x, nullptr);
+    }
+
+    std::string evaluationPath() const override { return fast_->description(); }
+    void setOptimizedEvaluation(bool on) override { fast_->setEnabled(on); }
+    std::string prepareEvaluation() override {
+        fast_->ready();
+        return fast_->notice();
     }
 
     TapResult forwardWithTap(const Tensor& batch, const std::string& layer) override {
@@ -530,6 +556,7 @@ public:
     void to(torch::Device device) override {
         net_->to(device);
         device_ = device;
+        fast_->invalidate();
     }
     torch::Device device() const override { return device_; }
     int64_t parameterCount() const override { return parameter_count_; }
@@ -613,6 +640,7 @@ private:
     std::unordered_set<std::string> path_set_;
     int64_t parameter_count_ = 0;
     std::optional<std::vector<LayerInfo>> layers_;
+    std::unique_ptr<FastEvaluator> fast_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "models/fast_eval.hpp"
 #include "models/imagenet_labels.hpp"
 #include "models/layer_names.hpp"
 
@@ -171,13 +172,30 @@ public:
         : module_(std::move(module)), info_(std::move(info)) {
         module_.eval();
         index_ = indexGraph(module_);
+        // Batches go through a frozen, optimized clone (fast_eval.hpp); the
+        // module itself stays as loaded for forwardWithTap (autograd) and
+        // layers(). Its parameters and buffers are watched so that in-place
+        // changes (the sanity check) reach the clone.
+        std::vector<torch::Tensor> watched;
+        for (const auto& p : module_.parameters()) watched.push_back(p);
+        for (const auto& b : module_.buffers()) watched.push_back(b);
+        fast_ = std::make_unique<FastEvaluator>(info_.name, [original = module_] { return original; },
+                                                std::move(watched));
     }
 
     const ModelInfo& info() const override { return info_; }
 
     torch::Tensor forward(const torch::Tensor& batch) override {
         torch::InferenceMode guard;
+        if (fast_->ready()) return fast_->forward(batch);
         return outputTensor(module_.forward({batch}), "forward");
+    }
+
+    std::string evaluationPath() const override { return fast_->description(); }
+    void setOptimizedEvaluation(bool on) override { fast_->setEnabled(on); }
+    std::string prepareEvaluation() override {
+        fast_->ready();
+        return fast_->notice();
     }
 
     TapResult forwardWithTap(const torch::Tensor& batch, const std::string& layer) override {
@@ -222,6 +240,7 @@ public:
         module_.to(device);
         device_ = device;
         tapped_.clear();
+        fast_->invalidate();
     }
     torch::Device device() const override { return device_; }
     // The module whose spatial (4-D, H*W > 1) output is computed last; among
@@ -292,6 +311,7 @@ private:
     torch::Device device_{torch::kCPU};
     std::map<std::string, std::shared_ptr<torch::jit::GraphFunction>> tapped_;
     std::vector<LayerInfo> layersCache_;
+    std::unique_ptr<FastEvaluator> fast_;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "models/batch_size.hpp"
 #include "models/predict.hpp"
 #include "segment/superpixels.hpp"
 
@@ -163,7 +164,7 @@ SurrogateSetup prepareSurrogate(const ExplainRequest& request, FillMode fill, Su
     const InputSpec& spec = model.info().input;
 
     SurrogateSetup s;
-    s.batch_size = request.batch_size > 0 ? request.batch_size : defaultBatchSize(model.device());
+    s.batch_size = resolveBatchSize(model, request.batch_size);  // 0: measured once per model (batch_size.hpp)
     s.input8 = resizeForModel(request.image, spec);
     s.geometry = inputGeometry(request.image.size(), spec);
     if (!request.segments.empty()) {

@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""Plain PyTorch evaluation of the model Mirada benchmarks, for `mirada-cli bench --compare-pytorch`.
+
+What a Python explainer (lime, captum) does with the model: torchvision's
+architecture (or torch.jit.load for TorchScript) in eval mode under no_grad,
+NCHW float32 batches, no further optimisation. Same weights file, batch size,
+thread count and input image as Mirada's run (the input comes preprocessed from
+Mirada as raw float32 [1, C, H, W], so both time the very same tensor).
+
+Prints one JSON object on stdout:
+  images_per_s        throughput over --images images after a 2-batch warm-up
+  evaluations_seconds time of --evaluations images in batches of --batch (0: not run)
+  max_rel_diff        max |logit - Mirada's logit| / max |Mirada's logit| on the input image
+                      (when --logits is given): the check that both ran the same network
+"""
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+
+def load(arch, weights):
+    if arch in ("resnet50", "vgg16"):
+        import torchvision
+        model = getattr(torchvision.models, arch)()
+        state = torch.load(weights, map_location="cpu")
+        model.load_state_dict(state)
+        return model.eval()
+    model = torch.jit.load(weights, map_location="cpu")
+    return model.eval()
+
+
+def first_tensor(out):
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def timed_images(model, one, batch, count):
+    """Seconds to evaluate `count` copies of `one` in batches of `batch`."""
+    t0 = time.perf_counter()
+    done = 0
+    while done < count:
+        n = min(batch, count - done)
+        first_tensor(model(one.expand(n, -1, -1, -1).contiguous()))
+        done += n
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--arch", required=True, help="resnet50, vgg16 or torchscript")
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--input", required=True, help="raw float32 [1, C, H, W]")
+    ap.add_argument("--shape", required=True, help="C,H,W")
+    ap.add_argument("--batch", type=int, required=True)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--images", type=int, required=True)
+    ap.add_argument("--evaluations", type=int, default=0)
+    ap.add_argument("--logits", help="raw float32 [classes]: Mirada's logits for the input")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    c, h, w = (int(v) for v in a.shape.split(","))
+    with open(a.input, "rb") as f:
+        one = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).view(1, c, h, w).clone()
+    model = load(a.arch, a.weights)
+    result = {"threads": torch.get_num_threads(), "batch": a.batch, "torch": torch.__version__}
+    with torch.no_grad():
+        if a.logits:
+            with open(a.logits, "rb") as f:
+                ref = torch.frombuffer(bytearray(f.read()), dtype=torch.float32)
+            got = first_tensor(model(one))[0].float()
+            result["max_rel_diff"] = float((got - ref).abs().max() / ref.abs().max().clamp_min(1e-30))
+        timed_images(model, one, a.batch, 2 * a.batch)  # warm-up (allocator, TorchScript profiling runs)
+        seconds = timed_images(model, one, a.batch, a.images)
+        result["images"] = a.images
+        result["seconds"] = seconds
+        result["images_per_s"] = a.images / seconds
+        if a.evaluations > 0:
+            result["evaluations"] = a.evaluations
+            result["evaluations_seconds"] = timed_images(model, one, a.batch, a.evaluations)
+    json.dump(result, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+#include "models/fast_eval.hpp"
+
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <unordered_map>
+
+#include "common/error.hpp"
+
+namespace mirada {
+namespace {
+
+std::string flat(const std::string& name) {
+    std::string s = name;
+    for (auto& c : s)
+        if (c == '.') c = '_';
+    return s;
+}
+
+// TorchScript source of the native networks' forward, written with the same
+// functional ops (and arguments) the torch::nn modules call, so the logits
+// agree to float rounding. Parameter names are flattened ("layer1.0.conv1.weight"
+// -> self.layer1_0_conv1_weight).
+class SourceWriter {
+public:
+    std::ostringstream s;
+
+    void conv(const std::string& out, const std::string& in, const std::string& m, int stride, int pad, bool bias) {
+        s << "    " << out << " = torch.conv2d(" << in << ", self." << flat(m) << "_weight, "
+          << (bias ? "self." + flat(m) + "_bias" : std::string("None")) << ", [" << stride << ", " << stride << "], ["
+          << pad << ", " << pad << "], [1, 1], 1)\n";
+    }
+    // torch::nn::BatchNorm2d in eval mode: momentum does not matter, eps 1e-5.
+    void bn(const std::string& out, const std::string& in, const std::string& m) {
+        const std::string p = "self." + flat(m) + "_";
+        s << "    " << out << " = torch.batch_norm(" << in << ", " << p << "weight, " << p << "bias, " << p
+          << "running_mean, " << p << "running_var, False, 0.1, 1e-05, True)\n";
+    }
+    void relu(const std::string& out, const std::string& in) { s << "    " << out << " = torch.relu(" << in << ")\n"; }
+    void linear(const std::string& out, const std::string& in, const std::string& m) {
+        s << "    " << out << " = torch.linear(" << in << ", self." << flat(m) << "_weight, self." << flat(m)
+          << "_bias)\n";
+    }
+};
+
+std::string resnet50Source() {
+    SourceWriter w;
+    w.s << "def forward(self, x: Tensor) -> Tensor:\n";
+    w.conv("x", "x", "conv1", 2, 3, false);
+    w.bn("x", "x", "bn1");
+    w.relu("x", "x");
+    w.s << "    x = torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], False)\n";
+    const int blocks[] = {3, 4, 6, 3};
+    for (int l = 0; l < 4; ++l) {
+        for (int b = 0; b < blocks[l]; ++b) {
+            const std::string p = "layer" + std::to_string(l + 1) + "." + std::to_string(b) + ".";
+            const int stride = (b == 0 && l > 0) ? 2 : 1;
+            w.conv("y", "x", p + "conv1", 1, 0, false);
+            w.bn("y", "y", p + "bn1");
+            w.relu("y", "y");
+            w.conv("y", "y", p + "conv2", stride, 1, false);
+            w.bn("y", "y", p + "bn2");
+            w.relu("y", "y");
+            w.conv("y", "y", p + "conv3", 1, 0, false);
+            w.bn("y", "y", p + "bn3");
+            if (b == 0) {  // every layer's first block changes width (and layer2-4: resolution)
+                w.conv("i", "x", p + "downsample.0", stride, 0, false);
+                w.bn("i", "i", p + "downsample.1");
+                w.relu("x", "y + i");
+            } else {
+                w.relu("x", "y + x");
+            }
+        }
+    }
+    w.s << "    x = torch.adaptive_avg_pool2d(x, [1, 1])\n";
+    w.s << "    x = torch.flatten(x, 1)\n";
+    w.linear("x", "x", "fc");
+    w.s << "    return x\n";
+    return w.s.str();
+}
+
+std::string vgg16Source() {
+    SourceWriter w;
+    w.s << "def forward(self, x: Tensor) -> Tensor:\n";
+    const int cfg[] = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512, -1};
+    int index = 0;
+    for (int v : cfg) {
+        if (v < 0) {
+            w.s << "    x = torch.max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], False)\n";
+            index += 1;
+        } else {
+            w.conv("x", "x", "features." + std::to_string(index), 1, 1, true);
+            w.relu("x", "x");
+            index += 2;
+        }
+    }
+    w.s << "    x = torch.adaptive_avg_pool2d(x, [7, 7])\n";
+    w.s << "    x = torch.flatten(x, 1)\n";
+    // Dropout (classifier.2, .5) is the identity in eval mode.
+    w.linear("x", "x", "classifier.0");
+    w.relu("x", "x");
+    w.linear("x", "x", "classifier.3");
+    w.relu("x", "x");
+    w.linear("x", "x", "classifier.6");
+    w.s << "    return x\n";
+    return w.s.str();
+}
+
+}  // namespace
+
+torch::jit::Module optimizeForInference(const torch::jit::Module& module) {
+    torch::jit::Module m = module.clone();
+    m.eval();
+    torch::jit::Module frozen = torch::jit::freeze(m);
+    // Conv+BN folding is part of freeze; optimize_for_inference adds the oneDNN
+    // (MKLDNN) conversion with prepacked weights and fused conv+add+relu on the CPU.
+    return torch::jit::optimize_for_inference(frozen);
+}
+
+torch::jit::Module scriptNativeNetwork(const std::string& arch,
+                                       const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+    std::string source;
+    if (arch == "resnet50") source = resnet50Source();
+    else if (arch == "vgg16") source = vgg16Source();
+    else throw Error("no TorchScript form for the native architecture '" + arch + "'");
+    torch::jit::Module m(arch == "resnet50" ? "MiradaResNet50Eval" : "MiradaVgg16Eval");
+    m.register_attribute("training", c10::BoolType::get(), false);
+    for (const auto& [name, t] : tensors) {
+        if (name.size() > 20 && name.compare(name.size() - 20, 20, ".num_batches_tracked") == 0) continue;
+        m.register_buffer(flat(name), t.detach());
+    }
+    m.define(source);
+    m.eval();
+    return m;
+}
+
+FastEvaluator::FastEvaluator(std::string owner, std::function<torch::jit::Module()> build,
+                             std::vector<torch::Tensor> weights)
+    : owner_(std::move(owner)), build_(std::move(build)), weights_(std::move(weights)) {}
+
+bool FastEvaluator::weightsChanged() const {
+    if (versions_.size() != weights_.size()) return true;
+    for (size_t i = 0; i < weights_.size(); ++i)
+        if (weights_[i]._version() != versions_[i]) return true;
+    return false;
+}
+
+bool FastEvaluator::ready() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!enabled_ || failed_) return false;
+    if (built_ && !weightsChanged()) return true;
+    built_ = false;
+    try {
+        // Build outside inference mode: freezing folds tensors into constants,
+        // and inference tensors could not be used by a later autograd-free but
+        // non-inference caller.
+        c10::InferenceMode off(false);
+        torch::NoGradGuard no_grad;
+        versions_.clear();
+        for (const auto& w : weights_) versions_.push_back(w._version());
+        module_ = optimizeForInference(build_());
+        built_ = true;
+        ++builds_;
+        // Memory format the optimized graph is fed in: see the note in forward().
+        channels_last_ = false;
+        if (const char* cl = std::getenv("MIRADA_EVAL_CHANNELS_LAST"); cl && *cl == '1') channels_last_ = true;
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+        failed_ = true;
+        notice_ = "model '" + owner_ + "': the optimized inference path could not be built (" + what +
+                  "); evaluating with the plain forward instead";
+    }
+    return built_;
+}
+
+torch::Tensor FastEvaluator::forward(const torch::Tensor& batch) {
+    c10::InferenceMode guard;
+    torch::Tensor x = batch;
+    if (x.scalar_type() != torch::kFloat) x = x.to(torch::kFloat);
+    // Contiguous in one plain memory format: a batch produced by torch::where
+    // over broadcast operands can carry strides that look channels-last for
+    // one-channel images and send convolutions down a much slower path.
+    x = channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
+    torch::jit::Module m;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        m = module_;
+    }
+    auto out = m.forward({x});
+    torch::Tensor t;
+    if (out.isTensor()) {
+        t = out.toTensor();
+    } else if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor()) {
+        t = out.toTupleRef().elements()[0].toTensor();
+    } else {
+        throw Error("model '" + owner_ + "': the optimized forward returned a " + out.tagKind() +
+                    ", expected a tensor of class scores");
+    }
+    if (t.is_mkldnn()) t = t.to_dense();
+    return t.contiguous();
+}
+
+void FastEvaluator::setEnabled(bool on) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    enabled_ = on;
+}
+
+void FastEvaluator::invalidate() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    built_ = false;
+    failed_ = false;
+    notice_.clear();
+    module_ = torch::jit::Module();
+}
+
+std::string FastEvaluator::description() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!enabled_) return "plain (optimized path switched off)";
+    if (failed_) return "plain (optimized path unavailable)";
+    if (!built_) return "optimized TorchScript (not built yet)";
+    return std::string("optimized TorchScript (frozen, conv+BN folded, oneDNN), ") +
+           (channels_last_ ? "channels-last input" : "contiguous NCHW input") + ", inference mode, " +
+           std::to_string(torch::get_num_threads()) + " threads";
+}
+
+std::string FastEvaluator::notice() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return notice_;
+}
+
+}  // namespace mirada
