@@ -338,8 +338,11 @@ int runBench(const BenchOptions& o) {
     auto explainer = makeExplainer(o.method);
     if (o.repeat < 1) throw Error("--repeat must be at least 1");
     if (o.images < 0) throw Error("--images must be at least 1 (0 = four batches)");
+    if (o.evaluation != "optimized" && o.evaluation != "plain")
+        throw Error("--evaluation '" + o.evaluation + "': use optimized or plain");
     auto loaded = openModel(o.model, o.device);
     Model& model = *loaded.model;
+    model.setOptimizedEvaluation(o.evaluation == "optimized");
     std::map<std::string, ParamSet> groups;
     groups[o.method] = paramsFor(*explainer, model);
     groups["superpixels"] = superpixelParams();

@@ -30,6 +30,7 @@ struct BenchOptions {
     uint64_t seed = 0;
     bool compare_pytorch = false;  // also time plain PyTorch eval of the same weights (scripts/bench_pytorch.py)
     int images = 0;                // throughput images (0 = 4 batches)
+    std::string evaluation = "optimized";  // "optimized" or "plain" (Model::setOptimizedEvaluation)
 };
 // The options of `explain` (also used by `evaluate`, where --image is optional).
 void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& modelHelp, bool imageRequired);

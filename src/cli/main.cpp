@@ -130,6 +130,10 @@ int main(int argc, char** argv) {
                     "also run plain PyTorch eval of the same weights file (python3-torch, same batch and threads) "
                     "and print both images/s, their ratio, and the method end to end against the same evaluations");
     bench->add_option("--images", bo.images, "images timed for the throughput comparison (0 = four batches)");
+    bench->add_option("--evaluation", bo.evaluation,
+                      "optimized (frozen, BN-folded, oneDNN TorchScript; the default everywhere) or plain "
+                      "(the model as loaded), to see what the optimization gives")
+        ->capture_default_str();
     bench->add_option("--repeat", bo.repeat, "runs to take the median of")->capture_default_str();
     bench->add_option("--device", bo.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     bench->add_option("--set", bo.sets, "METHOD.PARAM=VALUE (repeatable)");

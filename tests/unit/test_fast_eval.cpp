@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 
 #include "models/batch_size.hpp"
 #include "models/fast_eval.hpp"
@@ -176,6 +177,13 @@ TEST(FastEval, GeneratedResnet50ScriptIsFrozenWithBatchNormFolded) {
             if (std::string(node->kind().toQualString()) == kind) ++n;
         return n;
     };
+    {
+        std::map<std::string, int> kinds;
+        for (const auto* node : optimized.get_method("forward").graph()->nodes()) ++kinds[node->kind().toQualString()];
+        std::printf("optimized ResNet50 graph:");
+        for (const auto& [k, n] : kinds) std::printf(" %s x%d", k.c_str(), n);
+        std::printf("\n");
+    }
     EXPECT_EQ(countKind(script, "aten::batch_norm"), 53);
     EXPECT_EQ(countKind(optimized, "aten::batch_norm"), 0);
     EXPECT_EQ(countKind(optimized, "aten::conv2d"), 0) << "convolutions were not converted to prepacked oneDNN ops";

@@ -37,7 +37,10 @@ public:
         s << "    " << out << " = torch.batch_norm(" << in << ", " << p << "weight, " << p << "bias, " << p
           << "running_mean, " << p << "running_var, False, 0.1, 1e-05, True)\n";
     }
-    void relu(const std::string& out, const std::string& in) { s << "    " << out << " = torch.relu(" << in << ")\n"; }
+    // In place, as torchvision's ReLU(inplace=True) and "out += identity": the
+    // optimized graph then works on oneDNN tensors in place too, without an
+    // allocation per ReLU and residual add.
+    void relu(const std::string& out, const std::string& in) { s << "    " << out << " = torch.relu_(" << in << ")\n"; }
     void linear(const std::string& out, const std::string& in, const std::string& m) {
         s << "    " << out << " = torch.linear(" << in << ", self." << flat(m) << "_weight, self." << flat(m)
           << "_bias)\n";
@@ -67,10 +70,11 @@ std::string resnet50Source() {
             if (b == 0) {  // every layer's first block changes width (and layer2-4: resolution)
                 w.conv("i", "x", p + "downsample.0", stride, 0, false);
                 w.bn("i", "i", p + "downsample.1");
-                w.relu("x", "y + i");
+                w.s << "    y += i\n";
             } else {
-                w.relu("x", "y + x");
+                w.s << "    y += x\n";
             }
+            w.relu("x", "y");
         }
     }
     w.s << "    x = torch.adaptive_avg_pool2d(x, [1, 1])\n";
