@@ -230,6 +230,8 @@ bool ExplanationSession::run(const RunPlan& plan) {
         };
         int target = plan.target_index;
         std::vector<Explanation> finished;
+        std::vector<std::unique_ptr<Explainer>> finishedExplainers;  // the sanity check recomputes with them
+        std::vector<ExplainRequest> finishedRequests;
         RunMetrics metrics;
         for (int slot = 0; slot < static_cast<int>(plan.methods.size()); ++slot) {
             MethodOutcome outcome;
@@ -260,6 +262,8 @@ bool ExplanationSession::run(const RunPlan& plan) {
                 finished.push_back(*outcome.explanation);
                 metrics.methods.push_back(explainer->name());
                 metrics.titles.push_back(qs(explainer->title()));
+                finishedExplainers.push_back(std::move(explainer));
+                finishedRequests.push_back(request);
             } catch (const Cancelled&) {
                 outcome.state = MethodState::Cancelled;
             } catch (const std::exception& e) {
@@ -294,6 +298,14 @@ bool ExplanationSession::run(const RunPlan& plan) {
             metrics.faithfulness = evaluateFaithfulness(request, finished, ctx);
             metrics.agreement = agreementMatrix(finished, inputGeometry(image->rgb.size(), model->info().input),
                                                 agreementSettingsFrom(plan.agreement));
+            if (plan.sanity) {
+                std::vector<SanityInput> inputs;
+                for (size_t i = 0; i < finished.size(); ++i)
+                    inputs.push_back({finishedExplainers[i].get(), finishedRequests[i], finished[i]});
+                // Progress: the curves above reported 0..1; the sanity check reports its own 0..1.
+                metrics.sanity = runSanityCheck(inputs, plan.sanityParams, plan.seed, ctx);
+                metrics.has_sanity = true;
+            }
             outcome.metrics = std::make_shared<const RunMetrics>(std::move(metrics));
             outcome.state = MethodState::Done;
         } catch (const Cancelled&) {
@@ -396,7 +408,13 @@ RunRecord ExplanationSession::record(const OverlayOptions& overlay) const {
         if (s.explanation) run.explanations.push_back(*s.explanation);
     if (metrics_) {
         run.extra["metrics"] = {{"faithfulness", toJson(metrics_->faithfulness)}, {"agreement", toJson(metrics_->agreement)}};
-        run.extra["sheet_lines"] = faithfulnessSheetLines(metrics_->faithfulness);
+        auto lines = faithfulnessSheetLines(metrics_->faithfulness);
+        if (metrics_->has_sanity) {
+            run.extra["metrics"]["sanity"] = toJson(metrics_->sanity);
+            for (size_t i = 0; i < lines.size() && i < metrics_->sanity.methods.size(); ++i)
+                lines[i].push_back(sanitySheetLine(metrics_->sanity.methods[i]));
+        }
+        run.extra["sheet_lines"] = lines;
     }
     return run;
 }

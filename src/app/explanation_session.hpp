@@ -21,6 +21,7 @@
 #include "metrics/agreement.hpp"
 #include "metrics/faithfulness.hpp"
 #include "metrics/metrics_summary.hpp"
+#include "metrics/sanity_check.hpp"
 #include "models/model.hpp"
 #include "models/predict.hpp"
 #include "report/run_export.hpp"
@@ -44,6 +45,8 @@ struct RunPlan {
     bool metrics = false;               // after the maps: deletion/insertion curves and agreement
     ParamSet faithfulness;              // faithfulnessParams() table
     ParamSet agreement;                 // agreementParams() table
+    bool sanity = false;                // also the cascading-randomisation sanity check (needs metrics)
+    ParamSet sanityParams;              // sanityParams() table
 };
 
 // What a run's metrics step produced (methods in tile order, finished maps only).
@@ -52,6 +55,8 @@ struct RunMetrics {
     std::vector<QString> titles;       // "Grad-CAM", ...
     FaithfulnessReport faithfulness;
     AgreementMatrix agreement;
+    bool has_sanity = false;
+    SanityCheckResult sanity;
 };
 
 enum class MethodState { Queued, Running, Done, Failed, Cancelled };

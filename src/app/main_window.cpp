@@ -19,6 +19,7 @@
 #include "image/overlay.hpp"
 #include "metrics/agreement.hpp"
 #include "metrics/faithfulness.hpp"
+#include "metrics/sanity_check.hpp"
 #include "models/model_zoo.hpp"
 #include "qt_image.hpp"
 #include "metrics_view.hpp"
@@ -133,10 +134,20 @@ void MainWindow::buildMethodSections() {
     auto* sectionLayout = qobject_cast<QVBoxLayout*>(metricsSection_->layout());
     agreementForm_ = new ParamForm(agreementParams(), metricsSection_);
     sectionLayout->insertWidget(1, agreementForm_);
+    sanityCheck_ = new QCheckBox(tr("Sanity check: randomise the layers top-down and recompute every map"), metricsSection_);
+    sanityCheck_->setObjectName(QStringLiteral("sanityCheck"));
+    sanityCheck_->setToolTip(tr("Adebayo et al. 2018, cascading randomisation: a map that hardly changes when the weights "
+                                "are destroyed does not reflect the model. Costs one recomputation of every map per layer."));
+    sectionLayout->insertWidget(2, sanityCheck_);
+    sanityForm_ = new ParamForm(sanityParams(), metricsSection_);
+    sanityForm_->setEnabled(false);
+    sectionLayout->insertWidget(3, sanityForm_);
+    connect(sanityCheck_, &QCheckBox::toggled, sanityForm_, &QWidget::setEnabled);
+    connect(metricsSection_->resetButton(), &QPushButton::clicked, sanityForm_, &ParamForm::resetToDefaults);
     metricsEstimate_ = new QLabel(metricsSection_);
     metricsEstimate_->setObjectName(QStringLiteral("metricsEstimate"));
     metricsEstimate_->setWordWrap(true);
-    sectionLayout->insertWidget(2, metricsEstimate_);
+    sectionLayout->insertWidget(4, metricsEstimate_);
     connect(metricsSection_->resetButton(), &QPushButton::clicked, agreementForm_, &ParamForm::resetToDefaults);
     ui_->formLayout->insertWidget(ui_->formLayout->indexOf(ui_->superpixelBox) + 1, metricsSection_);
 }
@@ -346,6 +357,8 @@ void MainWindow::restoreSettings(const StartOptions& options) {
                     for (const auto& n : metricsSection_->form()->setValuesFromJson(m["params"])) refused << qs("faithfulness." + n);
                 if (m.contains("agreement"))
                     for (const auto& n : agreementForm_->setValuesFromJson(m["agreement"])) refused << qs("agreement." + n);
+                if (m.contains("sanity"))
+                    for (const auto& n : sanityForm_->setValuesFromJson(m["sanity"])) refused << qs("sanity." + n);
             }
             if (j.contains("superpixels"))
                 for (const auto& n : superpixelForm_->setValuesFromJson(j["superpixels"])) refused << qs("superpixels." + n);
@@ -387,7 +400,7 @@ void MainWindow::saveSettings() {
     for (auto* sec : sections_) j[sec->method()] = {{"enabled", sec->isChecked()}, {"params", sec->form()->values().toJson()}};
     j["superpixels"] = superpixelForm_->values().toJson();
     // Whether metrics run is not kept: it follows the model's size unless switched by hand.
-    j["metrics"] = {{"params", metricsSection_->form()->values().toJson()}, {"agreement", agreementForm_->values().toJson()}};
+    j["metrics"] = {{"params", metricsSection_->form()->values().toJson()}, {"agreement", agreementForm_->values().toJson()}, {"sanity", sanityForm_->values().toJson()}};
     q.setValue(QStringLiteral("methods/json"), qs(j.dump()));
     q.sync();
 }
@@ -596,6 +609,8 @@ RunPlan MainWindow::buildRunPlan() const {
     plan.metrics = metricsSection_->isChecked();
     plan.faithfulness = metricsSection_->form()->values();
     plan.agreement = agreementForm_->values();
+    plan.sanity = plan.metrics && sanityCheck_->isChecked();
+    plan.sanityParams = sanityForm_->values();
     return plan;
 }
 
@@ -679,6 +694,7 @@ void MainWindow::showMetricsState() {
             for (size_t i = 0; i < metrics->methods.size() && i < lines.size(); ++i) {
                 QStringList l;
                 for (const auto& line : lines[i]) l << qs(line);
+                if (metrics->has_sanity && i < metrics->sanity.methods.size()) l << qs(sanitySheetLine(metrics->sanity.methods[i]));
                 grid()->setExtraLines(metrics->methods[i], l);
             }
             break;

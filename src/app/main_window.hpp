@@ -4,6 +4,7 @@
 // hands them to the ExplanationSession and shows what comes back; it computes
 // nothing itself.
 #include <QMainWindow>
+#include <QCheckBox>
 #include <QLabel>
 #include <QTimer>
 #include <memory>
@@ -41,6 +42,8 @@ public:
     ParamForm* superpixelForm() const { return superpixelForm_; }
     MethodSection* metricsSection() const { return metricsSection_; }
     ParamForm* agreementForm() const { return agreementForm_; }
+    ParamForm* sanityForm() const { return sanityForm_; }
+    QCheckBox* sanityCheck() const { return sanityCheck_; }
     class MetricsView* metricsView() const;
     // The settings the next run would use, as the form shows them. Throws
     // mirada::Error when they cannot make a run (no method on, unknown target).
@@ -105,6 +108,8 @@ private:
     ParamForm* superpixelForm_ = nullptr;
     MethodSection* metricsSection_ = nullptr;
     ParamForm* agreementForm_ = nullptr;
+    ParamForm* sanityForm_ = nullptr;
+    QCheckBox* sanityCheck_ = nullptr;
     QLabel* metricsEstimate_ = nullptr;
     bool metricsTouched_ = false;  // the user switched metrics on/off: keep their choice
     QTimer previewTimer_;

@@ -119,6 +119,19 @@ MetricsView::MetricsView(QWidget* parent) : QWidget(parent) {
     v->addWidget(agreementTable_);
     connect(agreementKind_, &QComboBox::currentIndexChanged, this, &MetricsView::fillAgreement);
 
+    sanityTitle_ = new QLabel(tr("<b>Sanity check</b>: Spearman correlation with the original map as layers are "
+                                 "randomised from the top down (low = the map follows the model)"),
+                              this);
+    sanityTitle_->setWordWrap(true);
+    v->addWidget(sanityTitle_);
+    sanityTable_ = new QTableWidget(this);
+    sanityTable_->setObjectName(QStringLiteral("sanityTable"));
+    sanityTable_->setMinimumHeight(150);
+    sanityTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    v->addWidget(sanityTable_);
+    sanityTitle_->hide();
+    sanityTable_->hide();
+
     showMessage(tr("Metrics are computed after the maps when \"Compute metrics\" is on (left, Run and display)."));
 }
 
@@ -182,6 +195,40 @@ void MetricsView::showMetrics(std::shared_ptr<const RunMetrics> metrics) {
                     .arg(f.model_evaluations)
                     .arg(QString::number(f.seconds, 'f', 2)));
     fillAgreement();
+    fillSanity();
+}
+
+void MetricsView::fillSanity() {
+    const bool show = metrics_ && metrics_->has_sanity;
+    sanityTitle_->setVisible(show);
+    sanityTable_->setVisible(show);
+    sanityTable_->clear();
+    if (!show) return;
+    const auto& r = metrics_->sanity;
+    const int steps = static_cast<int>(r.layers.size());
+    sanityTable_->setRowCount(static_cast<int>(r.methods.size()));
+    sanityTable_->setColumnCount(steps + 1);
+    QStringList header;
+    for (int i = 0; i < steps; ++i) header << QStringLiteral("+ %1").arg(qs(r.layers[i]));
+    header << tr("verdict (threshold %1)").arg(r.settings.threshold);
+    sanityTable_->setHorizontalHeaderLabels(header);
+    QStringList rows;
+    for (const auto& m : r.methods) rows << qs(m.title);
+    sanityTable_->setVerticalHeaderLabels(rows);
+    for (int row = 0; row < static_cast<int>(r.methods.size()); ++row) {
+        const auto& m = r.methods[row];
+        for (int c = 0; c < steps && c < static_cast<int>(m.spearman.size()); ++c) {
+            auto* item = cell(QString::number(m.spearman[c], 'f', 2), Qt::AlignCenter);
+            item->setBackground(divergingColour(m.spearman[c]));
+            item->setForeground(std::abs(m.spearman[c]) > 0.6 ? Qt::white : Qt::black);
+            sanityTable_->setItem(row, c, item);
+        }
+        auto* verdict = cell(m.flagged ? tr("FLAGGED: the map hardly changes, it does not reflect the model")
+                                       : tr("ok: the map changes with the model"),
+                             Qt::AlignLeft | Qt::AlignVCenter);
+        if (m.flagged) verdict->setForeground(QColor(0xc0392b));
+        sanityTable_->setItem(row, steps, verdict);
+    }
 }
 
 void MetricsView::fillAgreement() {

@@ -27,10 +27,12 @@ public:
     const RunMetrics* metrics() const { return metrics_.get(); }
     QTableWidget* aucTable() const { return aucTable_; }
     QTableWidget* agreementTable() const { return agreementTable_; }
+    QTableWidget* sanityTable() const { return sanityTable_; }
     int seriesCount() const;  // lines in both charts together
 
 private:
     void fillAgreement();
+    void fillSanity();
 
     std::shared_ptr<const RunMetrics> metrics_;
     QLabel* message_;
@@ -39,6 +41,8 @@ private:
     QChartView* insertionView_;
     QComboBox* agreementKind_;
     QTableWidget* agreementTable_;
+    QLabel* sanityTitle_;
+    QTableWidget* sanityTable_;
 };
 
 }  // namespace mirada::gui

@@ -146,8 +146,7 @@ int evaluateImage(const EvaluateOptions& o) {
     auto lines = faithfulnessSheetLines(faith);
     if (o.sanity)
         for (size_t i = 0; i < lines.size() && i < sanity.methods.size(); ++i) {
-            const auto& m = sanity.methods[i];
-            lines[i].push_back("sanity rho " + fixed(m.spearman.back(), 2) + (m.flagged ? " FLAGGED" : " ok"));
+            lines[i].push_back(sanitySheetLine(sanity.methods[i]));
         }
     s.run.extra["sheet_lines"] = lines;
 

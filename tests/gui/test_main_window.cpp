@@ -323,6 +323,33 @@ private Q_SLOTS:
         }
     }
 
+    void sanityCheckShowsCorrelationsAndRestoresTheModel() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime"});
+        w->metricsSection()->setChecked(true);
+        child<QDoubleSpinBox>(w.get(), QStringLiteral("faithfulness.step_fraction"))->setValue(0.1);
+        w->sanityCheck()->setChecked(true);
+        child<QSpinBox>(w.get(), QStringLiteral("sanity.layers"))->setValue(2);
+        const float before = w->session()->prediction().front().probability;
+        runAndWait(*w);
+        QCOMPARE(w->session()->metricsSlot().state, MethodState::Done);
+        const RunMetrics* m = w->metricsView()->metrics();
+        QVERIFY(m && m->has_sanity);
+        QCOMPARE(m->sanity.layers.size(), size_t(2));
+        QCOMPARE(w->metricsView()->sanityTable()->rowCount(), 2);
+        QCOMPARE(w->metricsView()->sanityTable()->columnCount(), 3);
+        QCOMPARE(w->metricsView()->sanityTable()->item(0, 1)->text(),
+                 QString::number(m->sanity.methods[0].spearman[1], 'f', 2));
+        QVERIFY(w->grid()->tile(0)->numbersText().contains(QStringLiteral("sanity rho")));
+        // The weights were put back: the same image gets the same probability.
+        const auto again = predictTopK(*w->session()->model(), w->session()->image()->rgb, 1);
+        QCOMPARE(again.front().probability, before);
+        QTemporaryDir out;
+        QVERIFY(w->exportTo(out.path(), {}));
+        const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
+        QVERIFY(report["extra"]["metrics"]["sanity"]["methods"].contains("lime"));
+    }
+
     void cancellingMetricsKeepsTheMaps() {
         auto w = openWindow();
         onlyMethods(*w, {"gradcam"});

@@ -23,4 +23,10 @@ std::vector<std::vector<std::string>> faithfulnessSheetLines(const FaithfulnessR
     return lines;
 }
 
+std::string sanitySheetLine(const SanityMethodResult& result) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", result.spearman.empty() ? 0.0 : result.spearman.back());
+    return std::string("sanity rho ") + buf + (result.flagged ? " FLAGGED" : " ok");
+}
+
 }  // namespace mirada
