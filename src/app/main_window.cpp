@@ -134,7 +134,7 @@ void MainWindow::buildMethodSections() {
     auto* sectionLayout = qobject_cast<QVBoxLayout*>(metricsSection_->layout());
     agreementForm_ = new ParamForm(agreementParams(), metricsSection_);
     sectionLayout->insertWidget(1, agreementForm_);
-    sanityCheck_ = new QCheckBox(tr("Sanity check: randomise the layers top-down and recompute every map"), metricsSection_);
+    sanityCheck_ = new QCheckBox(tr("Sanity check (randomise layers)"), metricsSection_);
     sanityCheck_->setObjectName(QStringLiteral("sanityCheck"));
     sanityCheck_->setToolTip(tr("Adebayo et al. 2018, cascading randomisation: a map that hardly changes when the weights "
                                 "are destroyed does not reflect the model. Costs one recomputation of every map per layer."));

@@ -4,6 +4,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QScrollBar>
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <QtCharts/QChart>
@@ -61,6 +62,16 @@ QTableWidgetItem* cell(const QString& text, Qt::Alignment align = Qt::AlignRight
 }
 
 // -1 blue .. 0 white .. 1 red (the same diverging scale as signed maps).
+// A table exactly as tall as its rows (no empty band under them).
+void fitHeight(QTableWidget* t) {
+    t->setWordWrap(false);
+    t->resizeRowsToContents();
+    int h = t->horizontalHeader()->sizeHint().height();
+    for (int r = 0; r < t->rowCount(); ++r) h += t->rowHeight(r);
+    if (t->horizontalScrollBarPolicy() != Qt::ScrollBarAlwaysOff) h += t->horizontalScrollBar()->sizeHint().height();
+    t->setFixedHeight(h + 2 * t->frameWidth() + 2);
+}
+
 QColor divergingColour(double v) {
     v = std::clamp(v, -1.0, 1.0);
     const QColor lo(0x3b, 0x4c, 0xc0), mid(0xf7, 0xf7, 0xf7), hi(0xb4, 0x04, 0x26);
@@ -86,7 +97,6 @@ MetricsView::MetricsView(QWidget* parent) : QWidget(parent) {
     aucTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     aucTable_->horizontalHeader()->setStretchLastSection(true);
     aucTable_->verticalHeader()->hide();
-    aucTable_->setMaximumHeight(190);
     aucTable_->setToolTip(tr("Deletion: the target's probability as the highest-ranked pixels are removed; a faithful map "
                              "makes it drop fast (low area). Insertion: pixels revealed on a blurred copy; a faithful map "
                              "makes it rise fast (high area). A random ranking is the floor a useful map must beat."));
@@ -114,7 +124,6 @@ MetricsView::MetricsView(QWidget* parent) : QWidget(parent) {
     v->addLayout(agreementRow);
     agreementTable_ = new QTableWidget(this);
     agreementTable_->setObjectName(QStringLiteral("agreementTable"));
-    agreementTable_->setMinimumHeight(150);
     agreementTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     v->addWidget(agreementTable_);
     connect(agreementKind_, &QComboBox::currentIndexChanged, this, &MetricsView::fillAgreement);
@@ -126,7 +135,6 @@ MetricsView::MetricsView(QWidget* parent) : QWidget(parent) {
     v->addWidget(sanityTitle_);
     sanityTable_ = new QTableWidget(this);
     sanityTable_->setObjectName(QStringLiteral("sanityTable"));
-    sanityTable_->setMinimumHeight(150);
     sanityTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     v->addWidget(sanityTable_);
     sanityTitle_->hide();
@@ -188,6 +196,7 @@ void MetricsView::showMetrics(std::shared_ptr<const RunMetrics> metrics) {
         aucTable_->setItem(row, 1, cell(QString::number(random.deletion.auc, 'f', 3)));
         aucTable_->setItem(row, 2, cell(QString::number(random.insertion.auc, 'f', 3)));
     }
+    fitHeight(aucTable_);
     showMessage(tr("Target %1 · %2 input pixels, %3 per step · %4 model evaluations in %5 s")
                     .arg(f.target_index)
                     .arg(f.pixels)
@@ -229,6 +238,7 @@ void MetricsView::fillSanity() {
         if (m.flagged) verdict->setForeground(QColor(0xc0392b));
         sanityTable_->setItem(row, steps, verdict);
     }
+    fitHeight(sanityTable_);
 }
 
 void MetricsView::fillAgreement() {
@@ -252,6 +262,7 @@ void MetricsView::fillAgreement() {
             item->setForeground(std::abs(v) > 0.6 ? Qt::white : Qt::black);
             agreementTable_->setItem(r, c, item);
         }
+    fitHeight(agreementTable_);
     agreementTable_->setToolTip(iou ? tr("Share of the top %1% pixels two maps have in common (1 = the same pixels)").arg(a.top_percent)
                                     : tr("Do two maps order the pixels alike? 1 = same order, 0 = unrelated, -1 = reversed"));
 }

@@ -348,6 +348,11 @@ private Q_SLOTS:
         QVERIFY(w->exportTo(out.path(), {}));
         const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
         QVERIFY(report["extra"]["metrics"]["sanity"]["methods"].contains("lime"));
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty()) {
+            child<QTabWidget>(w.get(), QStringLiteral("resultsTabs"))->setCurrentIndex(1);
+            w->metricsView()->grab().save(QDir(shots).filePath(QStringLiteral("sanity.png")));
+        }
     }
 
     void cancellingMetricsKeepsTheMaps() {
