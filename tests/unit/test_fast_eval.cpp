@@ -48,6 +48,14 @@ std::unique_ptr<Model> loadCpu(const fs::path& file) {
 
 bool startsWith(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
+// Sets MIRADA_EVAL_FORM for the scope: a small TorchScript model otherwise
+// gets the form timed fastest, which varies from run to run.
+class EvalFormScope {
+public:
+    explicit EvalFormScope(const char* form) { setenv("MIRADA_EVAL_FORM", form, 1); }
+    ~EvalFormScope() { unsetenv("MIRADA_EVAL_FORM"); }
+};
+
 // Optimized vs plain logits on `input`, and the path really switched.
 void expectOptimizedMatchesPlain(Model& model, const torch::Tensor& input, const std::string& what,
                                  torch::Tensor* optimizedOut = nullptr) {
@@ -96,6 +104,7 @@ TEST(FastEval, Vgg16OptimizedMatchesPlain) {
 
 TEST(FastEval, TorchScriptWithSkipConnectionMatchesPlainAndPython) {
     MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
+    EvalFormScope form("optimized");
     auto model = loadCpu(fx("residual-cnn.json"));
     const auto one = readF32(fx("residual-cnn.input.f32"), {1, 3, 32, 32});
     // A batch of distinct images, one of them the fixture input.
@@ -113,6 +122,7 @@ TEST(FastEval, TorchScriptWithSkipConnectionMatchesPlainAndPython) {
 
 TEST(FastEval, InPlaceWeightChangesReachTheOptimizedPath) {
     MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
+    EvalFormScope form("optimized");
     auto model = loadCpu(fx("residual-cnn.json"));
     const auto input = readF32(fx("residual-cnn.input.f32"), {1, 3, 32, 32});
     const auto before = model->forward(input);
@@ -137,6 +147,7 @@ TEST(FastEval, InPlaceWeightChangesReachTheOptimizedPath) {
 
 TEST(FastEval, TapPathKeepsAutogradAfterOptimizedForwards) {
     MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
+    EvalFormScope form("optimized");
     auto model = loadCpu(fx("residual-cnn.json"));
     const auto input = readF32(fx("residual-cnn.input.f32"), {1, 3, 32, 32});
     torch::Tensor fast;
@@ -197,6 +208,30 @@ TEST(FastEval, GeneratedResnet50ScriptIsFrozenWithBatchNormFolded) {
     EXPECT_THROW(scriptNativeNetwork("resnet18", {}), Error);
 }
 
+TEST(FastEval, SmallTorchScriptModelGetsAMeasuredFormWithTheSameLogits) {
+    MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
+    auto model = loadCpu(fx("residual-cnn.json"));  // MIRADA_EVAL_FORM unset: auto
+    const auto input = readF32(fx("residual-cnn.input.f32"), {1, 3, 32, 32});
+    const auto fast = model->forward(input);
+    const std::string path = model->evaluationPath();
+    EXPECT_TRUE(startsWith(path, "optimized TorchScript (frozen") || startsWith(path, "frozen TorchScript (conv+BN") ||
+                startsWith(path, "TorchScript as loaded"))
+        << path;
+    model->setOptimizedEvaluation(false);
+    EXPECT_LE(relDiff(fast, model->forward(input)), 1e-4) << path;
+    {
+        EvalFormScope frozen("frozen");
+        auto m2 = loadCpu(fx("residual-cnn.json"));
+        EXPECT_LE(relDiff(m2->forward(input), fast), 1e-4);
+        EXPECT_TRUE(startsWith(m2->evaluationPath(), "frozen TorchScript")) << m2->evaluationPath();
+    }
+    {
+        EvalFormScope bad("fastest");
+        EXPECT_NE(errorOf([&] { loadCpu(fx("residual-cnn.json")); }).find("MIRADA_EVAL_FORM='fastest'"),
+                  std::string::npos);
+    }
+}
+
 TEST(FastEval, BatchSizeExplicitOrMeasuredOnceAndCached) {
     MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
     auto model = loadCpu(fx("residual-cnn.json"));
@@ -217,7 +252,8 @@ TEST(FastEval, CliBenchComparesWithPlainPytorch) {
                                   " --method lime --samples 16 --batch-size 4 --images 8 --repeat 1",
                               &out);
     ASSERT_EQ(rc, 0) << out;
-    EXPECT_NE(out.find("evaluation optimized TorchScript"), std::string::npos) << out;
+    EXPECT_NE(out.find("evaluation "), std::string::npos) << out;
+    EXPECT_EQ(out.find("evaluation plain"), std::string::npos) << out;
     EXPECT_NE(out.find("  Mirada "), std::string::npos) << out;
     EXPECT_NE(out.find("  PyTorch "), std::string::npos) << out;
     EXPECT_NE(out.find("(Mirada / PyTorch images/s)"), std::string::npos) << out;

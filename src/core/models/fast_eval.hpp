@@ -46,13 +46,24 @@ torch::jit::Module optimizeForInference(const torch::jit::Module& module);
 torch::jit::Module scriptNativeNetwork(const std::string& arch,
                                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
+// The form batches are evaluated in. Auto (the default): Optimized, except
+// that for a small model (probe batch under 0.1 s) the three forms are timed
+// and the fastest kept. The environment variable MIRADA_EVAL_FORM (auto,
+// optimized, frozen, plain) forces one, for comparisons and tests.
+enum class EvalForm { Auto, Optimized, Frozen, Plain };
+EvalForm evalFormFromEnvironment();  // throws mirada::Error for an unknown value
+
 // Owns the optimized form of one model and runs batches through it.
 class FastEvaluator {
 public:
     // build(): the TorchScript module to optimize (not yet frozen), on the
     // model's device. weights: the live tensors whose in-place changes must
     // reach the optimized module. owner: the model's name, for notices.
-    FastEvaluator(std::string owner, std::function<torch::jit::Module()> build, std::vector<torch::Tensor> weights);
+    // probeShape: a batch shape [N, C, H, W] to time the forms on (Auto);
+    // empty: no measurement, the optimized form is used (native VGG16/ResNet50,
+    // measured once for all in README "Performance").
+    FastEvaluator(std::string owner, std::function<torch::jit::Module()> build, std::vector<torch::Tensor> weights,
+                  std::vector<int64_t> probeShape = {});
 
     // True when batches can go through the optimized module (building or
     // rebuilding it first when needed). False: use the plain forward; the
@@ -66,7 +77,8 @@ public:
     bool enabled() const { return enabled_; }
     // Forget the optimized module (device change); rebuilt on the next ready().
     void invalidate();
-    // "optimized TorchScript (...)" when active, "plain ..." otherwise.
+    // "optimized TorchScript (...)", "frozen TorchScript (...)" or "TorchScript
+    // as loaded (...)" when active; "plain (...)" when off or unavailable.
     std::string description() const;
     // Why the optimized module is not used ("" when it is or was never tried).
     std::string notice() const;
@@ -75,6 +87,7 @@ public:
 
 private:
     bool weightsChanged() const;
+    void chooseByMeasurement(const torch::jit::Module& source);
 
     std::string owner_;
     std::function<torch::jit::Module()> build_;
@@ -85,7 +98,8 @@ private:
     bool built_ = false;
     bool failed_ = false;
     bool enabled_ = true;
-    bool channels_last_ = false;
+    EvalForm form_ = EvalForm::Optimized;
+    std::vector<int64_t> probe_shape_;
     int builds_ = 0;
     std::string notice_;
 };

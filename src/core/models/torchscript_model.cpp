@@ -179,8 +179,9 @@ public:
         std::vector<torch::Tensor> watched;
         for (const auto& p : module_.parameters()) watched.push_back(p);
         for (const auto& b : module_.buffers()) watched.push_back(b);
-        fast_ = std::make_unique<FastEvaluator>(info_.name, [original = module_] { return original; },
-                                                std::move(watched));
+        fast_ = std::make_unique<FastEvaluator>(
+            info_.name, [original = module_] { return original; }, std::move(watched),
+            std::vector<int64_t>{16, info_.input.channels, info_.input.height, info_.input.width});
     }
 
     const ModelInfo& info() const override { return info_; }
