@@ -17,10 +17,10 @@ done
 echo "== $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== resnet50, batch 32"
 "$CLI" bench --device cpu --compare-pytorch --model "$FX/resnet50-zip.pth" --image "$IMG" \
-    --method gradcam --repeat 1 --batch-size 32 --images 128 | sed -n '/side by side/,$p'
+    --method gradcam --repeat 1 --batch-size 32 --images 64 | sed -n '/side by side/,$p'
 echo "== vgg16, batch 16"
 "$CLI" bench --device cpu --compare-pytorch --model "$FX/vgg16-zip.pth" --image "$IMG" \
-    --method gradcam --repeat 1 --batch-size 16 --images 32 | sed -n '/side by side/,$p'
+    --method gradcam --repeat 1 --batch-size 16 --images 16 | sed -n '/side by side/,$p'
 echo "== fashion-cnn, batch 64"
 "$CLI" bench --device cpu --compare-pytorch --model fashion-cnn --image resources/samples/fashion-sneaker.png \
     --method gradcam --repeat 1 --batch-size 64 --images 4096 | sed -n '/side by side/,$p'
@@ -29,4 +29,4 @@ echo "== residual-cnn (TorchScript, skip connections), batch 64"
     --method gradcam --repeat 1 --batch-size 64 --images 4096 | sed -n '/side by side/,$p'
 echo "== LIME, 200 samples, resnet50, batch auto"
 "$CLI" bench --device cpu --compare-pytorch --model "$FX/resnet50-zip.pth" --image "$IMG" \
-    --method lime --samples 200 --repeat 1 --images 64
+    --method lime --samples 200 --repeat 1 --images 32
