@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "common/error.hpp"
+#include "models/batch_size.hpp"
 #include "models/model_zoo.hpp"
 #include "qt_image.hpp"
 #include "segment/superpixels.hpp"
@@ -205,6 +206,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
     metricsSlot_.method = "metrics";
     metricsSlot_.title = tr("Metrics");
     metricsPlanned_ = plan.metrics;
+    resolvedBatch_ = 0;
     metrics_.reset();
     cancel_ = std::make_shared<std::atomic<bool>>(false);
     runImage_ = image_;
@@ -229,6 +231,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
             };
         };
         int target = plan.target_index;
+        int batchSize = plan.batch_size;  // 0 = auto: measured once per model and device (cached by the core)
         std::vector<Explanation> finished;
         std::vector<std::unique_ptr<Explainer>> finishedExplainers;  // the sanity check recomputes with them
         std::vector<ExplainRequest> finishedRequests;
@@ -245,13 +248,15 @@ bool ExplanationSession::run(const RunPlan& plan) {
             promise.addResult(outcome);
             try {
                 if (target < 0) target = resolveTarget(*model, image->rgb, "top1");
+                if (batchSize <= 0) batchSize = resolveBatchSize(*model, plan.batch_size);
+                outcome.batch_size = batchSize;
                 auto explainer = makeExplainer(plan.methods[slot].method);
                 ExplainRequest request;
                 request.model = model.get();
                 request.image = image->rgb;
                 request.target_index = target;
                 request.seed = plan.seed;
-                request.batch_size = plan.batch_size;
+                request.batch_size = batchSize;
                 request.params = plan.methods[slot].params;
                 request.superpixels = plan.superpixels;
                 RunContext ctx;
@@ -290,7 +295,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
             request.image = image->rgb;
             request.target_index = finished.front().target_index;
             request.seed = plan.seed;
-            request.batch_size = plan.batch_size;
+            request.batch_size = batchSize;
             request.params = plan.faithfulness;
             RunContext ctx;
             ctx.cancel = flag.get();
@@ -337,6 +342,7 @@ void ExplanationSession::takeOutcome(int index) {
     if (o.slot >= static_cast<int>(slots_.size())) return;
     MethodSlot& slot = o.slot < 0 ? metricsSlot_ : slots_[o.slot];
     slot.state = o.state;
+    if (o.batch_size > 0) resolvedBatch_ = o.batch_size;
     if (o.state == MethodState::Running) {
         slot.progress = 0;
         slot.message.clear();
@@ -402,7 +408,7 @@ RunRecord ExplanationSession::record(const OverlayOptions& overlay) const {
     run.image_file = ss(runImagePath_);
     run.target_request = plan_.target_request;
     run.seed = plan_.seed;
-    run.batch_size = plan_.batch_size > 0 ? plan_.batch_size : (model_ ? defaultBatchSize(model_->device()) : 0);
+    run.batch_size = resolvedBatch_ > 0 ? resolvedBatch_ : plan_.batch_size;  // the batch size actually used
     run.overlay = overlay;
     for (const auto& s : slots_)
         if (s.explanation) run.explanations.push_back(*s.explanation);

@@ -69,6 +69,7 @@ struct MethodOutcome {
     std::shared_ptr<const Explanation> explanation;  // Done only
     QString message;                                 // Failed: the reason
     std::shared_ptr<const RunMetrics> metrics;       // metrics step, Done only
+    int batch_size = 0;                              // the batch size the run resolved (auto -> measured)
 };
 
 struct MethodSlot {
@@ -161,6 +162,7 @@ private:
     std::vector<MethodSlot> slots_;
     MethodSlot metricsSlot_;
     bool metricsPlanned_ = false;
+    int resolvedBatch_ = 0;
     std::shared_ptr<const RunMetrics> metrics_;
     std::shared_ptr<std::atomic<bool>> cancel_;
     QFutureWatcher<MethodOutcome>* runWatcher_ = nullptr;

@@ -270,7 +270,8 @@ void MainWindow::connectSignals() {
     connect(s, &ExplanationSession::modelReady, this, &MainWindow::showModel);
     connect(s, &ExplanationSession::modelFailed, this, [this](const QString& m) {
         showError(tr("The model could not be loaded: %1").arg(m));
-        // Keep showing the model that is still loaded.
+        // A custom file that failed is not offered again; the list shows the model still loaded.
+        if (customModels_.removeAll(pendingModelSpec_) > 0) fillModelList();
         const int i = ui_->modelCombo->findData(session_->modelSpec());
         if (i >= 0) ui_->modelCombo->setCurrentIndex(i);
         updateActions();

@@ -269,6 +269,24 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(w->lastError().contains(QStringLiteral("missing.jpg")), 10000);
     }
 
+    void unusableCustomModelShowsAnErrorAndKeepsTheModel() {
+        auto w = openWindow();
+        const QString bad = dir_.filePath(QStringLiteral("not-a-model.pt"));
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("definitely not a TorchScript archive");
+        f.close();
+        w->selectModel(bad);
+        QTRY_VERIFY_WITH_TIMEOUT(w->lastError().contains(QStringLiteral("not-a-model.pt")), 20000);
+        QVERIFY(child<QWidget>(w.get(), QStringLiteral("errorBanner"))->isVisible());
+        QCOMPARE(w->session()->modelInfo().name, std::string("fashion-cnn"));  // still usable
+        QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w.get(), QStringLiteral("runButton"))->isEnabled(), 20000);
+        QCOMPARE(child<QComboBox>(w.get(), QStringLiteral("modelCombo"))->currentData().toString(), QStringLiteral("fashion-cnn"));
+        onlyMethods(*w, {"gradcam"});
+        runAndWait(*w);
+        QCOMPARE(w->grid()->tile(0)->state(), MethodState::Done);
+    }
+
     void droppingAnImageOpensIt() {
         auto w = openWindow();
         const QString bag = QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples/fashion-bag.png");
