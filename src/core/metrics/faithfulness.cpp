@@ -1,4 +1,5 @@
 #include "metrics/faithfulness.hpp"
+#include "models/oom_split.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -235,7 +236,7 @@ FaithfulnessCurves FaithfulnessEvaluator::evaluateRanking(const std::vector<int6
                 // Plain NCHW strides: where() over broadcast operands may return strides that make a
                 // one-channel batch look channels-last, which sends convolutions down a much slower path.
                 const auto batch = torch::empty(mixed.sizes(), mixed.options()).copy_(mixed);
-                const auto out = s.model->forward(batch).to(torch::kCPU);
+                const auto out = forwardSplittingOnOom(*s.model, batch).to(torch::kCPU);
                 if (out.dim() != 2 || out.size(0) != b)
                     throw Error("model '" + s.model->info().name + "' returned an output of shape " +
                                 c10::str(out.sizes()) + " for a batch of " + std::to_string(b) +

@@ -1,5 +1,7 @@
 #include "models/model_zoo.hpp"
 
+#include <ATen/Context.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -219,6 +221,9 @@ LoadedModel loadModel(const std::string& spec, const ModelLoadOptions& options) 
     const auto device = resolveDevice(options.device, &notice);
     if (!notice.empty()) out.notices.push_back(notice);
     if (device != model->device()) model->to(device);
+    // On CUDA let cuDNN time its convolution algorithms once per input shape and
+    // keep the fastest: every batch of a run has the same shape.
+    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
     // Build the optimized evaluation path now (fast_eval.hpp), so that a model
     // it cannot serve is reported at load time and falls back to the plain forward.
     if (std::string n = model->prepareEvaluation(); !n.empty()) out.notices.push_back(n);

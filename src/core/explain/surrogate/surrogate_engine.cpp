@@ -1,4 +1,5 @@
 #include "explain/surrogate/surrogate_engine.hpp"
+#include "models/oom_split.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -90,7 +91,7 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
 torch::Tensor timedForward(Model& model, const torch::Tensor& batch, double& seconds) {
     c10::InferenceMode guard;
     const auto t0 = std::chrono::steady_clock::now();
-    auto out = model.forward(batch).to(torch::kCPU);
+    auto out = forwardSplittingOnOom(model, batch).to(torch::kCPU);
     seconds += secondsSince(t0);
     return out;
 }
