@@ -57,6 +57,20 @@ void runAsync(QObject* owner, QThreadPool* pool, Work work, Done done) {
     }));
 }
 
+// Runs one step of a run; its outcome becomes Done, or Cancelled, or Failed with the reason.
+template <class Step>
+void runStep(MethodOutcome& outcome, Step step) {
+    try {
+        step();
+        outcome.state = MethodState::Done;
+    } catch (const Cancelled&) {
+        outcome.state = MethodState::Cancelled;
+    } catch (const std::exception& e) {
+        outcome.state = MethodState::Failed;
+        outcome.message = qs(e.what());
+    }
+}
+
 struct LoadedModelResult {
     std::shared_ptr<Model> model;
     std::vector<LayerInfo> layers;
@@ -246,7 +260,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
             }
             outcome.state = MethodState::Running;
             promise.addResult(outcome);
-            try {
+            runStep(outcome, [&]() {
                 if (target < 0) target = resolveTarget(*model, image->rgb, "top1");
                 if (batchSize <= 0) batchSize = resolveBatchSize(*model, plan.batch_size);
                 outcome.batch_size = batchSize;
@@ -263,18 +277,12 @@ bool ExplanationSession::run(const RunPlan& plan) {
                 ctx.cancel = flag.get();
                 ctx.progress = progressOf(slot);
                 outcome.explanation = std::make_shared<const Explanation>(explainer->explain(request, ctx));
-                outcome.state = MethodState::Done;
                 finished.push_back(*outcome.explanation);
                 metrics.methods.push_back(explainer->name());
                 metrics.titles.push_back(qs(explainer->title()));
                 finishedExplainers.push_back(std::move(explainer));
                 finishedRequests.push_back(request);
-            } catch (const Cancelled&) {
-                outcome.state = MethodState::Cancelled;
-            } catch (const std::exception& e) {
-                outcome.state = MethodState::Failed;
-                outcome.message = qs(e.what());
-            }
+            });
             promise.addResult(outcome);
         }
         if (!plan.metrics) return;
@@ -289,7 +297,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
         }
         outcome.state = MethodState::Running;
         promise.addResult(outcome);
-        try {
+        runStep(outcome, [&]() {
             FaithfulnessRequest request;
             request.model = model.get();
             request.image = image->rgb;
@@ -312,13 +320,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
                 metrics.has_sanity = true;
             }
             outcome.metrics = std::make_shared<const RunMetrics>(std::move(metrics));
-            outcome.state = MethodState::Done;
-        } catch (const Cancelled&) {
-            outcome.state = MethodState::Cancelled;
-        } catch (const std::exception& e) {
-            outcome.state = MethodState::Failed;
-            outcome.message = qs(e.what());
-        }
+        });
         promise.addResult(outcome);
     }));
     Q_EMIT runStarted();
