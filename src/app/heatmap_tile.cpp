@@ -46,7 +46,6 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
     method_ = slot.method;
     setObjectName(qs("tile." + slot.method));
     state_ = slot.state;
-    overlay_ = overlay;
     ui_->titleLabel->setText(slot.title);
     QString status = toText(slot.state);
     QString statusStyle;
@@ -85,9 +84,18 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
         numbers_ = lines.join(QStringLiteral("<br>"));
         ui_->numbersLabel->setStyleSheet({});
         setExtraLines(extraLines_);
-        if (newResult) renderOverlay();
+        if (newResult || overlay.range != overlay_.range || overlay.clip_percentile != overlay_.clip_percentile) {
+            overlay_ = overlay;
+            scale_ = colourScaleFor(e.heatmap, e.signed_map, overlay_);  // the map's own, until the grid shares one
+            renderOverlay();
+        } else if (overlay.colormap != overlay_.colormap || overlay.opacity != overlay_.opacity) {
+            overlay_ = overlay;
+            renderOverlay();
+        }
         ui_->view->setPlaceholder({});
     } else {
+        overlay_ = overlay;
+        scale_ = ColourScale{};
         ui_->detailLabel->setText(slot.state == MethodState::Running ? slot.message : QString());
         ui_->numbersLabel->setText(slot.state == MethodState::Failed ? slot.message : QString());
         ui_->numbersLabel->setStyleSheet(slot.state == MethodState::Failed ? QStringLiteral("color: #c0392b;") : QString());
@@ -111,27 +119,41 @@ void HeatmapTile::setExtraLines(const QStringList& lines) {
     ui_->numbersLabel->setText(all.join(QStringLiteral("<br>")));
 }
 
-void HeatmapTile::setOverlayOptions(const OverlayOptions& overlay) {
+void HeatmapTile::setOverlay(const OverlayOptions& overlay, const ColourScale& scale) {
+    const bool same = overlay.colormap == overlay_.colormap && overlay.opacity == overlay_.opacity &&
+                      overlay.range == overlay_.range && overlay.clip_percentile == overlay_.clip_percentile &&
+                      scale.signed_map == scale_.signed_map && scale.end == scale_.end && scale.clipped == scale_.clipped;
     overlay_ = overlay;
-    if (explanation_) renderOverlay();
+    scale_ = scale;
+    if (explanation_ && !same) renderOverlay();
 }
 
 void HeatmapTile::renderOverlay() {
     if (!explanation_ || rgb_.empty()) return;
-    const cv::Mat& h = explanation_->heatmap;
-    ui_->view->setImage(toQImage(mirada::renderOverlay(rgb_, h, overlay_)));
-    // Legend: the colour scale the overlay uses and the raw values at its ends.
-    const bool signedMap = overlay_.scale == "symmetric" || (overlay_.scale == "auto" && isSignedMap(h));
-    double lo = 0, hi = 0;
-    cv::minMaxLoc(h, &lo, &hi);
-    const double m = std::max(std::abs(lo), std::abs(hi));
-    ui_->colorbarLabel->setPixmap(QPixmap::fromImage(toQImage(renderColorbar(128, 8, overlay_, signedMap))));
-    ui_->minLabel->setText(number(signedMap ? -m : 0.0));
-    ui_->maxLabel->setText(number(signedMap ? m : std::max(hi, 0.0)));
-    ui_->colorbarLabel->show();
+    ui_->view->setImage(toQImage(mirada::renderOverlay(rgb_, explanation_->heatmap, scale_, overlay_)));
+    // Legend: the colour scale the overlay was drawn with, the raw values at its ends.
+    const bool colour = scale_.end > 0;
+    const auto labels = legendLabels(scale_);
+    ui_->colorbarLabel->setPixmap(QPixmap::fromImage(toQImage(renderColorbar(128, 8, overlay_, scale_.signed_map))));
+    ui_->colorbarLabel->setVisible(colour);
+    ui_->minLabel->setText(colour ? qs(labels.front()) : tr("no colour: the scale ends at 0"));
+    ui_->maxLabel->setText(qs(labels.back()));
+    ui_->maxLabel->setVisible(colour);
     ui_->minLabel->show();
-    ui_->maxLabel->show();
+    QString tip = scale_.signed_map ? tr("Signed map: blue = against the target, white = 0, red = for it. Scale %1 … %2")
+                                          .arg(qs(labels.front()), qs(labels.back()))
+                                    : tr("Unsigned map: colours from 0 to %1").arg(qs(labels.back()));
+    if (overlay_.range == "shared") tip += tr(", shared by every %1 map").arg(scale_.signed_map ? tr("signed") : tr("unsigned"));
+    const std::string note = clipNote(scale_, overlay_);
+    if (!note.empty()) tip += tr("; %1, larger values saturate").arg(qs(note));
+    for (auto* w : {static_cast<QWidget*>(ui_->colorbarLabel), static_cast<QWidget*>(ui_->minLabel),
+                    static_cast<QWidget*>(ui_->maxLabel)})
+        w->setToolTip(tip);
+    if (!note.empty()) ui_->maxLabel->setText(qs(labels.back()) + QStringLiteral(" (") + qs(note) + QStringLiteral(")"));
 }
+
+QString HeatmapTile::legendMinText() const { return ui_->minLabel->text(); }
+QString HeatmapTile::legendMaxText() const { return ui_->maxLabel->text(); }
 
 void HeatmapTile::showValueAt(bool inside, const QPointF& p) {
     if (!inside || rgb_.empty()) {

@@ -26,9 +26,16 @@ public:
 
     // The original-image tile.
     void showOriginal(const cv::Mat& rgb, const QString& title, const QString& detail);
-    // A method's tile: state from the session, overlay rendered on `rgb`.
+    // A method's tile: state from the session, overlay rendered on `rgb` with
+    // the map's own colour scale until setOverlay hands it another (shared range).
     void showSlot(const MethodSlot& slot, const cv::Mat& rgb, const OverlayOptions& overlay);
-    void setOverlayOptions(const OverlayOptions& overlay);
+    // Options and the colour scale to draw with; redraws only when they change.
+    void setOverlay(const OverlayOptions& overlay, const ColourScale& scale);
+    // The scale the overlay and the legend show.
+    const ColourScale& colourScale() const { return scale_; }
+    // Legend texts: the raw values at the colour bar's ends ("0", "0.87"; "-0.031", "+0.031").
+    QString legendMinText() const;
+    QString legendMaxText() const;
     // Lines shown under the key numbers (e.g. deletion/insertion AUC); empty clears them.
     void setExtraLines(const QStringList& lines);
     // Shows the heatmap value (or the pixel colour on the original) at an image point.
@@ -56,6 +63,7 @@ private:
     std::shared_ptr<const Explanation> explanation_;
     cv::Mat rgb_;
     OverlayOptions overlay_;
+    ColourScale scale_;
     bool original_ = false;
     QStringList extraLines_;
     QString numbers_;

@@ -66,7 +66,8 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
     ui_->splitter->setStretchFactor(1, 1);
     ui_->splitter->setSizes({400, 1040});
     for (const auto& c : colormapNames()) ui_->colormapCombo->addItem(qs(c));
-    ui_->scaleCombo->addItems({QStringLiteral("auto"), QStringLiteral("positive"), QStringLiteral("symmetric")});
+    ui_->scaleCombo->addItem(tr("per map"), QStringLiteral("per-map"));
+    ui_->scaleCombo->addItem(tr("shared by kind"), QStringLiteral("shared"));
     ui_->deviceCombo->addItem(tr("Auto"), QStringLiteral("auto"));
     ui_->deviceCombo->addItem(tr("CPU"), QStringLiteral("cpu"));
     ui_->deviceCombo->addItem(tr("CUDA"), QStringLiteral("cuda"));
@@ -243,6 +244,7 @@ void MainWindow::connectSignals() {
     });
     connect(ui_->colormapCombo, &QComboBox::currentIndexChanged, this, &MainWindow::applyOverlayOptions);
     connect(ui_->scaleCombo, &QComboBox::currentIndexChanged, this, &MainWindow::applyOverlayOptions);
+    connect(ui_->clipSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::applyOverlayOptions);
     connect(ui_->predictionList, &QTreeWidget::itemClicked, this, [this](QTreeWidgetItem* item) {
         const int index = ui_->targetCombo->findData(item->data(0, Qt::UserRole));
         if (index >= 0) ui_->targetCombo->setCurrentIndex(index);
@@ -323,8 +325,13 @@ void MainWindow::restoreSettings(const StartOptions& options) {
     ui_->batchSpin->setValue(q.value(QStringLiteral("run/batch"), 0).toInt());
     const int cm = ui_->colormapCombo->findText(q.value(QStringLiteral("display/colormap"), QStringLiteral("jet")).toString());
     ui_->colormapCombo->setCurrentIndex(cm >= 0 ? cm : 0);
-    const int sc = ui_->scaleCombo->findText(q.value(QStringLiteral("display/scale"), QStringLiteral("auto")).toString());
+    // "display/range": per-map | shared. Older versions stored "display/scale"
+    // (auto | positive | symmetric), which has no equivalent: per map.
+    const int sc = ui_->scaleCombo->findData(q.value(QStringLiteral("display/range"), QStringLiteral("per-map")).toString());
     ui_->scaleCombo->setCurrentIndex(sc >= 0 ? sc : 0);
+    bool clipOk = false;
+    const double clip = q.value(QStringLiteral("display/clip"), 100.0).toDouble(&clipOk);
+    ui_->clipSpin->setValue(clipOk && clip >= 50 && clip <= 100 ? clip : 100.0);
     ui_->opacitySlider->setValue(q.value(QStringLiteral("display/opacity"), 50).toInt());
     const int dev = ui_->deviceCombo->findData(q.value(QStringLiteral("input/device"), QStringLiteral("auto")));
     ui_->deviceCombo->setCurrentIndex(dev >= 0 ? dev : 0);
@@ -395,7 +402,9 @@ void MainWindow::saveSettings() {
     q.setValue(QStringLiteral("run/seed"), ui_->seedSpin->value());
     q.setValue(QStringLiteral("run/batch"), ui_->batchSpin->value());
     q.setValue(QStringLiteral("display/colormap"), ui_->colormapCombo->currentText());
-    q.setValue(QStringLiteral("display/scale"), ui_->scaleCombo->currentText());
+    q.setValue(QStringLiteral("display/range"), ui_->scaleCombo->currentData());
+    q.setValue(QStringLiteral("display/clip"), ui_->clipSpin->value());
+    q.remove(QStringLiteral("display/scale"));
     q.setValue(QStringLiteral("display/opacity"), ui_->opacitySlider->value());
     nlohmann::json j = nlohmann::json::object();
     for (auto* sec : sections_) j[sec->method()] = {{"enabled", sec->isChecked()}, {"params", sec->form()->values().toJson()}};
@@ -736,7 +745,8 @@ OverlayOptions MainWindow::overlayOptions() const {
     OverlayOptions o;
     o.colormap = ss(ui_->colormapCombo->currentText());
     o.opacity = ui_->opacitySlider->value() / 100.0;
-    o.scale = ss(ui_->scaleCombo->currentText());
+    o.range = ss(ui_->scaleCombo->currentData().toString());
+    o.clip_percentile = ui_->clipSpin->value();
     return o;
 }
 
@@ -796,7 +806,10 @@ bool MainWindow::saveTileOverlay(int index, const QString& file) {
     if (index < 0 || index >= grid()->tileCount() || !grid()->tile(index)->explanation()) return false;
     try {
         const auto* e = grid()->tile(index)->explanation();
-        writeImageAtomic(std::filesystem::path(ss(file)), renderOverlay(session_->record(overlayOptions()).image, e->heatmap, overlayOptions()));
+        // The scale the tile shows (shared with the other tiles when the range is "shared").
+        writeImageAtomic(std::filesystem::path(ss(file)),
+                         renderOverlay(session_->record(overlayOptions()).image, e->heatmap,
+                                       grid()->tile(index)->colourScale(), overlayOptions()));
         statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(file)), 6000);
         return true;
     } catch (const std::exception& ex) {

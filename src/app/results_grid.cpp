@@ -3,6 +3,8 @@
 #include <QGridLayout>
 #include <QResizeEvent>
 
+#include "report/comparison_sheet.hpp"
+
 namespace mirada::gui {
 
 namespace {
@@ -44,6 +46,7 @@ void ResultsGrid::showSlots(const std::vector<MethodSlot>& slots) {
         tiles_.push_back(tile);
     }
     for (size_t i = 0; i < slots.size(); ++i) tiles_[i]->showSlot(slots[i], rgb_, overlay_);
+    updateScales();
     columns_ = 0;  // force a new layout
     relayout();
 }
@@ -51,11 +54,19 @@ void ResultsGrid::showSlots(const std::vector<MethodSlot>& slots) {
 void ResultsGrid::showSlot(int index, const MethodSlot& slot) {
     if (index < 0 || index >= tileCount()) return;
     tiles_[index]->showSlot(slot, rgb_, overlay_);
+    updateScales();
 }
 
 void ResultsGrid::setOverlayOptions(const OverlayOptions& overlay) {
     overlay_ = overlay;
-    for (auto* t : tiles_) t->setOverlayOptions(overlay);
+    updateScales();
+}
+
+void ResultsGrid::updateScales() {
+    std::vector<const Explanation*> maps;
+    for (auto* t : tiles_) maps.push_back(t->explanation());
+    const auto scales = colourScalesFor(maps, overlay_);
+    for (size_t i = 0; i < tiles_.size(); ++i) tiles_[i]->setOverlay(overlay_, scales[i]);
 }
 
 void ResultsGrid::setExtraLines(const std::string& method, const QStringList& lines) {

@@ -1,7 +1,8 @@
 #pragma once
 // The right side: the original image plus one tile per method, laid out in as
 // many columns as fit. It owns the one ViewState (zoom, pan, hover point) that
-// every tile shows, and the overlay options applied to all tiles at once.
+// every tile shows, and the overlay options applied to all tiles at once
+// (with the colour scales, shared across tiles of one kind when asked).
 #include <QWidget>
 #include <vector>
 
@@ -43,6 +44,8 @@ private:
     void connectTile(HeatmapTile* tile);
     void relayout();
     void setHover(bool inside, const QPointF& imagePos);
+    // Hands every tile its colour scale (shared per kind when the range is "shared").
+    void updateScales();
 
     QGridLayout* layout_;
     HeatmapTile* original_;

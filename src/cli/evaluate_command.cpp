@@ -80,6 +80,7 @@ FaithfulnessRequest faithfulnessRequest(ExplainSession& s, const ExplainOptions&
     r.seed = o.seed;
     r.batch_size = o.batch_size;
     r.params = s.groups.at("faithfulness");
+    r.perturbation = s.groups.at("perturbation");
     return r;
 }
 
@@ -163,6 +164,11 @@ int evaluateImage(const EvaluateOptions& o) {
                     faith.curves[i].insertion.auc);
     if (faith.settings.random_repeats > 0)
         std::printf("%-12s %13.4f %14.4f\n", "random", faith.random.deletion.auc, faith.random.insertion.auc);
+    for (size_t i = 0; i < faith.methods.size() && faith.settings.random_repeats > 0; ++i)
+        std::printf("  %-10s %s\n", titleOf(s, faith.methods[i]).c_str(), faithfulnessVerdict(faith, i).c_str());
+    std::cout << "deletion/insertion baseline: " << toString(faith.baseline.baseline) << " (from "
+              << faith.baseline.source << ")\n";
+    if (faith.guard.fired) std::cerr << "warning: " << faith.guard.warning << "\n";
     if (agree.methods.size() > 1) {
         std::cout << "agreement (Spearman / top-" << agree.top_percent << "% IoU):\n";
         for (size_t i = 0; i < agree.methods.size(); ++i)
@@ -174,8 +180,9 @@ int evaluateImage(const EvaluateOptions& o) {
         std::cout << "sanity check (Spearman with the original after randomising the top layers):\n";
         for (const auto& m : sanity.methods) {
             std::cout << "  " << m.method << ":";
-            for (double r : m.spearman) std::cout << " " << fixed(r, 2);
-            std::cout << (m.flagged ? "  FLAGGED: the map barely changes with the weights\n" : "\n");
+            for (size_t k = 0; k < m.spearman.size(); ++k)
+                std::cout << " " << (k < m.blank.size() && m.blank[k] ? std::string("blank") : fixed(m.spearman[k], 2));
+            std::cout << "  " << sanityVerdict(m, sanity.target_probability) << "\n";
         }
     }
     for (const auto& f : files) std::cout << "wrote " << f.string() << "\n";
@@ -197,7 +204,10 @@ int evaluateDataset(const EvaluateOptions& o) {
     const int n = static_cast<int>(images.size());
 
     std::vector<double> del(methods, 0), ins(methods, 0);
-    std::vector<int> insWins(methods, 0), delWins(methods, 0);
+    std::vector<int> insWins(methods, 0), delWins(methods, 0), bothWins(methods, 0);
+    std::vector<int> blanks(methods, 0);
+    int guardFired = 0;
+    std::string baselineText;
     double rndDel = 0, rndIns = 0;
     std::vector<std::vector<double>> rho(methods);  // summed per step
     std::vector<int> flagged(methods, 0);
@@ -220,9 +230,14 @@ int evaluateDataset(const EvaluateOptions& o) {
             for (size_t m = 0; m < methods; ++m) {
                 del[m] += faith.curves[m].deletion.auc;
                 ins[m] += faith.curves[m].insertion.auc;
-                insWins[m] += faith.curves[m].insertion.auc > faith.random.insertion.auc;
-                delWins[m] += faith.curves[m].deletion.auc < faith.random.deletion.auc;
+                const bool insWin = faith.curves[m].insertion.auc > faith.random.insertion.auc;
+                const bool delWin = faith.curves[m].deletion.auc < faith.random.deletion.auc;
+                insWins[m] += insWin;
+                delWins[m] += delWin;
+                bothWins[m] += insWin && delWin;
             }
+            guardFired += faith.guard.fired;
+            baselineText = toString(faith.baseline.baseline) + " (from " + faith.baseline.source + ")";
             if (o.sanity) {
                 const auto sanity = sanityOf(s, eo, progressContext("sanity", true));
                 layers = sanity.layers;
@@ -231,6 +246,7 @@ int evaluateDataset(const EvaluateOptions& o) {
                     r.resize(sanity.methods[m].spearman.size(), 0.0);
                     for (size_t k = 0; k < r.size(); ++k) r[k] += sanity.methods[m].spearman[k];
                     flagged[m] += sanity.methods[m].flagged;
+                    blanks[m] += sanity.methods[m].verdict == "blank";
                 }
             }
             if (!quiet)
@@ -245,22 +261,28 @@ int evaluateDataset(const EvaluateOptions& o) {
     std::printf("Faithfulness of %d images (items %d-%d of %s), model %s, target %s, seed %llu\n", n, o.first,
                 o.first + n - 1, o.dataset.c_str(), s.model().info().name.c_str(), eo.target.c_str(),
                 static_cast<unsigned long long>(eo.seed));
-    std::printf("%d pixels per step of %d (step fraction %.5f), deletion fill %s, insertion from a blur "
-                "(sigma %.3g, %dx%d), random floor: mean of %d rankings per image\n\n",
-                perStep, pixels, fs.step_fraction, fs.fill.c_str(), fs.blur_sigma, fs.blur_kernel, fs.blur_kernel,
-                fs.random_repeats);
-    std::printf("| method | mean deletion AUC (lower is better) | mean insertion AUC (higher is better) | random "
-                "ranking's mean insertion AUC | insertion beats random on average | images with insertion > random | "
-                "images with deletion < random |\n|---|---|---|---|---|---|---|\n");
+    std::printf("%d pixels per step of %d (step fraction %.5f), baseline %s, insertion from %s, random floor: mean "
+                "of %d rankings per image\n",
+                perStep, pixels, fs.step_fraction, baselineText.c_str(),
+                fs.insertion_start == "blur" ? "a blur" : "the baseline", fs.random_repeats);
+    if (guardFired > 0)
+        std::printf("warning: on %d of %d images the baseline alone keeps at least %.0f%% of the target's "
+                    "probability; choose another baseline (--set perturbation.baseline=...)\n",
+                    guardFired, n, 100 * perturbationSettingsFrom(s.groups.at("perturbation")).guard);
+    std::printf("\n| method | mean deletion AUC ↓ | random's mean deletion AUC | mean insertion AUC ↑ | random's mean "
+                "insertion AUC | beats random on average (del / ins) | images del < random | images ins > random | "
+                "images both |\n|---|---|---|---|---|---|---|---|---|\n");
     bool all = true;
+    const double rd = rndDel / n, ri = rndIns / n;
     for (size_t m = 0; m < methods; ++m) {
-        const double d = del[m] / n, in = ins[m] / n, ri = rndIns / n;
-        all = all && in > ri;
-        std::printf("| %s | %.4f | %.4f | %.4f | %s | %d/%d | %d/%d |\n", s.explainers[m]->title().c_str(), d, in, ri,
-                    in > ri ? "yes" : "NO", insWins[m], n, delWins[m], n);
+        const double d = del[m] / n, in = ins[m] / n;
+        all = all && in > ri && d < rd;
+        std::printf("| %s | %.4f | %.4f | %.4f | %.4f | %s / %s | %d/%d | %d/%d | %d/%d |\n",
+                    s.explainers[m]->title().c_str(), d, rd, in, ri, d < rd ? "yes" : "NO", in > ri ? "yes" : "NO",
+                    delWins[m], n, insWins[m], n, bothWins[m], n);
     }
-    std::printf("| random ranking | %.4f | %.4f | %.4f | - | - | - |\n\n", rndDel / n, rndIns / n, rndIns / n);
-    std::printf("every method's mean insertion AUC beats the random ranking's: %s\n", all ? "yes" : "NO");
+    std::printf("| random ranking | %.4f | - | %.4f | - | - | - | - | - |\n\n", rd, ri);
+    std::printf("every method's mean deletion and insertion AUC beat the random ranking's: %s\n", all ? "yes" : "NO");
 
     if (o.sanity) {
         const auto ss = sanitySettingsFrom(s.groups.at("sanity"));
@@ -279,6 +301,8 @@ int evaluateDataset(const EvaluateOptions& o) {
         }
         std::printf("| images flagged |");
         for (size_t m = 0; m < methods; ++m) std::printf(" %d/%d |", flagged[m], n);
+        std::printf("\n| images blank after the last step |");
+        for (size_t m = 0; m < methods; ++m) std::printf(" %d/%d |", blanks[m], n);
         std::printf("\n");
     }
     return 0;

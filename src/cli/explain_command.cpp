@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "explain/baseline_setting.hpp"
 #include "explain/explainer.hpp"
 #include "image/image_io.hpp"
 #include "image/preprocess.hpp"
@@ -137,7 +138,14 @@ void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& mode
     cmd.add_option("--segments", o.segments, "16-bit PNG label map to use instead of computed superpixels");
     cmd.add_option("--colormap", o.colormap, "jet, turbo, inferno, viridis, magma, hot")->capture_default_str();
     cmd.add_option("--opacity", o.opacity, "heatmap opacity 0..1")->capture_default_str();
-    cmd.add_option("--scale", o.scale, "auto, positive or symmetric colour scale")->capture_default_str();
+    cmd.add_option("--scale", o.scale,
+                   "colour range: per-map (each map its own end) or shared (one end per kind, signed or unsigned, "
+                   "so magnitudes compare across methods)")
+        ->capture_default_str();
+    cmd.add_option("--clip", o.clip,
+                   "PERCENTILE 50..100: the colour scale ends at this percentile of |value| instead of the maximum; "
+                   "larger values saturate")
+        ->capture_default_str();
     cmd.add_flag("--quiet,-q", o.quiet, "no progress on stderr");
 }
 
@@ -159,6 +167,7 @@ ExplainRequest makeRequest(Model& model, const cv::Mat& image, int target, uint6
     req.batch_size = batchSize;
     req.params = groups[method];
     req.superpixels = groups["superpixels"];
+    req.perturbation = groups["perturbation"];
     return req;
 }
 
@@ -177,14 +186,16 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
     OverlayOptions overlay;
     overlay.colormap = o.colormap;
     overlay.opacity = o.opacity;
-    overlay.scale = o.scale;
-    renderColorbar(2, 1, overlay, false);  // validates the colormap name before any work
+    overlay.range = o.scale;
+    overlay.clip_percentile = o.clip;
+    validateOverlayOptions(overlay);  // colormap, range and percentile, before any work
 
     s.loaded = openModel(o.model, o.device);
     Model& model = s.model();
     s.groups = std::move(extraGroups);
     for (const auto& ex : s.explainers) s.groups[ex->name()] = paramsFor(*ex, model);
     s.groups["superpixels"] = superpixelParams();
+    s.groups["perturbation"] = perturbationParams();
     applySets(o.sets, s.groups);
     RunRecord& run = s.run;
     run.model = model.info();
@@ -231,6 +242,7 @@ void runExplainers(ExplainSession& s, const ExplainOptions& o) {
         printDone(name, s.run.explanations.back().seconds, o.quiet);
         for (const auto& f : s.run.explanations.back().flags)
             if (f == kFlagNoPositiveEvidence) std::cerr << "  " << name << ": no positive evidence for the target\n";
+        for (const auto& w : s.run.explanations.back().warnings) std::cerr << "warning: " << w << "\n";
     }
 }
 

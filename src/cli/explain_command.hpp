@@ -17,8 +17,9 @@ namespace mirada::cli {
 struct ExplainOptions {
     std::string model, image, methods = "gradcam,gradcampp,lime,kernelshap", target = "top1", out = ".", device = "auto";
     std::vector<std::string> sets;
-    std::string segments, colormap = "jet", scale = "auto";
+    std::string segments, colormap = "jet", scale = "per-map";  // scale: colour range, per-map | shared
     double opacity = 0.5;
+    double clip = 100;  // colour scale end = this percentile of |v| (50..100; 100 = the maximum)
     uint64_t seed = 0;
     int batch_size = 0;
     bool quiet = false;

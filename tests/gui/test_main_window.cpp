@@ -17,7 +17,10 @@
 #include <QTreeWidget>
 #include <QtTest>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
+#include "image/overlay.hpp"
 #include "main_window.hpp"
 #include "metrics_view.hpp"
 #include "results_grid.hpp"
@@ -140,7 +143,7 @@ private Q_SLOTS:
         QCOMPARE(lime.settings["superpixels"]["count"].get<int>(), 20);
         QCOMPARE(lime.settings["seed"].get<int>(), 7);
         QCOMPARE(lime.target_index, 4);
-        QCOMPARE(lime.model_evaluations, int64_t(123));  // the 123 samples (the first is the unperturbed image)
+        QCOMPARE(lime.model_evaluations, int64_t(124));  // the 123 samples (the first is the image) + the baseline for the guard
     }
 
     void unknownTargetTextIsRefused() {
@@ -410,6 +413,60 @@ private Q_SLOTS:
         QVERIFY(!w->session()->running());
         QCOMPARE(w->overlayOptions().colormap, std::string("viridis"));
         QCOMPARE(w->overlayOptions().opacity, 1.0);
+    }
+
+    void colourScaleRangeClipAndLegend() {
+        {
+            QSettings old(settingsFile(), QSettings::IniFormat);  // a value stored by an older version
+            old.setValue(QStringLiteral("display/scale"), QStringLiteral("symmetric"));
+        }
+        auto w = openWindow();
+        QCOMPARE(w->overlayOptions().range, std::string("per-map"));
+        onlyMethods(*w, {"gradcam", "gradcampp", "lime"});
+        runAndWait(*w);
+        auto* grid = w->grid();
+        HeatmapTile* cams[] = {grid->tile(0), grid->tile(1)};
+        HeatmapTile* lime = grid->tile(2);
+        // The kind comes from the method; the legend shows the ends of the scale used.
+        QVERIFY(!cams[0]->colourScale().signed_map);
+        QVERIFY(lime->colourScale().signed_map);
+        QCOMPARE(cams[0]->legendMinText(), QStringLiteral("0"));
+        QVERIFY2(lime->legendMinText().startsWith(QLatin1Char('-')), qPrintable(lime->legendMinText()));
+        QVERIFY2(lime->legendMaxText().startsWith(QLatin1Char('+')), qPrintable(lime->legendMaxText()));
+        double mx = 0;
+        cv::minMaxLoc(cams[1]->explanation()->heatmap, nullptr, &mx);
+        QCOMPARE(cams[1]->colourScale().end, static_cast<float>(mx));
+        const float ownEnd0 = cams[0]->colourScale().end, ownEnd1 = cams[1]->colourScale().end;
+        const float limeEnd = lime->colourScale().end;
+        // Shared by kind: both CAM tiles get the larger end, LIME keeps its own.
+        auto* range = child<QComboBox>(w.get(), QStringLiteral("scaleCombo"));
+        range->setCurrentIndex(range->findData(QStringLiteral("shared")));
+        QCOMPARE(w->overlayOptions().range, std::string("shared"));
+        QCOMPARE(cams[0]->colourScale().end, std::max(ownEnd0, ownEnd1));
+        QCOMPARE(cams[1]->colourScale().end, std::max(ownEnd0, ownEnd1));
+        QCOMPARE(lime->colourScale().end, limeEnd);
+        // A tile saved on its own uses the scale the tile shows.
+        QTemporaryDir out;
+        const QString file = out.filePath(QStringLiteral("cam.png"));
+        const int smaller = ownEnd0 < ownEnd1 ? 0 : 1;
+        QVERIFY(w->saveTileOverlay(smaller, file));
+        const cv::Mat saved = cv::imread(file.toStdString());
+        const cv::Mat& rgb = w->session()->record(w->overlayOptions()).image;
+        cv::Mat expected = renderOverlay(rgb, cams[smaller]->explanation()->heatmap, cams[smaller]->colourScale(),
+                                         w->overlayOptions());
+        cv::cvtColor(expected, expected, cv::COLOR_RGB2BGR);
+        QCOMPARE(cv::norm(saved, expected, cv::NORM_INF), 0.0);
+        // Clipping lowers the end and says so in the legend.
+        range->setCurrentIndex(range->findData(QStringLiteral("per-map")));
+        child<QDoubleSpinBox>(w.get(), QStringLiteral("clipSpin"))->setValue(90);
+        QVERIFY(cams[1]->colourScale().end < ownEnd1);
+        QVERIFY(cams[1]->colourScale().clipped);
+        QVERIFY2(cams[1]->legendMaxText().contains(QStringLiteral("clipped at 90th pct")),
+                 qPrintable(cams[1]->legendMaxText()));
+        w->close();
+        QSettings stored(settingsFile(), QSettings::IniFormat);
+        QCOMPARE(stored.value(QStringLiteral("display/clip")).toDouble(), 90.0);
+        QVERIFY(!stored.contains(QStringLiteral("display/scale")));
     }
 
     void hoverAndZoomAreSynchronised() {

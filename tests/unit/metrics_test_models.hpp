@@ -67,6 +67,11 @@ public:
         return m;
     }
     torch::Tensor weight() const { return weight_; }
+    // What "removed" looks like to this model (ModelInfo::baseline).
+    void setBaseline(const Baseline& b) {
+        info_.baseline = b;
+        info_.baseline_source = "the test";
+    }
 
 private:
     ModelInfo info_;

@@ -36,21 +36,29 @@ TEST(Overlay, AllZeroMapLeavesTheImageUntouched) {
     cv::Mat img(10, 12, CV_8UC3, cv::Scalar(10, 200, 30));
     cv::Mat zero = cv::Mat::zeros(10, 12, CV_32F);
     OverlayOptions o;
-    cv::Mat out = renderOverlay(img, zero, o);
-    EXPECT_EQ(cv::norm(out, img, cv::NORM_INF), 0.0);
-    // A positive map colours only where it is positive, more with higher opacity.
+    for (const bool signedMap : {false, true}) {
+        const ColourScale s = colourScaleFor(zero, signedMap, o);
+        EXPECT_EQ(s.end, 0.0f);
+        EXPECT_EQ(cv::norm(renderOverlay(img, zero, s, o), img, cv::NORM_INF), 0.0);
+    }
+    // An unsigned map with no positive value is not stretched either.
+    cv::Mat negative(10, 12, CV_32F, cv::Scalar(-1.0f));
+    EXPECT_EQ(cv::norm(renderOverlay(img, negative, colourScaleFor(negative, false, o), o), img, cv::NORM_INF), 0.0);
+    // A positive map colours every pixel (0 gets the scale's bottom colour), the peak differently.
     cv::Mat map = cv::Mat::zeros(10, 12, CV_32F);
     map.at<float>(5, 5) = 2.0f;
-    out = renderOverlay(img, map, o);
-    EXPECT_EQ(out.at<cv::Vec3b>(0, 0), img.at<cv::Vec3b>(0, 0));
-    EXPECT_NE(out.at<cv::Vec3b>(5, 5), img.at<cv::Vec3b>(5, 5));
+    const ColourScale s = colourScaleFor(map, false, o);
+    EXPECT_EQ(s.end, 2.0f);
+    cv::Mat out = renderOverlay(img, map, s, o);
+    EXPECT_NE(out.at<cv::Vec3b>(0, 0), img.at<cv::Vec3b>(0, 0));
+    EXPECT_NE(out.at<cv::Vec3b>(5, 5), out.at<cv::Vec3b>(0, 0));
     o.opacity = 0;
-    EXPECT_EQ(cv::norm(renderOverlay(img, map, o), img, cv::NORM_INF), 0.0);
+    EXPECT_EQ(cv::norm(renderOverlay(img, map, s, o), img, cv::NORM_INF), 0.0);
     o.opacity = 1.5;
-    EXPECT_THROW(renderOverlay(img, map, o), Error);
+    EXPECT_THROW(renderOverlay(img, map, s, o), Error);
     o.opacity = 0.5;
     o.colormap = "rainbow-unicorn";
-    EXPECT_THROW(renderOverlay(img, map, o), Error);
+    EXPECT_THROW(renderOverlay(img, map, s, o), Error);
 }
 
 TEST(ExplainCli, WritesEveryFileAndAReproducibleReport) {
@@ -84,6 +92,19 @@ TEST(ExplainCli, WritesEveryFileAndAReproducibleReport) {
     ASSERT_EQ(report["methods"].size(), 4u);
     EXPECT_EQ(report["methods"][2]["settings"]["params"]["samples"], 40);
     EXPECT_TRUE(report["versions"].contains("libtorch"));
+    // The colour scales the overlays were drawn with: kind from the method, end per map.
+    const auto& overlay = report["overlay"];
+    EXPECT_EQ(overlay["range"], "per-map");
+    EXPECT_EQ(overlay["clip_percentile"], 100.0);
+    ASSERT_EQ(overlay["scales"].size(), 4u);
+    EXPECT_EQ(overlay["scales"][0]["kind"], "unsigned");
+    EXPECT_EQ(overlay["scales"][2]["kind"], "signed");
+    EXPECT_EQ(overlay["scales"][3]["kind"], "signed");
+    for (int i = 0; i < 4; ++i) {
+        const double mn = report["methods"][i]["heatmap"]["min"], mx = report["methods"][i]["heatmap"]["max"];
+        const double expected = overlay["scales"][i]["kind"] == "signed" ? std::max(-mn, mx) : std::max(mx, 0.0);
+        EXPECT_NEAR(overlay["scales"][i]["end"].get<double>(), expected, 1e-6 * (1 + expected)) << i;
+    }
     const auto& shap = report["methods"][3]["numbers"];
     double sum = 0;
     for (const auto& v : shap["values"]) sum += v.get<double>();
@@ -118,6 +139,8 @@ TEST(ExplainCli, BadInputsGiveClearErrorsAndNoFiles) {
         {" --methods lime --set lime.kernel_width=abc", "lime.kernel_width"},
         {" --methods gradcam --set lime.samples=10", "lime"},
         {" --methods gradcam --colormap rainbow", "rainbow"},
+        {" --methods gradcam --scale auto", "per-map, shared"},
+        {" --methods gradcam --clip 30", "between 50 and 100"},
     });
     EXPECT_TRUE(fs::is_empty(out.path()));
 }

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <opencv2/imgproc.hpp>
+
+#include <map>
+
+#include "explain/explainer.hpp"
 #include "image/image_io.hpp"
 #include "models/model_zoo.hpp"
 #include "models/predict.hpp"
@@ -101,4 +106,39 @@ TEST(FashionCnn, SamplesAreClassifiedAsTheirNamesSay) {
         ++checked;
     }
     EXPECT_GE(checked, 5);
+}
+
+// Issue 11's acceptance check: with default settings (the model's own baseline,
+// black, as the descriptor says), the strongest LIME and KernelSHAP weight lies
+// on the garment (input pixel > 0.1 of full scale), not on the black background,
+// for at least 7 of the 8 samples. With the old grey fill LIME managed 0 of 8.
+TEST(FashionCnn, DefaultLimeAndKernelShapMaximaLieOnTheGarment) {
+    auto model = loadFashion();
+    std::map<std::string, int> onGarment;
+    int images = 0;
+    for (const auto& entry : fs::directory_iterator(mirada::test::sourceDir() / "resources" / "samples")) {
+        if (entry.path().stem().string().rfind("fashion-", 0) != 0) continue;
+        const auto image = loadImage(entry.path());
+        cv::Mat grey;
+        cv::cvtColor(image.rgb, grey, cv::COLOR_RGB2GRAY);
+        ++images;
+        for (const std::string method : {"lime", "kernelshap"}) {
+            auto ex = makeExplainer(method);
+            ExplainRequest req;
+            req.model = model.get();
+            req.image = image.rgb;
+            const Explanation e = ex->explain(req, RunContext{});
+            EXPECT_EQ(e.settings["baseline"]["baseline"], "black") << method;
+            double mx = 0;
+            cv::minMaxLoc(e.heatmap, nullptr, &mx);
+            // The maximum is a whole superpixel: count it on the garment when most of it is.
+            const cv::Mat atMax = e.heatmap == static_cast<float>(mx);
+            const cv::Mat bright = grey > 0.1 * 255;
+            const int total = cv::countNonZero(atMax), lit = cv::countNonZero(atMax & bright);
+            if (2 * lit >= total) ++onGarment[method];
+        }
+    }
+    ASSERT_EQ(images, 8);
+    EXPECT_GE(onGarment["lime"], 7);
+    EXPECT_GE(onGarment["kernelshap"], 7);
 }

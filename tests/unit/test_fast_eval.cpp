@@ -257,7 +257,7 @@ TEST(FastEval, CliBenchComparesWithPlainPytorch) {
     EXPECT_NE(out.find("  Mirada "), std::string::npos) << out;
     EXPECT_NE(out.find("  PyTorch "), std::string::npos) << out;
     EXPECT_NE(out.find("(Mirada / PyTorch images/s)"), std::string::npos) << out;
-    EXPECT_NE(out.find("lime end to end vs the same 16 evaluations"), std::string::npos) << out;
+    EXPECT_NE(out.find("lime end to end vs the same 17 evaluations"), std::string::npos) << out;
     // Both sides ran the same network on the same input.
     const auto at = out.find("max |difference| / max |logit| = ");
     ASSERT_NE(at, std::string::npos) << out;

@@ -338,7 +338,12 @@ TEST(Surrogate, SettingsTablesRejectBadValues) {
     EXPECT_FALSE(kernelShapSettingsFrom(shap).paired);
     EXPECT_NE(shap.describe().dump().find("auto"), std::string::npos);
     // The fill help says why segment-mean is not the default.
-    EXPECT_NE(fillModeHelp().find("uniformly coloured"), std::string::npos);
+    EXPECT_NE(methodFillHelp(true).find("uniformly coloured"), std::string::npos);
+    // The default follows the shared baseline setting; segment-mean only where superpixels exist.
+    EXPECT_EQ(limeSettingsFrom(limeParams()).fill, "shared");
+    EXPECT_EQ(kernelShapSettingsFrom(kernelShapParams()).fill, "shared");
+    const auto plain = methodFillChoices(false);
+    EXPECT_EQ(std::find(plain.begin(), plain.end(), "segment-mean"), plain.end());
     // Settings of another method are refused.
     EXPECT_THROW(limeSettingsFrom(shap), Error);
 }
@@ -460,7 +465,7 @@ float normalised(double v255, const InputSpec& spec, int c) {
 TEST(Perturbation, AllOnesReproducesTheNormalisedInputExactly) {
     const auto spec = smallSpec();
     const cv::Mat img = smallImage();
-    PerturbationRenderer r(img, smallLabels(), FillMode::GlobalMean, spec, torch::kCPU);
+    PerturbationRenderer r(img, smallLabels(), Baseline{Baseline::Kind::ImageMean, {}}, spec, torch::kCPU);
     EXPECT_EQ(r.segments(), 3);
     const auto out = r.render(torch::ones({2, 3}, torch::kInt64));
     ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 3, 6, 8}));
@@ -473,10 +478,13 @@ TEST(Perturbation, AllZerosGivesTheFillForEveryMode) {
     const cv::Mat img = smallImage();
     const cv::Mat labels = smallLabels();
     cv::Scalar mean = cv::mean(img);
-    for (const auto& name : fillModeNames()) {
-        const FillMode mode = fillModeFromString(name);
-        EXPECT_EQ(toString(mode), name);
-        PerturbationRenderer r(img, labels, mode, spec, torch::kCPU);
+    std::vector<Baseline> baselines;
+    for (const auto& name : baselineNames()) baselines.push_back(baselineFromName(name));
+    baselines.push_back(Baseline{Baseline::Kind::Values, {0.25f, 0.5f, 1.0f}});
+    for (const Baseline& baseline : baselines) {
+        const std::string name = toString(baseline);
+        if (baseline.kind != Baseline::Kind::Values) EXPECT_EQ(baselineFromName(name), baseline);
+        PerturbationRenderer r(img, labels, baseline, spec, torch::kCPU);
         const auto out = r.render(torch::zeros({1, 3}, torch::kFloat32))[0];
         EXPECT_TRUE(torch::equal(out, r.fill())) << name;
         auto a = out.accessor<float, 3>();
@@ -484,11 +492,13 @@ TEST(Perturbation, AllZerosGivesTheFillForEveryMode) {
             for (int y = 0; y < 6; ++y)
                 for (int x = 0; x < 8; ++x) {
                     double want = 0;
-                    switch (mode) {
-                        case FillMode::GlobalMean: want = mean[c]; break;
-                        case FillMode::Black: want = 0; break;
-                        case FillMode::Grey: want = 128; break;
-                        case FillMode::SegmentMean: {
+                    switch (baseline.kind) {
+                        case Baseline::Kind::ImageMean: want = mean[c]; break;
+                        case Baseline::Kind::DatasetMean: want = 255.0 * spec.mean[c]; break;
+                        case Baseline::Kind::Values: want = 255.0 * baseline.values[c]; break;
+                        case Baseline::Kind::Black: want = 0; break;
+                        case Baseline::Kind::Grey: want = 128; break;
+                        case Baseline::Kind::SegmentMean: {
                             double sum = 0;
                             int n = 0;
                             for (int yy = 0; yy < 6; ++yy)
@@ -500,7 +510,7 @@ TEST(Perturbation, AllZerosGivesTheFillForEveryMode) {
                             want = sum / n;
                             break;
                         }
-                        case FillMode::Blur: {
+                        case Baseline::Kind::Blur: {
                             cv::Mat f, b;
                             img.convertTo(f, CV_32FC3);
                             cv::GaussianBlur(f, b, cv::Size(0, 0), 0.8, 0.8, cv::BORDER_REFLECT101);
@@ -513,14 +523,16 @@ TEST(Perturbation, AllZerosGivesTheFillForEveryMode) {
         }
     }
     EXPECT_DOUBLE_EQ(blurFillSigma(8, 6), 0.8);
-    EXPECT_THROW(fillModeFromString("purple"), Error);
+    EXPECT_THROW(baselineFromName("purple"), Error);
+    // A constant baseline with the wrong number of channels is refused with a message.
+    EXPECT_THROW(PerturbationRenderer(img, labels, Baseline{Baseline::Kind::Values, {0.5f}}, spec, torch::kCPU), Error);
 }
 
 TEST(Perturbation, OneSuperpixelOffChangesExactlyItsPixels) {
     const auto spec = smallSpec();
     const cv::Mat img = smallImage();
     const cv::Mat labels = smallLabels();
-    PerturbationRenderer r(img, labels, FillMode::Black, spec, torch::kCPU);
+    PerturbationRenderer r(img, labels, Baseline{Baseline::Kind::Black, {}}, spec, torch::kCPU);
     const auto coalition = torch::tensor({{1, 0, 1}}, torch::kInt32);
     const auto out = r.render(coalition)[0];
     const auto x = r.input();
@@ -543,7 +555,7 @@ TEST(Perturbation, GreyInputAndPixelsWithoutSegment) {
     const cv::Mat img = smallImage(1);
     cv::Mat labels = smallLabels();
     labels.at<int>(0, 0) = -1;  // never perturbed
-    PerturbationRenderer r(img, labels, FillMode::Grey, spec, torch::kCPU);
+    PerturbationRenderer r(img, labels, Baseline{Baseline::Kind::Grey, {}}, spec, torch::kCPU);
     const auto out = r.render(torch::zeros({1, 3}))[0];
     ASSERT_EQ(out.sizes(), (std::vector<int64_t>{1, 6, 8}));
     EXPECT_EQ(out[0][0][0].item<float>(), r.input()[0][0][0].item<float>());
@@ -629,7 +641,12 @@ TEST(SurrogateModel, KernelShapAndLimeOnAResidualNetwork) {
     EXPECT_EQ(es.settings["seed"], 7);
     EXPECT_EQ(es.settings["batch_size"], 8);
     EXPECT_EQ(es.settings["superpixels"]["count"], 6);
-    EXPECT_EQ(es.settings["params"]["fill"], "global-mean");
+    EXPECT_EQ(es.settings["params"]["fill"], "shared");
+    // The report names the baseline and where it came from (this descriptor names none: Mirada's default).
+    EXPECT_EQ(es.settings["baseline"]["baseline"], "blur");
+    EXPECT_NE(es.settings["baseline"]["source"].get<std::string>().find("residual-cnn"), std::string::npos);
+    // v(empty) is the baseline image's value, which the guard compares with the image's.
+    EXPECT_NEAR(es.numbers["baseline_probability"].get<double>(), base, 1e-6);
 
     // The top class was chosen.
     const auto out = model->forward(preprocess(image, model->info().input));
@@ -652,7 +669,7 @@ TEST(SurrogateModel, KernelShapAndLimeOnAResidualNetwork) {
     EXPECT_EQ(el.target_index, 2);
     EXPECT_EQ(el.target_label, "gamma");
     EXPECT_EQ(el.numbers["samples"], 40);
-    EXPECT_EQ(el.model_evaluations, 40);
+    EXPECT_EQ(el.model_evaluations, 41);  // 40 samples (the first is the image) + the baseline for the guard
     const auto weights = el.numbers["weights"].get<std::vector<double>>();
     ASSERT_EQ(weights.size(), 6u);
     EXPECT_TRUE(std::isfinite(el.numbers["r2"].get<double>()));

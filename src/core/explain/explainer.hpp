@@ -26,6 +26,7 @@ struct ExplainRequest {
     int batch_size = 0;              // model evaluations per batch; 0 = auto (measured once per model, models/batch_size.hpp)
     ParamSet params;                 // this method's settings (its own table)
     ParamSet superpixels;            // shared superpixel settings (table: superpixelParams())
+    ParamSet perturbation;           // shared baseline settings (table: perturbationParams()); empty = defaults
     cv::Mat segments;                // optional imported label map, CV_32S at original resolution (labels >= 0)
 };
 
@@ -41,6 +42,15 @@ struct Explanation {
     nlohmann::json settings;         // every setting used (method, superpixels, seed, batch size, layer...)
     nlohmann::json numbers;          // method-specific numbers (R², Shapley values, ...)
     std::vector<std::string> flags;  // e.g. "no-positive-evidence"
+    // Sentences for the user that say when the map should not be read at face
+    // value (the baseline already predicts the target, a poor surrogate fit...).
+    // Shown on the tile, printed by the CLI and written to the report.
+    std::vector<std::string> warnings;
+    // Signed maps (LIME, KernelSHAP, CAM without ReLU) carry evidence for (> 0)
+    // and against (< 0) the target and are drawn on a diverging scale symmetric
+    // around 0; unsigned maps (the CAM family) on a sequential scale from 0.
+    // Set by the method, never guessed from the values.
+    bool signed_map = false;
     cv::Mat segments;                // CV_32S at original resolution when superpixels were used (-1 outside the model's view)
     double seconds = 0;              // wall time of the whole explanation
     double model_seconds = 0;        // part of it spent in model evaluations

@@ -13,6 +13,7 @@
 #include "metrics/input_grid.hpp"
 #include "models/batch_size.hpp"
 #include "models/predict.hpp"
+#include "segment/perturbation.hpp"
 
 namespace mirada {
 
@@ -24,11 +25,14 @@ ParamSet faithfulnessParams() {
             floatParam("step_fraction", d.step_fraction, 1e-6, 1.0,
                        "Fraction of the model input's pixels removed (deletion) or revealed (insertion) per step; "
                        "the paper's 1/224 = 0.00446 evaluates 225 points per curve, coarser steps are faster"),
-            choiceParam("fill", d.fill, {"mean", "black", "blur"},
-                        "What a deleted pixel becomes: mean = the dataset mean colour (0 after normalisation, RISE's "
-                        "choice), black = pixel value 0, blur = the blurred copy used as insertion's start"),
+            choiceParam("fill", d.fill, methodFillChoices(false),
+                        "What a deleted pixel becomes (and, with insertion_start = fill, what insertion starts from): " +
+                            methodFillHelp(false)),
+            choiceParam("insertion_start", d.insertion_start, {"fill", "blur"},
+                        "What insertion starts from before revealing pixels: fill (default: the same baseline "
+                        "deletion removes pixels to) or blur (RISE's blurred copy, blur_sigma / blur_kernel)"),
             floatParam("blur_sigma", d.blur_sigma, 0.1, 100.0,
-                       "Gaussian sigma of the blurred copy insertion starts from (and fill=blur uses)", "px"),
+                       "Gaussian sigma of the blurred copy insertion starts from when insertion_start = blur", "px"),
             intParam("blur_kernel", d.blur_kernel, 1, 101, "Gaussian kernel size of the blurred copy; odd", "px"),
             intParam("random_repeats", d.random_repeats, 0, 100,
                      "Random pixel rankings averaged into the floor curves a useful map must beat (0 = no floor)",
@@ -43,6 +47,7 @@ FaithfulnessSettings faithfulnessSettingsFrom(const ParamSet& given) {
     FaithfulnessSettings s;
     s.step_fraction = p.getFloat("step_fraction");
     s.fill = p.getChoice("fill");
+    s.insertion_start = p.getChoice("insertion_start");
     s.blur_sigma = p.getFloat("blur_sigma");
     s.blur_kernel = static_cast<int>(p.getInt("blur_kernel"));
     s.random_repeats = static_cast<int>(p.getInt("random_repeats"));
@@ -134,25 +139,34 @@ FaithfulnessEvaluator::FaithfulnessEvaluator(const FaithfulnessRequest& request)
     s.inside_count = cv::countNonZero(s.inside);
     if (s.inside_count == 0) throw Error("faithfulness: no input pixel of the model sees the image");
 
-    s.blurred = gaussianBlur(s.input, settings_.blur_sigma, settings_.blur_kernel);
-    if (settings_.fill == "mean") {
-        s.fill = torch::zeros_like(s.input);  // the dataset mean is 0 after normalisation
-    } else if (settings_.fill == "black") {
-        const int c = spec.channels;
-        auto mean = torch::tensor(spec.mean).view({1, c, 1, 1});
-        auto std = torch::tensor(spec.std).view({1, c, 1, 1});
-        s.fill = torch::zeros_like(s.input) + ((-mean) / std).to(s.input.device());
-    } else {
-        s.fill = s.blurred;
+    // The baseline: the same image the perturbation methods use for "removed"
+    // (one shared setting, the model's own by default).
+    baseline_ = resolveBaseline(model.info(), request.perturbation, settings_.fill, "faithfulness.fill");
+    {
+        const cv::Mat input8 = resizeForModel(request.image, spec);
+        const cv::Mat noLabels(input8.size(), CV_32S, cv::Scalar(-1));
+        s.fill = normalizeForModel(baselineImage8(input8, noLabels, baseline_.baseline, spec), spec).to(model.device());
     }
+    s.blurred = settings_.insertion_start == "blur" ? gaussianBlur(s.input, settings_.blur_sigma, settings_.blur_kernel)
+                                                    : s.fill;
 
-    // The target, checking on the way that the model gives [1, classes].
+    // The target, checking on the way that the model gives [1, classes]; the
+    // baseline's score for the guard in the same batch.
     torch::Tensor out;
     {
         c10::InferenceMode guard;
-        out = model.forward(s.input).to(torch::kCPU);
+        out = model.forward(torch::cat({s.input, s.fill})).to(torch::kCPU);
     }
-    target_ = resolveTargetIndex(model, out, request.target_index);
+    target_ = resolveTargetIndex(model, out.narrow(0, 0, 1), request.target_index);
+    {
+        const auto probs = toProbabilities(model, out);
+        const auto& labels = model.info().labels;
+        const std::string label =
+            target_ < static_cast<int>(labels.size()) ? labels[target_] : "class " + std::to_string(target_);
+        guard_ = checkBaseline(probs[0][target_].item<double>(), probs[1][target_].item<double>(),
+                               perturbationSettingsFrom(request.perturbation).guard, baseline_, label,
+                               "Deletion/insertion");
+    }
 
     const int64_t n = static_cast<int64_t>(s.geometry.input_width) * s.geometry.input_height;
     s.tie_order.resize(n);
@@ -305,6 +319,8 @@ FaithfulnessReport evaluateFaithfulness(const FaithfulnessRequest& request, cons
     FaithfulnessEvaluator ev(req);
     FaithfulnessReport rep;
     rep.settings = ev.settings();
+    rep.baseline = ev.baseline();
+    rep.guard = ev.guard();
     rep.target_index = ev.target();
     rep.pixels = ev.pixels();
     rep.pixels_per_step = ev.pixelsPerStep();
@@ -336,10 +352,14 @@ nlohmann::json toJson(const FaithfulnessReport& r) {
     nlohmann::json j;
     j["settings"] = {{"step_fraction", r.settings.step_fraction},
                      {"fill", r.settings.fill},
+                     {"insertion_start", r.settings.insertion_start},
                      {"blur_sigma", r.settings.blur_sigma},
                      {"blur_kernel", r.settings.blur_kernel},
                      {"random_repeats", r.settings.random_repeats},
                      {"score", "target probability"}};
+    j["baseline"] = r.baseline.toJson();
+    j["baseline_guard"] = r.guard.toJson();
+    if (r.guard.fired) j["warning"] = r.guard.warning;
     j["target_index"] = r.target_index;
     j["pixels"] = r.pixels;
     j["pixels_per_step"] = r.pixels_per_step;

@@ -1,12 +1,13 @@
 #pragma once
 // Deletion and insertion curves (Petsiuk et al., "RISE", BMVC 2018): rank the
 // model's input pixels by a heatmap, then
-//   deletion:  remove the top-ranked pixels step by step (set them to the fill,
-//              by default the dataset mean, i.e. 0 after normalisation) - a
-//              faithful map makes the target's probability drop fast (low AUC);
-//   insertion: start from a blurred copy of the input and reveal the original's
-//              top-ranked pixels step by step - a faithful map makes the
-//              probability rise fast (high AUC).
+//   deletion:  remove the top-ranked pixels step by step (set them to the
+//              baseline, by default the model's own, the same one LIME and
+//              KernelSHAP use) - a faithful map makes the target's probability
+//              drop fast (low AUC);
+//   insertion: start from the baseline (or RISE's blurred copy) and reveal the
+//              original's top-ranked pixels step by step - a faithful map makes
+//              the probability rise fast (high AUC).
 // Score = the target's softmax probability. AUC = trapezoid rule over the
 // fraction of pixels changed (0..1), so it lies in [0, 1] and a constant curve
 // has its value as AUC. A random ranking gives the floor a useful map must beat.
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "explain/baseline_setting.hpp"
 #include "explain/explainer.hpp"
 #include "explain/run_context.hpp"
 #include "explain/settings.hpp"
@@ -33,8 +35,9 @@ namespace mirada {
 // Table: faithfulnessParams() (group "faithfulness"); member initialisers are the defaults.
 struct FaithfulnessSettings {
     double step_fraction = 1.0 / 224;  // fraction of the input's pixels changed per step, (0, 1]; paper: 1/224
-    std::string fill = "mean";         // deletion fill: "mean" (dataset mean = 0 after normalisation), "black", "blur"
-    double blur_sigma = 5.0;           // Gaussian sigma of the blurred copy (insertion start, fill "blur"), input px, > 0
+    std::string fill = "shared";       // deletion fill: "shared" (perturbation.baseline, the model's own by default) or a baseline name
+    std::string insertion_start = "fill";  // "fill": insertion starts from the same baseline; "blur": RISE's blurred copy
+    double blur_sigma = 5.0;           // Gaussian sigma of the blurred copy (insertion_start "blur"), input px, > 0
     int blur_kernel = 11;              // Gaussian kernel size, odd, input px
     int random_repeats = 3;            // random rankings averaged into the floor curves; 0 = no floor
 };
@@ -70,6 +73,7 @@ struct FaithfulnessRequest {
     uint64_t seed = 0;       // tie-breaking order and random rankings derive from it
     int batch_size = 0;      // model evaluations per batch; 0 = auto (measured once per model, models/batch_size.hpp)
     ParamSet params;         // faithfulnessParams() table (empty = defaults)
+    ParamSet perturbation;   // perturbationParams() table (empty = defaults): the shared baseline and guard
 };
 
 // Prepared once per image (input, fill, blurred copy, target); evaluates any
@@ -84,6 +88,9 @@ public:
 
     int target() const { return target_; }
     const FaithfulnessSettings& settings() const { return settings_; }
+    const ResolvedBaseline& baseline() const { return baseline_; }
+    // p(target) on the image and on the baseline (every pixel deleted).
+    const BaselineGuard& guard() const { return guard_; }
     int pixels() const;         // input pixels ranked (inside the model's view)
     int pixelsPerStep() const;  // max(1, round(step_fraction * pixels))
 
@@ -106,6 +113,8 @@ private:
     struct State;
     std::unique_ptr<State> state_;
     FaithfulnessSettings settings_;
+    ResolvedBaseline baseline_;
+    BaselineGuard guard_;
     int target_ = 0;
     uint64_t seed_ = 0;
     int batch_ = 16;
@@ -114,6 +123,8 @@ private:
 // Faithfulness of several explanations of one image plus the random floor.
 struct FaithfulnessReport {
     FaithfulnessSettings settings;
+    ResolvedBaseline baseline;  // what deleted pixels became, and why
+    BaselineGuard guard;        // the baseline's score against the image's
     int target_index = 0;
     int pixels = 0;           // input pixels ranked
     int pixels_per_step = 0;  // pixels changed per step

@@ -106,6 +106,26 @@ void randomiseParameters(const ParameterGroup& group, uint64_t seed) {
     }
 }
 
+bool isBlankMap(const cv::Mat& grid, const cv::Mat& inside) {
+    CV_Assert(grid.type() == CV_32F);
+    bool first = true;
+    float value = 0;
+    for (int y = 0; y < grid.rows; ++y) {
+        const float* g = grid.ptr<float>(y);
+        const uchar* in = inside.empty() ? nullptr : inside.ptr<uchar>(y);
+        for (int x = 0; x < grid.cols; ++x) {
+            if (in && !in[x]) continue;
+            if (first) {
+                value = g[x];
+                first = false;
+            } else if (g[x] != value) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 SanityCheckResult runSanityCheck(const std::vector<SanityInput>& inputs, const ParamSet& params, uint64_t seed,
                                  const RunContext& ctx, bool keepHeatmaps) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -164,13 +184,21 @@ SanityCheckResult runSanityCheck(const std::vector<SanityInput>& inputs, const P
                     sub.progress = [p, from, total, what](double f, const std::string&) { p(from + f / total, what); };
                 }
                 const Explanation e = inputs[i].explainer->explain(req, sub);
-                r.methods[i].spearman.push_back(spearman(originals[i], gridOf(e.heatmap, nullptr), inside));
+                const cv::Mat grid = gridOf(e.heatmap, nullptr);
+                const bool blank = isBlankMap(grid, inside);
+                r.methods[i].blank.push_back(blank);
+                r.methods[i].spearman.push_back(blank ? 0.0 : spearman(originals[i], grid, inside));
                 if (keepHeatmaps) r.methods[i].heatmaps.push_back(e.heatmap);
                 ctx.checkCancelled();  // between methods too: one method can take minutes
             }
         }
     }
-    for (auto& m : r.methods) m.flagged = !m.spearman.empty() && m.spearman.back() >= r.settings.threshold;
+    r.target_probability = inputs.front().original.target_probability;
+    for (auto& m : r.methods) {
+        const bool blankAtEnd = !m.blank.empty() && m.blank.back();
+        m.flagged = !blankAtEnd && !m.spearman.empty() && m.spearman.back() >= r.settings.threshold;
+        m.verdict = blankAtEnd ? "blank" : m.flagged ? "flagged" : "ok";
+    }
     ctx.report(1.0, "sanity: done");
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
@@ -184,7 +212,12 @@ nlohmann::json toJson(const SanityCheckResult& r) {
     j["seconds"] = r.seconds;
     j["methods"] = nlohmann::json::object();
     for (const auto& m : r.methods)
-        j["methods"][m.method] = {{"title", m.title}, {"spearman", m.spearman}, {"flagged", m.flagged}};
+        j["methods"][m.method] = {{"title", m.title},
+                                  {"spearman", m.spearman},
+                                  {"blank", m.blank},
+                                  {"flagged", m.flagged},
+                                  {"verdict", m.verdict}};
+    j["target_probability"] = r.target_probability;
     return j;
 }
 

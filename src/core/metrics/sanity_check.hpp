@@ -62,8 +62,14 @@ struct SanityInput {
 
 struct SanityMethodResult {
     std::string method, title;
-    std::vector<double> spearman;   // correlation with the original after each step
+    std::vector<double> spearman;   // correlation with the original after each step (0 when the map is blank)
+    std::vector<bool> blank;        // per step: the recomputed map is constant (all zero, say) inside the view
     bool flagged = false;           // spearman.back() >= threshold: the map does not follow the model
+    // "ok" (the map changes with the model), "flagged" (it hardly changes) or
+    // "blank" (after the last step the map is constant: the method shows nothing
+    // for the randomised model, which says nothing about whether it tracks the
+    // model; never reported as "ok").
+    std::string verdict = "ok";
     std::vector<cv::Mat> heatmaps;  // the recomputed maps per step (only when asked for)
 };
 
@@ -72,6 +78,7 @@ struct SanityCheckResult {
     uint64_t seed = 0;
     std::vector<std::string> layers;  // the layer randomised at each step, top-down ("fc", "block3.0", ...)
     std::vector<SanityMethodResult> methods;
+    double target_probability = 1;    // p of the explained class on the image (for the caution on verdicts)
     double seconds = 0;
 };
 
@@ -81,7 +88,10 @@ struct SanityCheckResult {
 SanityCheckResult runSanityCheck(const std::vector<SanityInput>& inputs, const ParamSet& params, uint64_t seed,
                                  const RunContext& ctx = {}, bool keepHeatmaps = false);
 
-// {"settings", "seed", "layers": [...], "methods": {"gradcam": {"spearman": [...], "flagged"}, ...}}
+// True when `grid` is constant over the pixels where `inside` (CV_8U, may be empty = all) is set.
+bool isBlankMap(const cv::Mat& grid, const cv::Mat& inside);
+
+// {"settings", "seed", "layers": [...], "methods": {"gradcam": {"spearman": [...], "blank": [...], "flagged", "verdict"}, ...}}
 nlohmann::json toJson(const SanityCheckResult& r);
 
 }  // namespace mirada

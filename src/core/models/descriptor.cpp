@@ -75,7 +75,8 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
     if (!j.is_object()) throw Error("model descriptor '" + file.string() + "' must be a JSON object {...}");
 
     static const std::set<std::string> known{"name", "torchscript", "input", "resize", "resize_shorter", "mean",
-                                             "std", "labels", "labels_file", "target_layer", "output", "comment"};
+                                             "std", "labels", "labels_file", "target_layer", "output", "baseline",
+                                             "comment"};
     for (const auto& [key, value] : j.items()) {
         (void)value;
         if (!known.count(key)) {
@@ -182,6 +183,39 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
             info.outputs_probabilities = true;
         else
             c.fail("output", "is \"" + o + "\"; use \"logits\" or \"probabilities\"");
+    }
+    if (j.contains("baseline")) {
+        const auto& b = j.at("baseline");
+        if (b.is_string()) {
+            const auto name = b.get<std::string>();
+            try {
+                info.baseline = baselineFromName(name);
+            } catch (const Error&) {
+                std::string list;
+                for (const auto& n : baselineNames()) list += (list.empty() ? "" : ", ") + ("\"" + n + "\"");
+                c.fail("baseline", "is \"" + name + "\"; use one of " + list +
+                                       " or a list of per-channel values on [0, 1]");
+            }
+            if (info.baseline.kind == Baseline::Kind::SegmentMean)
+                c.fail("baseline", "is \"segment-mean\", which depends on superpixels; a model's baseline must be "
+                                   "an image (black, dataset-mean, image-mean, blur, grey or per-channel values)");
+        } else if (b.is_array()) {
+            Baseline v{Baseline::Kind::Values, {}};
+            for (const auto& e : b) {
+                if (!e.is_number()) c.fail("baseline", "must contain only numbers, found " + e.dump());
+                const double x = e.get<double>();
+                if (!(x >= 0 && x <= 1)) c.fail("baseline", "values are pixel values on [0, 1], found " + e.dump());
+                v.values.push_back(static_cast<float>(x));
+            }
+            if (static_cast<int>(v.values.size()) != in_.channels)
+                c.fail("baseline", "has " + std::to_string(v.values.size()) + " values; give one per input channel (" +
+                                       std::to_string(in_.channels) + ")");
+            info.baseline = v;
+        } else {
+            c.fail("baseline", "must be a name (\"black\", \"blur\", ...) or a list of per-channel values, found " +
+                                   typeName(b));
+        }
+        info.baseline_source = "the model descriptor";
     }
     return d;
 }

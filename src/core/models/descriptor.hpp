@@ -11,7 +11,10 @@
 //   "labels": ["T-shirt/top", ...],        // or "labels_file": "labels.txt" (one a line);
 //                                          // default ImageNet's for 1000 outputs, else "class i"
 //   "target_layer": "block3",              // default: the last module with a spatial output
-//   "output": "logits"                     // "logits" (default) | "probabilities"
+//   "output": "logits",                    // "logits" (default) | "probabilities"
+//   "baseline": "black"                    // what "removed" looks like to this model: "black" |
+//                                          // "dataset-mean" | "image-mean" | "blur" | "grey" |
+//                                          // [v, ...] per channel on [0, 1]; default "blur"
 // }
 #include <filesystem>
 #include <string>

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "models/baseline.hpp"
+
 namespace mirada {
 
 // How an image becomes the model's input tensor.
@@ -36,6 +38,10 @@ struct ModelInfo {
     InputSpec input;
     bool outputs_probabilities = false;  // true when forward() already returns probabilities
     std::string default_target_layer;  // module path used by CAM methods when none is named
+    // What "removed" looks like to this model (descriptor field "baseline"); the
+    // default of every perturbation method and of deletion/insertion.
+    Baseline baseline{Baseline::Kind::Blur, {}};
+    std::string baseline_source = "Mirada's default (blur) for a model that does not name one";
     std::string weights_file;          // file the weights came from (absolute path)
     std::string weights_sha256;        // hex SHA-256 of that file
     std::string descriptor_file;       // JSON descriptor, when one was used

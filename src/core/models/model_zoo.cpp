@@ -35,6 +35,10 @@ ModelInfo imagenetInfo(const std::string& name, const std::string& arch) {
     info.architecture = arch;
     info.labels = imagenetLabels();
     info.default_target_layer = arch == "vgg16" ? kVgg16DefaultLayer : kResnet50DefaultLayer;
+    // Photos: a blurred copy removes an object's detail without painting a new
+    // uniform object over it (README, "The baseline: what removed looks like").
+    info.baseline = Baseline{Baseline::Kind::Blur, {}};
+    info.baseline_source = "Mirada's default for ImageNet photo classifiers";
     return info;  // InputSpec defaults: torchvision's resize 256, centre crop 224, ImageNet mean/std
 }
 

@@ -39,20 +39,41 @@ std::vector<std::string> keyNumbers(const Explanation& e) {
     return lines;
 }
 
+std::vector<ColourScale> colourScalesFor(const std::vector<const Explanation*>& explanations, const OverlayOptions& options) {
+    std::vector<ScaledMap> maps;
+    for (const auto* e : explanations) maps.push_back({e ? &e->heatmap : nullptr, e ? e->signed_map : false});
+    return colourScalesFor(maps, options);
+}
+
+std::vector<ColourScale> colourScalesFor(const std::vector<Explanation>& explanations, const OverlayOptions& options) {
+    std::vector<const Explanation*> ptrs;
+    for (const auto& e : explanations) ptrs.push_back(&e);
+    return colourScalesFor(ptrs, options);
+}
+
 cv::Mat renderComparisonSheet(const cv::Mat& originalRgb, const std::string& imageTitle,
                               const std::vector<Explanation>& explanations, const OverlayOptions& overlay,
                               const std::vector<std::vector<std::string>>& extraLines, const SheetOptions& options) {
     struct Tile {
         cv::Mat image;
         std::vector<std::string> text;
+        bool legend = false;
+        ColourScale scale;
     };
+    const auto scales = colourScalesFor(explanations, overlay);
     std::vector<Tile> tiles;
     tiles.push_back({fitTile(originalRgb, options.tile_height),
-                     {imageTitle, std::to_string(originalRgb.cols) + " x " + std::to_string(originalRgb.rows) + " px"}});
+                     {imageTitle, std::to_string(originalRgb.cols) + " x " + std::to_string(originalRgb.rows) + " px"},
+                     false,
+                     ColourScale{}});
+    bool anyClipped = false;
     for (size_t i = 0; i < explanations.size(); ++i) {
         const auto& e = explanations[i];
         Tile t;
-        t.image = fitTile(renderOverlay(originalRgb, e.heatmap, overlay), options.tile_height);
+        t.image = fitTile(renderOverlay(originalRgb, e.heatmap, scales[i], overlay), options.tile_height);
+        t.legend = true;
+        t.scale = scales[i];
+        anyClipped = anyClipped || scales[i].clipped;
         t.text.push_back(e.method_title + "  (" + fmt("%.2f s", e.seconds) + ")");
         t.text.push_back("target " + std::to_string(e.target_index) + " " + e.target_label + " " +
                          fmt("p=%.3f", e.target_probability));
@@ -72,19 +93,43 @@ cv::Mat renderComparisonSheet(const cv::Mat& originalRgb, const std::string& ima
     }
     const int lineH = 18, pad = 10;
     const int textH = static_cast<int>(maxLines) * lineH + 6;
-    const int cellW = std::max(tileW, 220) + pad, cellH = options.tile_height + textH + pad;
+    // Legend under each method tile: colour bar, then its raw end values, then the clip note.
+    const int barH = 10, legendH = 6 + barH + 16 + (anyClipped ? 16 : 0);
+    const int cellW = std::max(tileW, 220) + pad, cellH = options.tile_height + textH + legendH + pad;
     cv::Mat sheet(rows * cellH + pad, cols * cellW + pad, CV_8UC3, cv::Scalar(255, 255, 255));
+    const auto put = [&](const std::string& s, int x, int y, double size) {
+        cv::putText(sheet, s, cv::Point(x, y), cv::FONT_HERSHEY_SIMPLEX, size, cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
+    };
+    const auto width = [](const std::string& s, double size) {
+        return cv::getTextSize(s, cv::FONT_HERSHEY_SIMPLEX, size, 1, nullptr).width;
+    };
     for (int i = 0; i < n; ++i) {
         const int x0 = pad + (i % cols) * cellW, y0 = pad + (i / cols) * cellH;
         for (size_t l = 0; l < tiles[i].text.size(); ++l) {
             std::string s = tiles[i].text[l];
             // Keep the text inside the cell.
-            while (s.size() > 4 && cv::getTextSize(s, cv::FONT_HERSHEY_SIMPLEX, 0.45, 1, nullptr).width > cellW - pad)
-                s = s.substr(0, s.size() - 4) + "...";
-            cv::putText(sheet, s, cv::Point(x0, y0 + 14 + static_cast<int>(l) * lineH), cv::FONT_HERSHEY_SIMPLEX,
-                        l == 0 ? 0.5 : 0.45, cv::Scalar(20, 20, 20), l == 0 ? 1 : 1, cv::LINE_AA);
+            while (s.size() > 4 && width(s, 0.45) > cellW - pad) s = s.substr(0, s.size() - 4) + "...";
+            put(s, x0, y0 + 14 + static_cast<int>(l) * lineH, l == 0 ? 0.5 : 0.45);
         }
-        tiles[i].image.copyTo(sheet(cv::Rect(x0, y0 + textH, tiles[i].image.cols, tiles[i].image.rows)));
+        const Tile& t = tiles[i];
+        t.image.copyTo(sheet(cv::Rect(x0, y0 + textH, t.image.cols, t.image.rows)));
+        if (!t.legend) continue;
+        const int by = y0 + textH + options.tile_height + 6;
+        const int bw = std::max(t.image.cols, 120);
+        const double small = 0.4;
+        if (!(t.scale.end > 0)) {
+            put("no colour: scale end is 0", x0, by + 12, small);
+            continue;
+        }
+        renderColorbar(bw, barH, overlay, t.scale.signed_map).copyTo(sheet(cv::Rect(x0, by, bw, barH)));
+        cv::rectangle(sheet, cv::Rect(x0 - 1, by - 1, bw + 2, barH + 2), cv::Scalar(150, 150, 150), 1);
+        const auto labels = legendLabels(t.scale);
+        const int ly = by + barH + 14;
+        put(labels.front(), x0, ly, small);
+        put(labels.back(), x0 + bw - width(labels.back(), small), ly, small);
+        if (labels.size() == 3) put(labels[1], x0 + (bw - width(labels[1], small)) / 2, ly, small);
+        const std::string note = clipNote(t.scale, overlay);
+        if (!note.empty()) put(note, x0, ly + 16, small);
     }
     return sheet;
 }

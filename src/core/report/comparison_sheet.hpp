@@ -15,7 +15,14 @@ struct SheetOptions {
     int columns = 0;        // 0 = all tiles in one row up to 6, then rows of 4
 };
 
+// The colour scale of each explanation (same order), from its kind
+// (Explanation::signed_map) and the options, shared per kind when
+// options.range is "shared". The sheet, the overlay PNGs and the GUI use this.
+std::vector<ColourScale> colourScalesFor(const std::vector<const Explanation*>& explanations, const OverlayOptions& options);
+std::vector<ColourScale> colourScalesFor(const std::vector<Explanation>& explanations, const OverlayOptions& options);
+
 // Extra text lines per method (e.g. metrics), same order as `explanations`; may be empty.
+// Each method tile carries its legend: the colour bar with the raw values at its ends.
 cv::Mat renderComparisonSheet(const cv::Mat& originalRgb, const std::string& imageTitle,
                               const std::vector<Explanation>& explanations, const OverlayOptions& overlay,
                               const std::vector<std::vector<std::string>>& extraLines = {},

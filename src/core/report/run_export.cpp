@@ -72,7 +72,19 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
         const auto& e0 = run.explanations.front();
         j["target"] = {{"index", e0.target_index}, {"label", e0.target_label}, {"probability", e0.target_probability}};
     }
-    j["overlay"] = {{"colormap", run.overlay.colormap}, {"opacity", run.overlay.opacity}, {"scale", run.overlay.scale}};
+    // The colour scales the overlays and the sheet were drawn with: per map, its
+    // kind and the raw value at the scale's end ([0, end] or [-end, +end]).
+    j["overlay"] = {{"colormap", run.overlay.colormap},
+                    {"opacity", run.overlay.opacity},
+                    {"range", run.overlay.range},
+                    {"clip_percentile", run.overlay.clip_percentile},
+                    {"scales", nlohmann::json::array()}};
+    const auto scales = colourScalesFor(run.explanations, run.overlay);
+    for (size_t i = 0; i < run.explanations.size(); ++i)
+        j["overlay"]["scales"].push_back({{"method", run.explanations[i].method},
+                                          {"kind", scales[i].signed_map ? "signed" : "unsigned"},
+                                          {"end", scales[i].end},
+                                          {"clipped", scales[i].clipped}});
     j["methods"] = nlohmann::json::array();
     for (const auto& e : run.explanations) {
         double mn = 0, mx = 0;
@@ -105,10 +117,12 @@ std::vector<fs::path> exportRun(const fs::path& dir, const std::string& stem, co
         throw Error("cannot create the output folder '" + dir.string() + "': " + ec.message());
     std::vector<fs::path> written;
     nlohmann::json files = nlohmann::json::object();
-    for (const auto& e : run.explanations) {
+    const auto scales = colourScalesFor(run.explanations, run.overlay);  // the same as the sheet's
+    for (size_t i = 0; i < run.explanations.size(); ++i) {
+        const auto& e = run.explanations[i];
         if (options.overlays) {
             const auto p = dir / (stem + "." + e.method + ".overlay.png");
-            writePngAtomic(p, renderOverlay(run.image, e.heatmap, run.overlay));
+            writePngAtomic(p, renderOverlay(run.image, e.heatmap, scales[i], run.overlay));
             written.push_back(p);
             files[e.method]["overlay"] = p.filename().string();
         }

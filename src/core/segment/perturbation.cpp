@@ -9,51 +9,38 @@
 
 namespace mirada {
 
-const std::vector<std::string>& fillModeNames() {
-    static const std::vector<std::string> names{"global-mean", "blur", "segment-mean", "black", "grey"};
-    return names;
-}
-
-std::string toString(FillMode mode) { return fillModeNames().at(static_cast<size_t>(mode)); }
-
-FillMode fillModeFromString(const std::string& name) {
-    const auto& names = fillModeNames();
-    for (size_t i = 0; i < names.size(); ++i)
-        if (names[i] == name) return static_cast<FillMode>(i);
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw Error("unknown fill '" + name + "'; use one of: " + list);
-}
-
-std::string fillModeHelp() {
-    return "What replaces a removed superpixel: global-mean (the image's mean colour; default, it really removes "
-           "content), blur (Gaussian blur, sigma = 10% of the larger side), segment-mean (each superpixel's own mean "
-           "colour, LIME's convention; not the default because a superpixel covering a uniformly coloured object "
-           "looks unchanged when removed, so the method cannot see that object), black, or grey (128)";
-}
-
 double blurFillSigma(int width, int height) { return 0.1 * std::max(width, height); }
 
-cv::Mat fillImage(const cv::Mat& input8, const cv::Mat& labels, FillMode mode) {
+cv::Mat fillImage(const cv::Mat& input8, const cv::Mat& labels, const Baseline& baseline, const InputSpec& spec) {
     if (input8.empty() || (input8.type() != CV_8UC3 && input8.type() != CV_8UC1))
         throw Error("perturbation: expected an 8-bit RGB or grey model input");
     const int c = input8.channels();
     cv::Mat f;
     input8.convertTo(f, CV_32FC(c));
-    switch (mode) {
-        case FillMode::GlobalMean: {
+    auto constant = [&](const std::vector<float>& v01, const std::string& what) {
+        if (static_cast<int>(v01.size()) != c)
+            throw Error("baseline " + what + " has " + std::to_string(v01.size()) + " values but the model input has " +
+                        std::to_string(c) + " channel(s); give one value per channel");
+        cv::Scalar s;
+        for (int k = 0; k < c; ++k) s[k] = 255.0 * v01[k];
+        return cv::Mat(f.size(), f.type(), s);
+    };
+    switch (baseline.kind) {
+        case Baseline::Kind::DatasetMean: return constant(spec.mean, "dataset-mean (the model's mean)");
+        case Baseline::Kind::Values: return constant(baseline.values, toString(baseline));
+        case Baseline::Kind::ImageMean: {
             const cv::Scalar m = cv::mean(f);
             return cv::Mat(f.size(), f.type(), m);
         }
-        case FillMode::Blur: {
+        case Baseline::Kind::Blur: {
             cv::Mat out;
             const double sigma = blurFillSigma(f.cols, f.rows);
             cv::GaussianBlur(f, out, cv::Size(0, 0), sigma, sigma, cv::BORDER_REFLECT101);
             return out;
         }
-        case FillMode::Black: return cv::Mat(f.size(), f.type(), cv::Scalar::all(0));
-        case FillMode::Grey: return cv::Mat(f.size(), f.type(), cv::Scalar::all(128));
-        case FillMode::SegmentMean: {
+        case Baseline::Kind::Black: return cv::Mat(f.size(), f.type(), cv::Scalar::all(0));
+        case Baseline::Kind::Grey: return cv::Mat(f.size(), f.type(), cv::Scalar::all(128));
+        case Baseline::Kind::SegmentMean: {
             if (labels.size() != input8.size() || labels.type() != CV_32S)
                 throw Error("perturbation: the label map must be CV_32S with the input's size");
             double maxLabel = -1;
@@ -83,7 +70,30 @@ cv::Mat fillImage(const cv::Mat& input8, const cv::Mat& labels, FillMode mode) {
             return out;
         }
     }
-    throw Error("perturbation: unknown fill mode");
+    throw Error("perturbation: unknown baseline");
+}
+
+cv::Mat baselineImage8(const cv::Mat& input8, const cv::Mat& labels, const Baseline& baseline, const InputSpec& spec) {
+    cv::Mat out;
+    fillImage(input8, labels, baseline, spec).convertTo(out, input8.type());  // rounds and saturates
+    return out;
+}
+
+cv::Mat renderCoalition8(const cv::Mat& input8, const cv::Mat& labels, const std::vector<bool>& keep,
+                         const Baseline& baseline, const InputSpec& spec) {
+    if (labels.type() != CV_32S || labels.size() != input8.size())
+        throw Error("perturbation: the label map must be CV_32S with the input's size");
+    const cv::Mat fill = baselineImage8(input8, labels, baseline, spec);
+    cv::Mat mask(input8.size(), CV_8U, cv::Scalar(0));
+    for (int y = 0; y < labels.rows; ++y) {
+        const int* l = labels.ptr<int>(y);
+        uchar* m = mask.ptr<uchar>(y);
+        for (int x = 0; x < labels.cols; ++x)
+            m[x] = (l[x] >= 0 && l[x] < static_cast<int>(keep.size()) && !keep[l[x]]) ? 255 : 0;
+    }
+    cv::Mat out = input8.clone();
+    fill.copyTo(out, mask);
+    return out;
 }
 
 namespace {
@@ -99,9 +109,9 @@ torch::Tensor normaliseFloat(const cv::Mat& f255, const InputSpec& spec) {
 }
 }  // namespace
 
-PerturbationRenderer::PerturbationRenderer(const cv::Mat& input8, const cv::Mat& labels, FillMode mode,
+PerturbationRenderer::PerturbationRenderer(const cv::Mat& input8, const cv::Mat& labels, const Baseline& baseline,
                                            const InputSpec& spec, torch::Device device)
-    : device_(device), mode_(mode) {
+    : device_(device), baseline_(baseline) {
     if (input8.empty() || (input8.type() != CV_8UC3 && input8.type() != CV_8UC1))
         throw Error("perturbation: expected an 8-bit RGB or grey model input");
     if (input8.channels() != spec.channels || static_cast<int>(spec.mean.size()) != spec.channels ||
@@ -120,7 +130,7 @@ PerturbationRenderer::PerturbationRenderer(const cv::Mat& input8, const cv::Mat&
     width_ = input8.cols;
 
     input_ = normalizeForModel(input8, spec)[0].contiguous().to(device);
-    fill_ = normaliseFloat(fillImage(input8, labels, mode), spec).to(device);
+    fill_ = normaliseFloat(fillImage(input8, labels, baseline, spec), spec).to(device);
     cv::Mat contiguous = labels.isContinuous() ? labels : labels.clone();
     auto idx = torch::from_blob(contiguous.data, {height_ * width_}, torch::kInt32).to(torch::kInt64).clone();
     idx = torch::where(idx < 0, torch::full_like(idx, segments_), idx);  // "none" -> the always-present column

@@ -227,6 +227,7 @@ public:
         Explanation e;
         e.method = name();
         e.method_title = title();
+        e.signed_map = !s.relu;  // without ReLU the map keeps its negative evidence
         const int interp = s.upsample == "nearest" ? cv::INTER_NEAREST : cv::INTER_LINEAR;
         e.heatmap = mapToOriginal(maps.input_map, maps.geometry, interp, 0.0);
         // Zero outside the model's view: a pixel whose centre lies outside the input window

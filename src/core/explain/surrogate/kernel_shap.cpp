@@ -23,7 +23,7 @@ ParamSet kernelShapParams() {
                      "2 x superpixels + 2048. When 2^superpixels - 2 or fewer are asked, every coalition is "
                      "evaluated and the values are the exact Shapley values",
                      "samples"),
-            choiceParam("fill", d.fill, fillModeNames(), fillModeHelp()),
+            choiceParam("fill", d.fill, methodFillChoices(true), methodFillHelp(true)),
             choiceParam("output", d.output, {"probability", "logit"}, surrogateOutputHelp()),
             boolParam("paired", d.paired,
                       "Sample each coalition together with its complement (shap's paired sampling; lowers variance)"),
@@ -47,7 +47,8 @@ int64_t kernelShapBudget(int M, int samples) {
 }
 
 KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& settings, uint64_t seed,
-                               int batchSize, const RunContext& ctx, std::optional<double> fullValue) {
+                               int batchSize, const RunContext& ctx, std::optional<double> fullValue,
+                               std::optional<double> emptyValue) {
     const int M = value.features();
     if (M < 1) throw Error("KernelSHAP needs at least one superpixel");
     const int64_t budget = kernelShapBudget(M, settings.samples);
@@ -67,6 +68,10 @@ KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& 
     if (fullValue) {
         y(0) = *fullValue;
         first = 1;
+        if (emptyValue) {
+            y(1) = *emptyValue;
+            first = 2;
+        }
     }
     evaluateCoalitions(value, z, first, batchSize, ctx, "KernelSHAP", y);
 
@@ -95,9 +100,10 @@ public:
         const KernelShapSettings s = kernelShapSettingsFrom(params);
         const SurrogateOutput output = surrogateOutputFromString(s.output);
         ctx.report(0.0, "KernelSHAP: superpixels and the unperturbed image");
-        SurrogateSetup setup = prepareSurrogate(request, fillModeFromString(s.fill), output, "KernelSHAP", ctx);
+        SurrogateSetup setup = prepareSurrogate(request, s.fill, "kernelshap.fill", output, "KernelSHAP", ctx);
         ModelCoalitionValue value(*request.model, *setup.renderer, setup.target, output);
-        const KernelShapResult r = runKernelShap(value, s, request.seed, setup.batch_size, ctx, setup.full_value);
+        const KernelShapResult r = runKernelShap(value, s, request.seed, setup.batch_size, ctx, setup.full_value,
+                                                 setup.empty_value);
 
         nlohmann::json numbers{{"values", std::vector<double>(r.values.data(), r.values.data() + r.values.size())},
                                {"base_value", r.base_value},

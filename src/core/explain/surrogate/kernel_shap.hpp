@@ -17,7 +17,7 @@ namespace mirada {
 // Table: kernelShapParams() (group "kernelshap").
 struct KernelShapSettings {
     int samples = 0;                     // coalitions besides the empty and full one; 0 = auto (2M + 2048), 0..1000000
-    std::string fill = "global-mean";    // see fillModeHelp()
+    std::string fill = "shared";         // "shared" (perturbation.baseline) or a baseline name; see methodFillHelp()
     std::string output = "probability";  // probability | logit
     bool paired = true;                  // sample each coalition together with its complement
 };
@@ -43,8 +43,10 @@ struct KernelShapResult {
 // coalition, the empty one and the sample in batches (progress "KernelSHAP: i/n
 // samples", cancel checked before each batch), then solves the weighted least
 // squares with v(empty) as intercept and sum(phi) = v(full) - v(empty) exactly.
-// fullValue, when known, is used instead of evaluating the full coalition.
+// fullValue (and emptyValue, only together with it), when known, are used
+// instead of evaluating the full (and empty) coalition.
 KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& settings, uint64_t seed, int batchSize,
-                               const RunContext& ctx, std::optional<double> fullValue = std::nullopt);
+                               const RunContext& ctx, std::optional<double> fullValue = std::nullopt,
+                               std::optional<double> emptyValue = std::nullopt);
 
 }  // namespace mirada

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "common/error.hpp"
 #include "explain/methods.hpp"
@@ -25,7 +26,7 @@ ParamSet limeParams() {
                        "Width of LIME's kernel: a sample's weight is sqrt(exp(-d^2 / width^2)) (as lime does), d = "
                        "cosine distance of its coalition to the unperturbed one"),
             floatParam("alpha", d.alpha, 0.0, 1e6, "Ridge penalty on the superpixel weights (the intercept is not penalised)"),
-            choiceParam("fill", d.fill, fillModeNames(), fillModeHelp()),
+            choiceParam("fill", d.fill, methodFillChoices(true), methodFillHelp(true)),
             choiceParam("output", d.output, {"probability", "logit"}, surrogateOutputHelp()),
         });
 }
@@ -97,7 +98,7 @@ public:
         const LimeSettings s = limeSettingsFrom(params);
         const SurrogateOutput output = surrogateOutputFromString(s.output);
         ctx.report(0.0, "LIME: superpixels and the unperturbed image");
-        SurrogateSetup setup = prepareSurrogate(request, fillModeFromString(s.fill), output, "LIME", ctx);
+        SurrogateSetup setup = prepareSurrogate(request, s.fill, "lime.fill", output, "LIME", ctx);
         ModelCoalitionValue value(*request.model, *setup.renderer, setup.target, output);
         const LimeResult r = runLime(value, s, request.seed, setup.batch_size, ctx, setup.full_value);
 
@@ -108,6 +109,15 @@ public:
                                {"superpixels", setup.segments},
                                {"output", s.output}};
         Explanation e = finishSurrogate(name(), title(), request, params, setup, r.weights, std::move(numbers));
+        if (r.r2 < kLimeLowR2) {
+            char buf[200];
+            std::snprintf(buf, sizeof buf,
+                          "LIME: the linear surrogate fits poorly (weighted R2 = %.2f < %.1f): its weights are a "
+                          "rough summary of the model; read the map with care, or try fewer superpixels or more samples.",
+                          r.r2, kLimeLowR2);
+            e.flags.push_back(kFlagLowFit);
+            e.warnings.push_back(buf);
+        }
         e.model_seconds = setup.model_seconds + value.modelSeconds();
         e.model_evaluations = setup.evaluations + value.evaluations();
         e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -17,11 +17,16 @@ struct LimeSettings {
     int samples = 1000;                // coalitions evaluated, including the unperturbed one, 10..100000
     double kernel_width = 0.25;        // width of the exponential kernel on cosine distance, > 0
     double alpha = 1.0;                // ridge penalty on the coefficients (not the intercept), >= 0
-    std::string fill = "global-mean";  // see fillModeHelp()
+    std::string fill = "shared";       // "shared" (perturbation.baseline) or a baseline name; see methodFillHelp()
     std::string output = "probability";  // probability | logit
 };
 
 ParamSet limeParams();
+
+// A LIME fit whose weighted R^2 is below this gets the flag "low-fit" and a
+// warning on the tile, the CLI and the report.
+inline constexpr double kLimeLowR2 = 0.3;
+inline constexpr const char* kFlagLowFit = "low-fit";
 LimeSettings limeSettingsFrom(const ParamSet& params);  // empty ParamSet -> defaults
 
 // Cosine distance of each coalition to the all-ones coalition (1 for the empty

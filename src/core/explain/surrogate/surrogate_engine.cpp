@@ -153,8 +153,8 @@ ParamSet effectiveParams(const ParamSet& given, const ParamSet& defaults) {
     return given;
 }
 
-SurrogateSetup prepareSurrogate(const ExplainRequest& request, FillMode fill, SurrogateOutput output,
-                                const std::string& methodTitle, const RunContext& ctx) {
+SurrogateSetup prepareSurrogate(const ExplainRequest& request, const std::string& fill, const std::string& fillSetting,
+                                SurrogateOutput output, const std::string& methodTitle, const RunContext& ctx) {
     if (!request.model) throw Error(methodTitle + ": no model was given");
     if (request.image.empty() || request.image.type() != CV_8UC3)
         throw Error(methodTitle + ": expected an 8-bit RGB image");
@@ -179,19 +179,29 @@ SurrogateSetup prepareSurrogate(const ExplainRequest& request, FillMode fill, Su
         s.labels = computeSuperpixels(s.input8, superpixelSettingsFrom(request.superpixels));
         s.segments = countSegments(s.labels);
     }
-    s.renderer = std::make_unique<PerturbationRenderer>(s.input8, s.labels, fill, spec, model.device());
+    s.baseline = resolveBaseline(model.info(), request.perturbation, fill, fillSetting);
+    s.renderer = std::make_unique<PerturbationRenderer>(s.input8, s.labels, s.baseline.baseline, spec, model.device());
 
     ctx.checkCancelled();
-    const auto out = timedForward(model, s.renderer->input().unsqueeze(0), s.model_seconds);
-    s.evaluations = 1;
+    // The unperturbed image and the fully removed one (the baseline) in one batch.
+    const auto pair = torch::stack({s.renderer->input(), s.renderer->fill()});
+    const auto both = timedForward(model, pair, s.model_seconds);
+    s.evaluations = 2;
+    const auto out = both.narrow(0, 0, 1);
     s.target = resolveTargetIndex(model, out, request.target_index);
     const auto probs = toProbabilities(model, out);
     s.target_probability = probs[0][s.target].item<float>();
     const auto& labels = model.info().labels;
     s.target_label = s.target < static_cast<int>(labels.size()) ? labels[s.target] : "class " + std::to_string(s.target);
-    s.full_value = targetValues(model, out, s.target, output)(0);
-    if (!std::isfinite(s.full_value))
-        throw Error("model '" + model.info().name + "' returned a non-finite output for the image");
+    const Eigen::VectorXd values = targetValues(model, both, s.target, output);
+    s.full_value = values(0);
+    s.empty_value = values(1);
+    if (!std::isfinite(s.full_value) || !std::isfinite(s.empty_value))
+        throw Error("model '" + model.info().name + "' returned a non-finite output for the image or its baseline");
+    const double baselineProbability = toProbabilities(model, both)[1][s.target].item<double>();
+    s.guard = checkBaseline(s.target_probability, baselineProbability,
+                            perturbationSettingsFrom(request.perturbation).guard, s.baseline, s.target_label,
+                            methodTitle);
     return s;
 }
 
@@ -214,6 +224,7 @@ Explanation finishSurrogate(const std::string& method, const std::string& title,
     Explanation e;
     e.method = method;
     e.method_title = title;
+    e.signed_map = true;  // per-superpixel weights / Shapley values carry both signs
     e.heatmap = mapToOriginal(paintSegments(setup.labels, perSegment), setup.geometry, cv::INTER_NEAREST, 0.0);
     e.segments = mapToOriginal(setup.labels, setup.geometry, cv::INTER_NEAREST, -1.0);
     e.target_index = setup.target;
@@ -221,6 +232,11 @@ Explanation finishSurrogate(const std::string& method, const std::string& title,
     e.target_probability = setup.target_probability;
     e.numbers = std::move(numbers);
     if (!(perSegment.array() > 0).any()) e.flags.push_back(kFlagNoPositiveEvidence);
+    if (setup.guard.fired) {
+        e.flags.push_back(kFlagBaselinePredictsTarget);
+        e.warnings.push_back(setup.guard.warning);
+    }
+    e.numbers["baseline_probability"] = setup.guard.baseline_probability;
 
     nlohmann::json sp;
     if (setup.imported) {
@@ -237,7 +253,10 @@ Explanation finishSurrogate(const std::string& method, const std::string& title,
                   {"seed", request.seed},
                   {"batch_size", setup.batch_size},
                   {"target_index", setup.target},
-                  {"device", setup.renderer->device().str()}};
+                  {"device", setup.renderer->device().str()},
+                  {"baseline", setup.baseline.toJson()},
+                  {"baseline_guard", setup.guard.toJson()},
+                  {"perturbation", effectiveParams(request.perturbation, perturbationParams()).toJson()}};
     return e;
 }
 

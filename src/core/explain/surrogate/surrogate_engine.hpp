@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "explain/baseline_setting.hpp"
 #include "explain/explainer.hpp"
 #include "explain/run_context.hpp"
 #include "image/preprocess.hpp"
@@ -101,23 +102,30 @@ struct SurrogateSetup {
     std::string target_label;
     float target_probability = 0;  // softmax probability on the unperturbed image
     double full_value = 0;         // v(all superpixels kept) = the unperturbed image's value
+    double empty_value = 0;        // v(no superpixel kept) = the baseline image's value
+    ResolvedBaseline baseline;     // what a removed superpixel becomes, and why
+    BaselineGuard guard;           // p(target | baseline) against p(target | image)
     int batch_size = 0;            // resolved (0 -> defaultBatchSize)
     double model_seconds = 0;      // the unperturbed forward pass
     int64_t evaluations = 0;
 };
 
-// Resizes the image, computes (or imports) the superpixels, builds the renderer
-// on the model's device, evaluates the unperturbed image and resolves the target
-// (-1 -> argmax; out of range -> mirada::Error naming the valid range).
-SurrogateSetup prepareSurrogate(const ExplainRequest& request, FillMode fill, SurrogateOutput output,
-                                const std::string& methodTitle, const RunContext& ctx);
+// Resizes the image, computes (or imports) the superpixels, resolves the
+// baseline (the method's `fill` choice, "shared" = request.perturbation, whose
+// "model" = the model's own), builds the renderer on the model's device,
+// evaluates the unperturbed and the fully removed image, resolves the target
+// (-1 -> argmax; out of range -> mirada::Error naming the valid range) and runs
+// the baseline guard. `fillSetting` names the method's fill ("lime.fill").
+SurrogateSetup prepareSurrogate(const ExplainRequest& request, const std::string& fill, const std::string& fillSetting,
+                                SurrogateOutput output, const std::string& methodTitle, const RunContext& ctx);
 
 // The request's params when given (checked to be of `group`), else `defaults`.
 ParamSet effectiveParams(const ParamSet& given, const ParamSet& defaults);
 
 // Paints per-superpixel values on the input grid, maps heatmap and segments to
 // the original resolution (nearest; segments -1 outside the model's view), sets
-// target, flags (no-positive-evidence when no value > 0) and the settings json.
+// target, flags (no-positive-evidence when no value > 0; the baseline guard's
+// warning) and the settings json (with the baseline used and its source).
 Explanation finishSurrogate(const std::string& method, const std::string& title, const ExplainRequest& request,
                             const ParamSet& params, const SurrogateSetup& setup, const Eigen::VectorXd& perSegment,
                             nlohmann::json numbers);
