@@ -15,6 +15,8 @@
 
 #include "common/error.hpp"
 #include "explain/baseline_setting.hpp"
+#include "metrics/metrics_summary.hpp"
+#include "models/input_check.hpp"
 #include "explain/explainer.hpp"
 #include "image/image_io.hpp"
 #include "image/preprocess.hpp"
@@ -216,6 +218,9 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
         if (!anySuperpixels) std::cerr << "notice: --segments is used only by lime and kernelshap\n";
     }
     s.target = resolveTarget(model, s.image.rgb, o.target);
+    run.input_check = checkInput(model, s.image.rgb);
+    run.has_input_check = true;
+    for (const auto& h : run.input_check.hints) std::cerr << "hint: " << h << "\n";
     run.image_file = o.image;
     run.image_sha256 = s.image.sha256;
     run.image = s.image.rgb;
@@ -257,6 +262,7 @@ int runExplain(const ExplainOptions& o) {
     const auto files = exportRun(o.out, stem, s.run);
     const auto& e0 = s.run.explanations.front();
     std::cout << "target " << e0.target_index << " '" << e0.target_label << "' (p = " << e0.target_probability << ")\n";
+    if (const auto c = targetCaution(e0.target_probability); !c.empty()) std::cerr << c << "\n";
     for (const auto& f : files) std::cout << "wrote " << f.string() << "\n";
     return 0;
 }

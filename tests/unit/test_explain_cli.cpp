@@ -162,4 +162,40 @@ TEST(ExplainCli, FashionCnnAllMethods) {
     EXPECT_EQ(report["target"]["label"], "Sneaker");
     cv::Mat sheet = cv::imread((out / "fashion-sneaker.comparison.png").string());
     EXPECT_GT(sheet.cols, 5 * 200);
+    // The report names the baseline "removed" meant, and where it came from.
+    EXPECT_EQ(report["model"]["baseline"], "black");
+    for (const auto& m : report["methods"])
+        if (m["method"] == "lime" || m["method"] == "kernelshap") {
+            EXPECT_EQ(m["settings"]["baseline"]["baseline"], "black");
+            EXPECT_NE(m["settings"]["baseline"]["source"].get<std::string>().find("descriptor"), std::string::npos);
+        }
+    // What the model sees: the 28x28 grey input.
+    const cv::Mat input = cv::imread((out / "fashion-sneaker.input.png").string(), cv::IMREAD_UNCHANGED);
+    EXPECT_EQ(input.size(), cv::Size(28, 28));
+    EXPECT_EQ(input.channels(), 1);
+    EXPECT_TRUE(report["input_check"]["hints"].empty()) << report["input_check"].dump();
+}
+
+// A colour photo on the 28x28 grey model: the CLI and the report say it looks
+// out of the model's domain; a baseline that already predicts the target warns.
+TEST(ExplainCli, OutOfDomainHintsAndTheBaselineGuardAreReported) {
+    TempDir out;
+    std::string log;
+    const int rc = runCommand(cli() + " explain --quiet --device cpu --model fashion-cnn --image " +
+                                  samplePath("photo-cat.jpg") +
+                                  " --methods kernelshap --set superpixels.count=8 --set perturbation.baseline=dataset-mean"
+                                  " --target Bag --out " + out.path().string(),
+                              &log);
+    ASSERT_EQ(rc, 0) << log;
+    EXPECT_NE(log.find("hint: This is a colour image"), std::string::npos) << log;
+    EXPECT_NE(log.find("larger than the model's input"), std::string::npos) << log;
+    auto report = nlohmann::json::parse(slurp(out / "photo-cat.report.json"));
+    EXPECT_EQ(report["input_check"]["hints"].size(), 2u);
+    // A uniform dataset-mean grey image is "Bag" to fashion-cnn (p ~ 0.96): the guard fires.
+    EXPECT_NE(log.find("warning: KernelSHAP: with every part removed (baseline 'dataset-mean'"), std::string::npos)
+        << log;
+    const auto& m = report["methods"][0];
+    EXPECT_EQ(m["settings"]["baseline"]["source"], "perturbation.baseline");
+    EXPECT_TRUE(m["settings"]["baseline_guard"]["fired"].get<bool>());
+    EXPECT_FALSE(m["warnings"].empty());
 }

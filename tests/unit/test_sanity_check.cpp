@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "explain/explainer.hpp"
 #include "image/image_io.hpp"
+#include "metrics/metrics_summary.hpp"
 #include "metrics/sanity_check.hpp"
 #include "metrics_test_models.hpp"
 #include "models/model_zoo.hpp"
@@ -37,7 +38,58 @@ std::unique_ptr<Model> loadFashion() {
     return loadModel("fashion-cnn", opt).model;
 }
 
+// A CAM-like map that goes blank when the weights change: the region's pixel
+// scores as long as they are the trained 1/16, zero otherwise (a ReLU'd
+// Grad-CAM of a randomised network is often all zero in the same way).
+class BlankWhenRandomExplainer : public Explainer {
+public:
+    std::string name() const override { return "blankwhenrandom"; }
+    std::string title() const override { return "Blank when random"; }
+    bool usesSuperpixels() const override { return false; }
+    ParamSet defaultParams() const override { return ParamSet("blankwhenrandom", {}); }
+    Explanation explain(const ExplainRequest& r, const RunContext&) override {
+        auto* m = dynamic_cast<RegionFractionModel*>(r.model);
+        Explanation e;
+        e.method = name();
+        e.target_index = r.target_index;
+        e.target_probability = 0.9f;
+        e.heatmap = cv::Mat::zeros(8, 8, CV_32F);
+        const auto w = m->weight().contiguous();
+        for (int i = 0; i < 64; ++i)
+            if (std::abs(w[0][i].item<float>() - 1.0f / 16) < 1e-7f) e.heatmap.at<float>(i / 8, i % 8) = 1.0f / 16;
+        return e;
+    }
+};
+
 }  // namespace
+
+TEST(MetricsSanity, AMapThatTurnsBlankIsReportedAsBlankNeverOk) {
+    RegionFractionModel model;
+    const cv::Mat image = model.regionImage(8);
+    BlankWhenRandomExplainer blank;
+    PixelScoreExplainer follows;
+    SanityInput in = inputFor(blank, model, image);
+    ASSERT_GT(cv::countNonZero(in.original.heatmap), 0);  // the original map is not blank
+    const auto r = runSanityCheck({in, inputFor(follows, model, image)}, sanityParams(), 5);
+    ASSERT_EQ(r.methods[0].blank.size(), 1u);
+    EXPECT_TRUE(r.methods[0].blank[0]);
+    EXPECT_EQ(r.methods[0].verdict, "blank");
+    EXPECT_FALSE(r.methods[0].flagged);
+    EXPECT_NE(sanityVerdict(r.methods[0], 0.9).find("blank"), std::string::npos);
+    EXPECT_EQ(sanityVerdict(r.methods[0], 0.9).find("ok"), std::string::npos);
+    EXPECT_EQ(sanitySheetLine(r.methods[0]).find("ok"), std::string::npos);
+    const auto j = toJson(r);
+    EXPECT_EQ(j["methods"]["blankwhenrandom"]["verdict"], "blank");
+    EXPECT_EQ(j["methods"]["blankwhenrandom"]["blank"][0], true);
+    // The map that follows the weights stays "ok" (not blank).
+    EXPECT_FALSE(r.methods[1].blank[0]);
+    EXPECT_EQ(r.methods[1].verdict, "ok");
+    // A low target probability puts a caution on every verdict.
+    EXPECT_NE(sanityVerdict(r.methods[1], 0.001).find("caution"), std::string::npos);
+    EXPECT_EQ(sanityVerdict(r.methods[1], 0.9).find("caution"), std::string::npos);
+    EXPECT_TRUE(targetCaution(0.5).empty());
+    EXPECT_FALSE(targetCaution(0.1).empty());
+}
 
 TEST(MetricsSanity, ModelIndependentMapIsFlaggedAndWeightsComeBack) {
     RegionFractionModel model;
@@ -142,6 +194,7 @@ TEST(MetricsSanity, FashionCnnLayersTopDownAndGradCamLosesTheOriginal) {
     std::printf("\n");
     EXPECT_LT(r.methods[0].spearman.back(), 0.5);
     EXPECT_FALSE(r.methods[0].flagged);
+    EXPECT_NE(r.methods[0].verdict, "flagged");
     // The weights came back exactly: the same logits, bit for bit, and the same map.
     EXPECT_TRUE(torch::equal(model->forward(input), logitsBefore));
     const auto again = gradcam->explain(in.request, {});

@@ -1,5 +1,9 @@
 #include "report/comparison_sheet.hpp"
 
+#include "explain/baseline_setting.hpp"
+#include "explain/surrogate/lime.hpp"
+#include "metrics/metrics_summary.hpp"
+
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
@@ -34,8 +38,15 @@ std::vector<std::string> keyNumbers(const Explanation& e) {
                         fmt("%.3f", n["base_value"].get<double>()));
         if (n.contains("sum_check")) lines.push_back("sum check " + fmt("%.1e", n["sum_check"].get<double>()));
     }
-    for (const auto& f : e.flags)
+    for (const auto& f : e.flags) {
         if (f == kFlagNoPositiveEvidence) lines.push_back("no positive evidence");
+        if (f == kFlagBaselinePredictsTarget)
+            lines.push_back("WARNING: baseline alone p=" +
+                            fmt("%.2f", n.value("baseline_probability", 0.0)) + ", try another");
+        if (f == kFlagLowFit) lines.push_back("WARNING: poor linear fit, read with care");
+    }
+    if (e.target_probability < kLowTargetProbability)
+        lines.push_back("caution: target p=" + fmt("%.3g", e.target_probability));
     return lines;
 }
 

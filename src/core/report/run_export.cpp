@@ -10,6 +10,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "image/image_io.hpp"
+#include "metrics/metrics_summary.hpp"
 #include "report/comparison_sheet.hpp"
 #include "report/npy.hpp"
 
@@ -59,7 +60,9 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
                     {"mean", m.input.mean},
                     {"std", m.input.std}}},
                   {"output", m.outputs_probabilities ? "probabilities" : "logits"},
-                  {"default_target_layer", m.default_target_layer}};
+                  {"default_target_layer", m.default_target_layer},
+                  {"baseline", toString(m.baseline)},
+                  {"baseline_source", m.baseline_source}};
     j["image"] = {{"file", run.image_file},
                   {"sha256", run.image_sha256},
                   {"width", run.image.cols},
@@ -71,7 +74,10 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
     if (!run.explanations.empty()) {
         const auto& e0 = run.explanations.front();
         j["target"] = {{"index", e0.target_index}, {"label", e0.target_label}, {"probability", e0.target_probability}};
+        const std::string caution = targetCaution(e0.target_probability);
+        if (!caution.empty()) j["target"]["caution"] = caution;
     }
+    if (run.has_input_check) j["input_check"] = run.input_check.toJson();
     // The colour scales the overlays and the sheet were drawn with: per map, its
     // kind and the raw value at the scale's end ([0, end] or [-end, +end]).
     j["overlay"] = {{"colormap", run.overlay.colormap},
@@ -95,6 +101,7 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
                              {"settings", e.settings},
                              {"numbers", e.numbers},
                              {"flags", e.flags},
+                             {"warnings", e.warnings},
                              {"heatmap", {{"width", e.heatmap.cols}, {"height", e.heatmap.rows}, {"min", mn}, {"max", mx}}},
                              {"timings",
                               {{"seconds", e.seconds},
@@ -104,6 +111,7 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
         j["methods"].push_back(mj);
     }
     if (files.contains("segments")) j["segments_file"] = files["segments"];
+    if (files.contains("input")) j["model_input_file"] = files["input"];
     if (files.contains("comparison")) j["comparison_file"] = files["comparison"];
     if (!run.extra.empty()) j["extra"] = run.extra;
     return j;
@@ -132,6 +140,12 @@ std::vector<fs::path> exportRun(const fs::path& dir, const std::string& stem, co
             written.push_back(p);
             files[e.method]["heatmap"] = p.filename().string();
         }
+    }
+    if (options.model_input && !run.image.empty()) {
+        const auto p = dir / (stem + ".input.png");
+        writePngAtomic(p, modelInputImage(run.image, run.model.input));
+        written.push_back(p);
+        files["input"] = p.filename().string();
     }
     if (options.segments) {
         for (const auto& e : run.explanations) {

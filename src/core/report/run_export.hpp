@@ -9,6 +9,7 @@
 
 #include "explain/explainer.hpp"
 #include "image/overlay.hpp"
+#include "models/input_check.hpp"
 
 namespace mirada {
 
@@ -23,6 +24,8 @@ struct RunRecord {
     int batch_size = 0;
     std::vector<Explanation> explanations;
     OverlayOptions overlay;
+    InputCheck input_check;         // hints when the image looks out of the model's domain
+    bool has_input_check = false;
     nlohmann::json extra = nlohmann::json::object();  // e.g. metrics, added under "extra"
 };
 
@@ -36,13 +39,14 @@ struct ExportOptions {
     bool overlays = true;
     bool heatmaps = true;   // .npy
     bool segments = true;   // 16-bit label map, when superpixels were used
+    bool model_input = true;  // <stem>.input.png: what the model sees (resized, grey for a 1-channel model)
     bool comparison = true;
     bool report = true;
 };
 
 // Writes into `dir` (created if missing), per method <stem>.<method>.overlay.png
-// and <stem>.<method>.heatmap.npy, once <stem>.segments.png, <stem>.comparison.png
-// and <stem>.report.json. Returns the paths written. Throws mirada::Error naming
+// and <stem>.<method>.heatmap.npy, once <stem>.input.png, <stem>.segments.png,
+// <stem>.comparison.png and <stem>.report.json. Returns the paths written. Throws mirada::Error naming
 // the file that could not be written.
 std::vector<std::filesystem::path> exportRun(const std::filesystem::path& dir, const std::string& stem,
                                              const RunRecord& run, const ExportOptions& options = {});
