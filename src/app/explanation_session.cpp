@@ -9,7 +9,13 @@
 #include "models/batch_size.hpp"
 #include "models/model_zoo.hpp"
 #include "qt_image.hpp"
+#include "explain/baseline_setting.hpp"
+#include "segment/perturbation.hpp"
 #include "segment/superpixels.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
 
 #include <opencv2/imgproc.hpp>
 
@@ -124,6 +130,9 @@ void ExplanationSession::loadModel(const QString& spec, DeviceChoice device) {
             modelSpec_ = spec;
             deviceName_ = qs(model_->device().str());
             prediction_.clear();
+            probabilities_.clear();
+            inputCheck_ = {};
+            inputCheckDone_ = false;
             for (const auto& n : a.value.notices) Q_EMIT notice(qs(n));
             Q_EMIT modelReady();
             predict();
@@ -146,6 +155,9 @@ void ExplanationSession::loadImage(const QString& path) {
             image_ = a.value;
             imagePath_ = QFileInfo(path).absoluteFilePath();
             prediction_.clear();
+            probabilities_.clear();
+            inputCheck_ = {};
+            inputCheckDone_ = false;
             Q_EMIT imageReady();
             predict();
         });
@@ -156,19 +168,40 @@ void ExplanationSession::predict() {
     const uint64_t generation = ++predictGeneration_;
     auto model = model_;
     auto image = image_;
-    runAsync<std::vector<ClassScore>>(
+    struct Prediction {
+        std::vector<ClassScore> top;
+        std::vector<float> probabilities;
+        InputCheck check;
+        QString checkError;
+    };
+    runAsync<Prediction>(
         this, &modelPool_,
         [model, image]() {
-            const int k = std::min<int>(5, static_cast<int>(model->info().labels.size()));
-            return predictTopK(*model, image->rgb, k);
+            Prediction p;
+            const int classes = static_cast<int>(model->info().labels.size());
+            const auto all = predictTopK(*model, image->rgb, classes);
+            p.probabilities.assign(classes, 0.0f);
+            for (const auto& c : all)
+                if (c.index >= 0 && c.index < classes) p.probabilities[c.index] = c.probability;
+            p.top.assign(all.begin(), all.begin() + std::min<size_t>(5, all.size()));
+            try {
+                p.check = checkInput(*model, image->rgb);
+            } catch (const std::exception& e) {
+                p.checkError = qs(e.what());  // the prediction stands; the hints are only missing
+            }
+            return p;
         },
-        [this, generation](const Attempt<std::vector<ClassScore>>& a) {
+        [this, generation](const Attempt<Prediction>& a) {
             if (generation != predictGeneration_) return;
             if (!a.error.isEmpty()) {
                 Q_EMIT predictionFailed(a.error);
                 return;
             }
-            prediction_ = a.value;
+            prediction_ = a.value.top;
+            probabilities_ = a.value.probabilities;
+            inputCheck_ = a.value.check;
+            inputCheckDone_ = a.value.checkError.isEmpty();
+            if (!a.value.checkError.isEmpty()) Q_EMIT notice(tr("The input check failed: %1").arg(a.value.checkError));
             Q_EMIT predictionReady();
         });
 }
@@ -203,6 +236,45 @@ void ExplanationSession::requestSuperpixelPreview(const ParamSet& superpixels) {
             if (generation != previewGeneration_) return;
             if (!a.error.isEmpty()) Q_EMIT superpixelPreviewFailed(a.error);
             else Q_EMIT superpixelPreviewReady(a.value.image, a.value.segments);
+        });
+}
+
+void ExplanationSession::requestPerturbationPreview(const ParamSet& superpixels, const ParamSet& perturbation,
+                                                    uint64_t seed) {
+    if (!model_ || !image_) return;
+    const uint64_t generation = ++perturbationGeneration_;
+    const ModelInfo info = info_;
+    auto image = image_;
+    runAsync<PerturbationPreview>(
+        this, QThreadPool::globalInstance(),
+        [info, image, superpixels, perturbation, seed]() {
+            // Exactly what LIME and KernelSHAP build (surrogate_engine.cpp): the
+            // model-sized input, superpixels on it, the shared baseline.
+            const InputSpec& spec = info.input;
+            const cv::Mat input8 = resizeForModel(image->rgb, spec);
+            const cv::Mat labels = computeSuperpixels(input8, superpixelSettingsFrom(superpixels));
+            const ResolvedBaseline baseline = resolveBaseline(info, perturbation, "shared", "");
+            PerturbationPreview p;
+            p.segments = countSegments(labels);
+            p.baseline_name = toString(baseline.baseline);
+            p.source = baseline.source;
+            p.seed = seed;
+            p.baseline = toQImage(baselineImage8(input8, labels, baseline.baseline, spec));
+            // One coalition: a random half of the superpixels removed, drawn from the seed.
+            std::vector<int> order(static_cast<size_t>(p.segments));
+            std::iota(order.begin(), order.end(), 0);
+            std::mt19937_64 rng(seed);
+            std::shuffle(order.begin(), order.end(), rng);
+            std::vector<bool> keep(static_cast<size_t>(p.segments), true);
+            p.removed = p.segments / 2;
+            for (int i = 0; i < p.removed; ++i) keep[static_cast<size_t>(order[i])] = false;
+            p.coalition = toQImage(renderCoalition8(input8, labels, keep, baseline.baseline, spec));
+            return p;
+        },
+        [this, generation](const Attempt<PerturbationPreview>& a) {
+            if (generation != perturbationGeneration_) return;
+            if (!a.error.isEmpty()) Q_EMIT perturbationPreviewFailed(a.error);
+            else Q_EMIT perturbationPreviewReady(a.value);
         });
 }
 
@@ -273,6 +345,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
                 request.batch_size = batchSize;
                 request.params = plan.methods[slot].params;
                 request.superpixels = plan.superpixels;
+                request.perturbation = plan.perturbation;  // the sanity check reuses this request
                 RunContext ctx;
                 ctx.cancel = flag.get();
                 ctx.progress = progressOf(slot);
@@ -305,6 +378,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
             request.seed = plan.seed;
             request.batch_size = batchSize;
             request.params = plan.faithfulness;
+            request.perturbation = plan.perturbation;
             RunContext ctx;
             ctx.cancel = flag.get();
             ctx.progress = progressOf(-1);
@@ -412,6 +486,12 @@ RunRecord ExplanationSession::record(const OverlayOptions& overlay) const {
     run.seed = plan_.seed;
     run.batch_size = resolvedBatch_ > 0 ? resolvedBatch_ : plan_.batch_size;  // the batch size actually used
     run.overlay = overlay;
+    // The input check of the current image and model; results exist only while
+    // they are the run's (a new image or model clears them).
+    if (inputCheckDone_ && runImage_ == image_ && runModel_ == model_.get()) {
+        run.input_check = inputCheck_;
+        run.has_input_check = true;
+    }
     for (const auto& s : slots_)
         if (s.explanation) run.explanations.push_back(*s.explanation);
     if (metrics_) {

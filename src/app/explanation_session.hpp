@@ -22,6 +22,7 @@
 #include "metrics/faithfulness.hpp"
 #include "metrics/metrics_summary.hpp"
 #include "metrics/sanity_check.hpp"
+#include "models/input_check.hpp"
 #include "models/model.hpp"
 #include "models/predict.hpp"
 #include "report/run_export.hpp"
@@ -38,6 +39,7 @@ struct PlannedMethod {
 struct RunPlan {
     std::vector<PlannedMethod> methods;
     ParamSet superpixels;
+    ParamSet perturbation;              // perturbationParams() table: the shared baseline and its guard
     int target_index = -1;              // -1 = the model's top-1
     std::string target_request = "top1";  // as the user asked (for the report)
     uint64_t seed = 0;
@@ -57,6 +59,17 @@ struct RunMetrics {
     AgreementMatrix agreement;
     bool has_sanity = false;
     SanityCheckResult sanity;
+};
+
+// What a removed part looks like, as the model sees it (input size, 8-bit).
+struct PerturbationPreview {
+    QImage baseline;          // everything removed
+    QImage coalition;         // a random half of the superpixels removed
+    std::string baseline_name;  // "black", "blur", ...
+    std::string source;       // where it came from (resolveBaseline)
+    int segments = 0;         // superpixels on the input grid
+    int removed = 0;          // of them removed in `coalition`
+    uint64_t seed = 0;
 };
 
 enum class MethodState { Queued, Running, Done, Failed, Cancelled };
@@ -91,6 +104,9 @@ public:
     void loadModel(const QString& spec, DeviceChoice device);
     void loadImage(const QString& path);
     void requestSuperpixelPreview(const ParamSet& superpixels);
+    // The baseline image and one random coalition (about half the superpixels
+    // removed, drawn from `seed`) as the model sees them; off the GUI thread.
+    void requestPerturbationPreview(const ParamSet& superpixels, const ParamSet& perturbation, uint64_t seed);
 
     bool hasModel() const { return static_cast<bool>(model_); }
     bool hasImage() const { return static_cast<bool>(image_); }
@@ -103,6 +119,10 @@ public:
     const LoadedImage* image() const { return image_.get(); }
     QString imagePath() const { return imagePath_; }
     const std::vector<ClassScore>& prediction() const { return prediction_; }
+    // Every class's probability on the current image (index = class), with the prediction.
+    const std::vector<float>& probabilities() const { return probabilities_; }
+    // Out-of-domain hints for the current image and model (checkInput), with the prediction.
+    const InputCheck& inputCheck() const { return inputCheck_; }
 
     // ---- runs ----
     bool running() const { return runWatcher_ != nullptr; }
@@ -133,6 +153,8 @@ Q_SIGNALS:
     void predictionFailed(const QString& message);
     void superpixelPreviewReady(const QImage& preview, int segments);
     void superpixelPreviewFailed(const QString& message);
+    void perturbationPreviewReady(const mirada::gui::PerturbationPreview& preview);
+    void perturbationPreviewFailed(const QString& message);
     void notice(const QString& message);
     void runStarted();
     void methodChanged(int slot);  // state, progress or result of one slot changed
@@ -152,11 +174,15 @@ private:
     std::vector<LayerInfo> layers_;
     QString modelSpec_, deviceName_;
     int pendingModel_ = 0;
-    uint64_t modelGeneration_ = 0, imageGeneration_ = 0, predictGeneration_ = 0, previewGeneration_ = 0;
+    uint64_t modelGeneration_ = 0, imageGeneration_ = 0, predictGeneration_ = 0, previewGeneration_ = 0,
+             perturbationGeneration_ = 0;
 
     std::shared_ptr<const LoadedImage> image_;
     QString imagePath_;
     std::vector<ClassScore> prediction_;
+    std::vector<float> probabilities_;
+    InputCheck inputCheck_;
+    bool inputCheckDone_ = false;  // inputCheck_ belongs to the current image and model
 
     RunPlan plan_;
     std::vector<MethodSlot> slots_;

@@ -1,7 +1,12 @@
 #include "heatmap_tile.hpp"
 
 #include <QPixmap>
+#include <QResizeEvent>
 #include <cmath>
+
+#include "explain/baseline_setting.hpp"
+#include "explain/surrogate/lime.hpp"
+#include "metrics/metrics_summary.hpp"
 
 #include "qt_image.hpp"
 #include "report/comparison_sheet.hpp"
@@ -11,11 +16,41 @@ namespace mirada::gui {
 
 namespace {
 QString number(double v) { return QString::number(v, 'g', 3); }
+
+bool hasFlag(const Explanation& e, const char* flag) { return std::find(e.flags.begin(), e.flags.end(), flag) != e.flags.end(); }
 }  // namespace
+
+ElidedLabel::ElidedLabel(QWidget* parent) : QLabel(parent) {
+    setTextFormat(Qt::PlainText);
+    setWordWrap(false);
+    // Never wider than the tile gives it: the text is cut to fit instead.
+    setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+}
+
+void ElidedLabel::setFullText(const QString& text) {
+    full_ = text;
+    elide();
+}
+
+void ElidedLabel::resizeEvent(QResizeEvent* event) {
+    QLabel::resizeEvent(event);
+    elide();
+}
+
+void ElidedLabel::elide() { setText(fontMetrics().elidedText(full_, Qt::ElideRight, std::max(0, width() - 2))); }
 
 HeatmapTile::HeatmapTile(QWidget* parent) : QFrame(parent), ui_(std::make_unique<Ui::HeatmapTile>()) {
     ui_->setupUi(this);
     ui_->progressBar->hide();
+    // The warning line sits between the target line and the map. Method tiles
+    // keep its height even when empty, so every map of a run has the same size.
+    warningLabel_ = new ElidedLabel(this);
+    warningLabel_->setObjectName(QStringLiteral("warningLabel"));
+    warningLabel_->setStyleSheet(QStringLiteral("color: #9a5b00; font-weight: bold;"));
+    warningLabel_->setCursor(Qt::WhatsThisCursor);
+    warningLabel_->setFixedHeight(warningLabel_->fontMetrics().height() + 2);
+    ui_->tileLayout->insertWidget(ui_->tileLayout->indexOf(ui_->detailLabel) + 1, warningLabel_);
+    warningLabel_->hide();
     connect(ui_->saveButton, &QToolButton::clicked, this, &HeatmapTile::saveRequested);
 }
 
@@ -37,6 +72,7 @@ void HeatmapTile::showOriginal(const cv::Mat& rgb, const QString& title, const Q
     ui_->minLabel->hide();
     ui_->maxLabel->hide();
     ui_->numbersLabel->clear();
+    showWarnings(nullptr);
     ui_->view->setPlaceholder(rgb.empty() ? tr("Open an image (Ctrl+O), drop one here, or pick a sample") : QString());
     ui_->view->setImage(toQImage(rgb));
 }
@@ -66,6 +102,7 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
 
     const bool newResult = slot.explanation != explanation_;
     explanation_ = slot.explanation;
+    showWarnings(explanation_.get());
     rgb_ = rgb;
     ui_->saveButton->setVisible(true);
     ui_->saveButton->setEnabled(static_cast<bool>(explanation_));
@@ -151,6 +188,56 @@ void HeatmapTile::renderOverlay() {
         w->setToolTip(tip);
     if (!note.empty()) ui_->maxLabel->setText(qs(labels.back()) + QStringLiteral(" (") + qs(note) + QStringLiteral(")"));
 }
+
+void HeatmapTile::showWarnings(const Explanation* e) {
+    // Method tiles keep the line's height even without a warning (stable map sizes).
+    QSizePolicy policy = warningLabel_->sizePolicy();
+    policy.setRetainSizeWhenHidden(!original_);
+    warningLabel_->setSizePolicy(policy);
+    QStringList shorts, full;
+    if (e) {
+        size_t known = 0;
+        if (hasFlag(*e, kFlagBaselinePredictsTarget)) {
+            shorts << tr("the baseline alone predicts the target");
+            ++known;
+        }
+        if (hasFlag(*e, kFlagLowFit)) {
+            shorts << (e->numbers.contains("r2") && e->numbers["r2"].is_number()
+                           ? tr("poor surrogate fit (R² %1)").arg(e->numbers["r2"].get<double>(), 0, 'f', 2)
+                           : tr("poor surrogate fit"));
+            ++known;
+        }
+        if (e->warnings.size() > known) shorts << tr("%n more warning(s)", nullptr, static_cast<int>(e->warnings.size() - known));
+        for (const auto& w : e->warnings) full << qs(w);
+        const std::string caution = targetCaution(e->target_probability);
+        if (!caution.empty()) {
+            shorts << tr("low p for this class (%1)").arg(number(e->target_probability));
+            QString c = qs(caution);
+            c[0] = c[0].toUpper();
+            full << c + tr(": the map and its metrics say little about this image.");
+        }
+    }
+    if (shorts.isEmpty()) {
+        warningLabel_->setFullText({});
+        warningLabel_->setToolTip({});
+        warningLabel_->hide();
+        return;
+    }
+    QString first = shorts.join(QStringLiteral(" · "));
+    first[0] = first[0].toUpper();
+    warningLabel_->setFullText(QStringLiteral("⚠ ") + first);
+    QStringList paragraphs;
+    for (const auto& f : full) paragraphs << QStringLiteral("<p>%1</p>").arg(f.toHtmlEscaped());
+    warningLabel_->setToolTip(paragraphs.join(QString()));
+    warningLabel_->show();
+}
+
+void HeatmapTile::setDetail(const QString& detail) { ui_->detailLabel->setText(detail); }
+QString HeatmapTile::detailText() const { return ui_->detailLabel->text(); }
+
+QString HeatmapTile::warningText() const { return warningLabel_->fullText(); }
+QString HeatmapTile::warningToolTip() const { return warningLabel_->toolTip(); }
+bool HeatmapTile::warningVisible() const { return warningLabel_->isVisible(); }
 
 QString HeatmapTile::legendMinText() const { return ui_->minLabel->text(); }
 QString HeatmapTile::legendMaxText() const { return ui_->maxLabel->text(); }

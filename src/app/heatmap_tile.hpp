@@ -5,6 +5,7 @@
 // Overlays are rendered by the core (renderOverlay) from the raw heatmap, so
 // opacity and colormap change without recomputing anything.
 #include <QFrame>
+#include <QLabel>
 #include <memory>
 
 #include "explain/explainer.hpp"
@@ -18,6 +19,21 @@ class HeatmapTile;
 
 namespace mirada::gui {
 
+// A one-line label that shows as much of its text as fits, ending in "…".
+class ElidedLabel : public QLabel {
+public:
+    explicit ElidedLabel(QWidget* parent = nullptr);
+    void setFullText(const QString& text);
+    const QString& fullText() const { return full_; }
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
+private:
+    void elide();
+    QString full_;
+};
+
 class HeatmapTile : public QFrame {
     Q_OBJECT
 public:
@@ -26,6 +42,9 @@ public:
 
     // The original-image tile.
     void showOriginal(const cv::Mat& rgb, const QString& title, const QString& detail);
+    // The line under the title (e.g. the original's size and what the model sees of it).
+    void setDetail(const QString& detail);
+    QString detailText() const;
     // A method's tile: state from the session, overlay rendered on `rgb` with
     // the map's own colour scale until setOverlay hands it another (shared range).
     void showSlot(const MethodSlot& slot, const cv::Mat& rgb, const OverlayOptions& overlay);
@@ -49,6 +68,11 @@ public:
     QString statusText() const;
     QString numbersText() const;
     QString valueText() const;
+    // The warning line: short forms of Explanation::warnings (and the low-target
+    // caution), "" when there is none; the full sentences are its tooltip.
+    QString warningText() const;
+    QString warningToolTip() const;
+    bool warningVisible() const;
     double progress() const;
 
 Q_SIGNALS:
@@ -56,6 +80,7 @@ Q_SIGNALS:
 
 private:
     void renderOverlay();
+    void showWarnings(const Explanation* e);
 
     std::unique_ptr<Ui::HeatmapTile> ui_;
     std::string method_;
@@ -67,6 +92,7 @@ private:
     bool original_ = false;
     QStringList extraLines_;
     QString numbers_;
+    ElidedLabel* warningLabel_ = nullptr;
 };
 
 }  // namespace mirada::gui

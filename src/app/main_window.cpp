@@ -14,12 +14,15 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "explain/baseline_setting.hpp"
 #include "explain/cam/cam_pipeline.hpp"
 #include "image/image_io.hpp"
 #include "image/overlay.hpp"
 #include "metrics/agreement.hpp"
 #include "metrics/faithfulness.hpp"
+#include "metrics/metrics_summary.hpp"
 #include "metrics/sanity_check.hpp"
+#include "models/input_check.hpp"
 #include "models/model_zoo.hpp"
 #include "qt_image.hpp"
 #include "metrics_view.hpp"
@@ -48,6 +51,32 @@ bool looksLikeModel(const QString& path) {
     return s == QLatin1String("pt") || s == QLatin1String("pth") || s == QLatin1String("json") ||
            s == QLatin1String("torchscript");
 }
+
+// An image of the model's input size for a preview: enlarged by a whole factor
+// without smoothing (each input pixel stays a sharp square) when it is small,
+// shrunk smoothly when it is larger than `box`.
+QPixmap inputPixmap(const QImage& image, int box) {
+    if (image.isNull()) return {};
+    const int side = std::max(image.width(), image.height());
+    if (side <= box) {
+        const int factor = std::max(1, box / side);
+        return QPixmap::fromImage(image.scaled(image.width() * factor, image.height() * factor, Qt::IgnoreAspectRatio,
+                                               Qt::FastTransformation));
+    }
+    return QPixmap::fromImage(image.scaled(box, box, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+}
+
+// Every pixel has R = G = B (RGB CV_8UC3).
+bool isGreyImage(const cv::Mat& rgb) {
+    for (int y = 0; y < rgb.rows; ++y) {
+        const auto* p = rgb.ptr<cv::Vec3b>(y);
+        for (int x = 0; x < rgb.cols; ++x)
+            if (p[x][0] != p[x][1] || p[x][1] != p[x][2]) return false;
+    }
+    return true;
+}
+
+QString colourText(int channels) { return channels == 1 ? QObject::tr("grey") : QObject::tr("colour"); }
 
 QString shapeText(const std::vector<int64_t>& shape) {
     QStringList parts;
@@ -91,6 +120,12 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
     fillSamples();
     previewTimer_.setSingleShot(true);
     previewTimer_.setInterval(250);
+    // The previews are framed at their own size, so a black or white baseline still reads as an image.
+    for (QLabel* l : {ui_->baselinePreview, ui_->coalitionPreview}) {
+        l->setStyleSheet(QStringLiteral("QLabel { border: 1px solid #8c8c8c; }"));
+        l->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
+        ui_->perturbationPreviewGrid->setAlignment(l, Qt::AlignHCenter | Qt::AlignBottom);
+    }
     connectSignals();
     restoreSettings(options);
     updateActions();
@@ -126,6 +161,18 @@ void MainWindow::buildMethodSections() {
     row->addWidget(reset);
     ui_->superpixelLayout->insertLayout(1, row);
 
+    // Baseline: the shared "perturbation" table, the model's own, and what the model sees.
+    perturbationForm_ = new ParamForm(perturbationParams(), ui_->perturbationBox);
+    ui_->perturbationLayout->insertWidget(0, perturbationForm_);
+    auto* resetBaseline = new QPushButton(tr("Reset to defaults"), ui_->perturbationBox);
+    resetBaseline->setObjectName(QStringLiteral("reset.perturbation"));
+    resetBaseline->setToolTip(tr("Back to the model's own baseline and the default guard"));
+    connect(resetBaseline, &QPushButton::clicked, perturbationForm_, &ParamForm::resetToDefaults);
+    auto* baselineRow = new QHBoxLayout;
+    baselineRow->addStretch();
+    baselineRow->addWidget(resetBaseline);
+    ui_->perturbationLayout->addLayout(baselineRow);
+
     // Metrics: one switch, the faithfulness table and the agreement table.
     metricsSection_ = new MethodSection("faithfulness", tr("Metrics (after the maps)"), faithfulnessParams(), ui_->formWidget);
     metricsSection_->setObjectName(QStringLiteral("section.metrics"));
@@ -150,7 +197,7 @@ void MainWindow::buildMethodSections() {
     metricsEstimate_->setWordWrap(true);
     sectionLayout->insertWidget(4, metricsEstimate_);
     connect(metricsSection_->resetButton(), &QPushButton::clicked, agreementForm_, &ParamForm::resetToDefaults);
-    ui_->formLayout->insertWidget(ui_->formLayout->indexOf(ui_->superpixelBox) + 1, metricsSection_);
+    ui_->formLayout->insertWidget(ui_->formLayout->indexOf(ui_->perturbationBox) + 1, metricsSection_);
 }
 
 void MainWindow::fillModelList() {
@@ -215,23 +262,24 @@ void MainWindow::connectSignals() {
     connect(ui_->exportButton, &QPushButton::clicked, ui_->actionExportAll, &QAction::trigger);
     connect(ui_->actionExportSheet, &QAction::triggered, this, [this]() {
         ExportOptions o;
-        o.overlays = o.heatmaps = o.segments = o.report = false;
+        o.overlays = o.heatmaps = o.segments = o.report = o.model_input = false;
         chooseExport(o, tr("the comparison sheet"));
     });
     connect(ui_->actionExportHeatmaps, &QAction::triggered, this, [this]() {
         ExportOptions o;
-        o.overlays = o.comparison = o.report = false;
+        o.overlays = o.comparison = o.report = o.model_input = false;
         chooseExport(o, tr("the raw heatmaps"));
     });
     connect(ui_->actionExportReport, &QAction::triggered, this, [this]() {
         ExportOptions o;
-        o.overlays = o.heatmaps = o.segments = o.comparison = false;
+        o.overlays = o.heatmaps = o.segments = o.comparison = o.model_input = false;
         chooseExport(o, tr("the report"));
     });
     connect(ui_->actionQuit, &QAction::triggered, this, &QWidget::close);
     connect(ui_->actionResetAll, &QAction::triggered, this, [this]() {
         for (auto* sec : sections_) sec->form()->resetToDefaults();
         superpixelForm_->resetToDefaults();
+        perturbationForm_->resetToDefaults();
     });
     connect(ui_->actionFit, &QAction::triggered, this, [this]() { grid()->setViewState(ViewState{}); });
     connect(ui_->actionAbout, &QAction::triggered, this, &MainWindow::about);
@@ -250,12 +298,23 @@ void MainWindow::connectSignals() {
         if (index >= 0) ui_->targetCombo->setCurrentIndex(index);
     });
     connect(superpixelForm_, &ParamForm::changed, this, &MainWindow::schedulePreview);
+    connect(perturbationForm_, &ParamForm::changed, this, &MainWindow::schedulePreview);
+    connect(perturbationForm_, &ParamForm::changed, this, &MainWindow::showFillOverrides);
+    connect(ui_->seedSpin, &QSpinBox::valueChanged, this, &MainWindow::schedulePreview);
+    connect(ui_->targetCombo, &QComboBox::currentIndexChanged, this, &MainWindow::showTargetCaution);
+    connect(ui_->targetCombo, &QComboBox::editTextChanged, this, &MainWindow::showTargetCaution);
+    connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::showFillOverrides);
+    for (auto* sec : sections_)
+        if (sec->form()->values().has("fill")) connect(sec->form(), &ParamForm::changed, this, &MainWindow::showFillOverrides);
     connect(metricsSection_, &QGroupBox::clicked, this, [this]() { metricsTouched_ = true; });
     connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::updateMetricsEstimate);
     connect(metricsSection_, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
     for (auto* sec : sections_) connect(sec, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
-    connect(&previewTimer_, &QTimer::timeout, this,
-            [this]() { session_->requestSuperpixelPreview(superpixelForm_->values()); });
+    connect(&previewTimer_, &QTimer::timeout, this, [this]() {
+        session_->requestSuperpixelPreview(superpixelForm_->values());
+        session_->requestPerturbationPreview(superpixelForm_->values(), perturbationForm_->values(),
+                                             static_cast<uint64_t>(ui_->seedSpin->value()));
+    });
     connect(ui_->resultsGrid, &ResultsGrid::saveTileRequested, this, [this](int index) {
         const auto* e = grid()->tile(index)->explanation();
         if (!e) return;
@@ -289,6 +348,15 @@ void MainWindow::connectSignals() {
         ui_->superpixelPreview->setPixmap({});
         ui_->superpixelPreview->setText(m);
         ui_->superpixelCountLabel->clear();
+    });
+    connect(s, &ExplanationSession::perturbationPreviewReady, this, &MainWindow::showPerturbationPreview);
+    connect(s, &ExplanationSession::perturbationPreviewFailed, this, [this](const QString& m) {
+        perturbationPreview_ = {};
+        ui_->baselinePreview->clear();
+        ui_->coalitionPreview->clear();
+        ui_->baselineCaption->clear();
+        ui_->coalitionCaption->clear();
+        ui_->perturbationNote->setText(tr("No preview: %1").arg(m));
     });
     connect(s, &ExplanationSession::notice, this, &MainWindow::showNotice);
     connect(s, &ExplanationSession::runStarted, this, [this]() {
@@ -370,6 +438,8 @@ void MainWindow::restoreSettings(const StartOptions& options) {
             }
             if (j.contains("superpixels"))
                 for (const auto& n : superpixelForm_->setValuesFromJson(j["superpixels"])) refused << qs("superpixels." + n);
+            if (j.contains("perturbation"))
+                for (const auto& n : perturbationForm_->setValuesFromJson(j["perturbation"])) refused << qs("perturbation." + n);
             if (!refused.isEmpty())
                 settings_->reportBadValue(QStringLiteral("methods/json"),
                                           tr("out of range or unknown: %1").arg(refused.join(QStringLiteral(", "))));
@@ -409,6 +479,7 @@ void MainWindow::saveSettings() {
     nlohmann::json j = nlohmann::json::object();
     for (auto* sec : sections_) j[sec->method()] = {{"enabled", sec->isChecked()}, {"params", sec->form()->values().toJson()}};
     j["superpixels"] = superpixelForm_->values().toJson();
+    j["perturbation"] = perturbationForm_->values().toJson();
     // Whether metrics run is not kept: it follows the model's size unless switched by hand.
     j["metrics"] = {{"params", metricsSection_->form()->values().toJson()}, {"agreement", agreementForm_->values().toJson()}, {"sanity", sanityForm_->values().toJson()}};
     q.setValue(QStringLiteral("methods/json"), qs(j.dump()));
@@ -533,7 +604,28 @@ void MainWindow::showModel() {
     // small inputs (up to 64x64, e.g. fashion-cnn), unless the user chose.
     if (!metricsTouched_) metricsSection_->setChecked(static_cast<int64_t>(in.width) * in.height <= 64 * 64);
     updateMetricsEstimate();
+    // Baseline: "model" names this model's own, and where it comes from.
+    {
+        std::vector<ChoiceItem> items;
+        std::vector<std::string> choices;
+        const ParamSet table = perturbationParams();
+        for (const auto& spec : table.specs())
+            if (spec.name == "baseline") choices = spec.choices;
+        for (const auto& c : choices)
+            items.push_back({c, c == "model" ? tr("model's own (%1)").arg(qs(toString(info.baseline))) : qs(c), true,
+                             c == "model" ? tr("%1's own baseline: %2, from %3")
+                                                .arg(qs(info.name), qs(toString(info.baseline)), qs(info.baseline_source))
+                                          : QString()});
+        perturbationForm_->setChoiceItems("baseline", items);
+        ui_->ownBaselineLabel->setText(tr("%1's own: <b>%2</b> (%3)")
+                                           .arg(qs(info.name).toHtmlEscaped(), qs(toString(info.baseline)).toHtmlEscaped(),
+                                                qs(info.baseline_source).toHtmlEscaped()));
+    }
+    showFillOverrides();
+    showModelInput();
     ui_->predictionList->clear();
+    showInputHints();
+    showTargetCaution();
     statusBar()->showMessage(tr("Model %1 ready on %2").arg(qs(info.name), session_->deviceName()), 5000);
     schedulePreview();
     updateActions();
@@ -553,6 +645,9 @@ void MainWindow::showImage() {
     ui_->imagePathLabel->setToolTip(path);
     grid()->showImage(image->rgb, fi.fileName(), detail);
     ui_->predictionList->clear();
+    showModelInput();
+    showInputHints();
+    showTargetCaution();
     statusBar()->showMessage(tr("Opened %1").arg(fi.fileName()), 4000);
     schedulePreview();
     updateActions();
@@ -569,7 +664,113 @@ void MainWindow::showPrediction() {
         item->setData(0, Qt::UserRole, c.index);
         item->setTextAlignment(2, Qt::AlignRight | Qt::AlignVCenter);
     }
+    showInputHints();
+    showTargetCaution();
     updateActions();
+}
+
+void MainWindow::showModelInput() {
+    modelInput_ = {};
+    ui_->modelInputLabel->clear();
+    ui_->modelInputCaption->clear();
+    if (!session_->hasModel() || !session_->hasImage()) return;
+    const InputSpec& in = session_->modelInfo().input;
+    const cv::Mat& rgb = session_->image()->rgb;
+    try {
+        modelInput_ = toQImage(mirada::modelInputImage(rgb, in));
+    } catch (const std::exception& e) {
+        ui_->modelInputCaption->setText(tr("The model cannot take this image: %1").arg(qs(e.what())));
+        return;
+    }
+    ui_->modelInputLabel->setPixmap(inputPixmap(modelInput_, 68));
+    QString how;
+    switch (in.resize) {
+        case InputSpec::Resize::Stretch:
+            how = rgb.cols * in.height == rgb.rows * in.width ? tr("resized") : tr("stretched (aspect ratio not kept)");
+            break;
+        case InputSpec::Resize::CenterCrop: how = tr("centre-cropped"); break;
+        case InputSpec::Resize::Letterbox: how = tr("letterboxed (padded)"); break;
+    }
+    const bool same = rgb.cols == in.width && rgb.rows == in.height;
+    // On the original's tile too, where the maps are compared: the maps explain this smaller image.
+    const bool differs = !same || (in.channels == 1 && !isGreyImage(rgb));
+    grid()->originalTile()->setDetail(tr("%1×%2 px").arg(rgb.cols).arg(rgb.rows) +
+                                      (differs ? tr(" · the model sees it as %1×%2 %3 (left: What the model sees)")
+                                                     .arg(in.width)
+                                                     .arg(in.height)
+                                                     .arg(colourText(in.channels))
+                                               : QString()));
+    ui_->modelInputCaption->setText(tr("<b>What the model sees</b><br>%1×%2 %3%4")
+                                        .arg(in.width)
+                                        .arg(in.height)
+                                        .arg(colourText(in.channels))
+                                        .arg(same ? QString() : tr(", %1 from %2×%3").arg(how).arg(rgb.cols).arg(rgb.rows)));
+}
+
+void MainWindow::showInputHints() {
+    const auto& hints = session_->inputCheck().hints;
+    if (hints.empty() || session_->prediction().empty()) {
+        ui_->inputHintsLabel->clear();
+        ui_->inputHintsLabel->hide();
+        return;
+    }
+    QStringList parts;
+    for (const auto& h : hints) parts << QStringLiteral("⚠ ") + qs(h).toHtmlEscaped();
+    ui_->inputHintsLabel->setText(parts.join(QStringLiteral("<br>")));
+    ui_->inputHintsLabel->show();
+}
+
+void MainWindow::showTargetCaution() {
+    const auto& p = session_->probabilities();
+    bool valid = false;
+    const int target = session_->prediction().empty() ? -1 : currentTarget(&valid);
+    const int index = target >= 0 ? target : (session_->prediction().empty() ? -1 : session_->prediction().front().index);
+    QString text;
+    if (valid && index >= 0 && index < static_cast<int>(p.size())) {
+        QString caution = qs(targetCaution(p[static_cast<size_t>(index)]));
+        if (!caution.isEmpty()) {
+            caution[0] = caution[0].toUpper();
+            text = QStringLiteral("⚠ ") + caution.toHtmlEscaped() +
+                   tr(". Its maps and metrics say little about this image; every verdict will carry this caution.");
+        }
+    }
+    ui_->targetCautionLabel->setText(text);
+    ui_->targetCautionLabel->setVisible(!text.isEmpty());
+}
+
+void MainWindow::showFillOverrides() {
+    // A method's own "fill" other than "shared" does not follow this setting: say so here.
+    QStringList overrides;
+    for (auto* sec : sections_) {
+        const ParamSet& v = sec->form()->values();
+        if (v.has("fill") && v.getChoice("fill") != "shared")
+            overrides << tr("%1 uses %2 (%3.fill)").arg(sec->title(), qs(v.getChoice("fill")), qs(sec->method()));
+    }
+    const ParamSet& f = metricsSection_->form()->values();
+    if (f.has("fill") && f.getChoice("fill") != "shared")
+        overrides << tr("deletion/insertion uses %1 (faithfulness.fill)").arg(qs(f.getChoice("fill")));
+    ui_->fillOverrideLabel->setText(overrides.isEmpty() ? QString()
+                                                        : tr("Not following this setting: %1.").arg(overrides.join(QStringLiteral("; "))));
+    ui_->fillOverrideLabel->setVisible(!overrides.isEmpty());
+}
+
+void MainWindow::showPerturbationPreview(const PerturbationPreview& preview) {
+    perturbationPreview_ = preview;
+    constexpr int kBox = 140;
+    ui_->baselinePreview->setPixmap(inputPixmap(preview.baseline, kBox));
+    ui_->coalitionPreview->setPixmap(inputPixmap(preview.coalition, kBox));
+    ui_->baselinePreview->setToolTip(tr("What the model sees when every part is removed: %1, from %2")
+                                         .arg(qs(preview.baseline_name), qs(preview.source)));
+    ui_->baselineCaption->setText(tr("Everything removed (%1)").arg(qs(preview.baseline_name)));
+    ui_->coalitionCaption->setText(
+        tr("%1 of %2 superpixels removed (seed %3)").arg(preview.removed).arg(preview.segments).arg(preview.seed));
+    const int side = std::max(preview.baseline.width(), preview.baseline.height());
+    const bool enlarged = side > 0 && side <= kBox / 2;
+    ui_->perturbationNote->setText(tr("Both as the model sees them: %1×%2 %3%4.")
+                                       .arg(preview.baseline.width())
+                                       .arg(preview.baseline.height())
+                                       .arg(colourText(session_->modelInfo().input.channels))
+                                       .arg(enlarged ? tr(", enlarged %1× without smoothing").arg(kBox / side) : QString()));
 }
 
 void MainWindow::schedulePreview() {
@@ -608,6 +809,7 @@ RunPlan MainWindow::buildRunPlan() const {
         if (sec->isChecked()) plan.methods.push_back({sec->method(), sec->form()->values()});
     if (plan.methods.empty()) throw Error("No method is switched on: tick at least one method's box on the left");
     plan.superpixels = superpixelForm_->values();
+    plan.perturbation = perturbationForm_->values();
     bool valid = false;
     plan.target_index = currentTarget(&valid);
     if (!valid)
@@ -675,6 +877,9 @@ void MainWindow::finishRun() {
     QString text = tr("%n map(s) in %1 s", nullptr, done).arg(QString::number(seconds, 'f', 2));
     if (failed) text += tr(" · %n failed", nullptr, failed);
     if (cancelled) text += tr(" · %n cancelled", nullptr, cancelled);
+    int warned = 0;
+    for (int i = 0; i < grid()->tileCount(); ++i) warned += grid()->tile(i)->warningVisible();
+    if (warned) text += tr(" · ⚠ %n map(s) with a warning (hover the ⚠ line)", nullptr, warned);
     ui_->runSummaryLabel->setText(text);
     statusBar()->showMessage(text, 8000);
     updateActions();

@@ -40,6 +40,11 @@ public:
     ResultsGrid* grid() const;
     MethodSection* section(const std::string& method) const;
     ParamForm* superpixelForm() const { return superpixelForm_; }
+    ParamForm* perturbationForm() const { return perturbationForm_; }
+    // The last previews, unscaled (the model's input size): everything removed, and one random coalition.
+    const PerturbationPreview& perturbationPreview() const { return perturbationPreview_; }
+    // The image the model sees (modelInputImage), unscaled; null without model or image.
+    const QImage& modelInputImage() const { return modelInput_; }
     MethodSection* metricsSection() const { return metricsSection_; }
     ParamForm* agreementForm() const { return agreementForm_; }
     ParamForm* sanityForm() const { return sanityForm_; }
@@ -94,6 +99,11 @@ private:
     void applyOverlayOptions();
     void schedulePreview();
     void showPreview(const QImage& preview, int segments);
+    void showPerturbationPreview(const PerturbationPreview& preview);
+    void showModelInput();
+    void showInputHints();
+    void showTargetCaution();
+    void showFillOverrides();
     void chooseImage();
     void chooseCustomModel();
     void chooseExport(const ExportOptions& options, const QString& what);
@@ -106,6 +116,9 @@ private:
     std::unique_ptr<AppSettings> settings_;
     std::vector<MethodSection*> sections_;
     ParamForm* superpixelForm_ = nullptr;
+    ParamForm* perturbationForm_ = nullptr;
+    PerturbationPreview perturbationPreview_;
+    QImage modelInput_;
     MethodSection* metricsSection_ = nullptr;
     ParamForm* agreementForm_ = nullptr;
     ParamForm* sanityForm_ = nullptr;

@@ -14,6 +14,7 @@
 #include <QtCharts/QValueAxis>
 #include <cmath>
 
+#include "metrics/metrics_summary.hpp"
 #include "qt_image.hpp"
 
 namespace mirada::gui {
@@ -89,6 +90,14 @@ MetricsView::MetricsView(QWidget* parent) : QWidget(parent) {
     message_->setWordWrap(true);
     message_->setObjectName(QStringLiteral("metricsMessage"));
     v->addWidget(message_);
+    warning_ = new QLabel(this);
+    warning_->setWordWrap(true);
+    warning_->setObjectName(QStringLiteral("metricsWarning"));
+    warning_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    warning_->setStyleSheet(QStringLiteral(
+        "QLabel { color: #6b4400; background: #fff5dc; border: 1px solid #e8c274; border-radius: 3px; padding: 3px 5px; }"));
+    warning_->hide();
+    v->addWidget(warning_);
 
     aucTable_ = new QTableWidget(0, 5, this);
     aucTable_->setObjectName(QStringLiteral("aucTable"));
@@ -147,6 +156,9 @@ int MetricsView::seriesCount() const {
     return static_cast<int>(deletionView_->chart()->series().size() + insertionView_->chart()->series().size());
 }
 
+QString MetricsView::messageText() const { return message_->text(); }
+QString MetricsView::warningText() const { return warning_->text(); }
+
 void MetricsView::showMessage(const QString& text) {
     message_->setText(text);
     message_->setVisible(!text.isEmpty());
@@ -157,6 +169,8 @@ void MetricsView::showMetrics(std::shared_ptr<const RunMetrics> metrics) {
     deletionView_->chart()->removeAllSeries();
     insertionView_->chart()->removeAllSeries();
     aucTable_->setRowCount(0);
+    warning_->clear();
+    warning_->hide();
     if (!metrics_) {
         agreementTable_->clear();
         agreementTable_->setRowCount(0);
@@ -178,12 +192,9 @@ void MetricsView::showMetrics(std::shared_ptr<const RunMetrics> metrics) {
         aucTable_->setItem(row, 2, cell(QString::number(f.curves[i].insertion.auc, 'f', 3)));
         if (haveFloor) {
             const double margin = f.curves[i].insertion.auc - random.insertion.auc;
-            const bool beatsDeletion = f.curves[i].deletion.auc < random.deletion.auc;
             aucTable_->setItem(row, 3, cell(QString::number(margin, 'f', 3)));
-            QString verdict = margin > 0 && beatsDeletion ? tr("beats random on both")
-                              : margin > 0 || beatsDeletion ? tr("beats random on one curve only")
-                                                            : tr("no better than random");
-            aucTable_->setItem(row, 4, cell(verdict, Qt::AlignLeft | Qt::AlignVCenter));
+            // The core's words, so the GUI, the CLI and the sheet agree.
+            aucTable_->setItem(row, 4, cell(qs(faithfulnessVerdict(f, i)), Qt::AlignLeft | Qt::AlignVCenter));
         }
     }
     if (haveFloor) {
@@ -197,12 +208,27 @@ void MetricsView::showMetrics(std::shared_ptr<const RunMetrics> metrics) {
         aucTable_->setItem(row, 2, cell(QString::number(random.insertion.auc, 'f', 3)));
     }
     fitHeight(aucTable_);
-    showMessage(tr("Target %1 · %2 input pixels, %3 per step · %4 model evaluations in %5 s")
+    const QString insertionStart = f.settings.insertion_start == "blur" ? tr("a blurred copy (RISE)") : tr("the same baseline");
+    showMessage(tr("Target %1 (p = %2) · %3 input pixels, %4 per step · %5 model evaluations in %6 s<br>"
+                   "Deleted pixels become <b>%7</b>, as set by %8; insertion starts from %9.")
                     .arg(f.target_index)
+                    .arg(QString::number(f.guard.image_probability, 'g', 3))
                     .arg(f.pixels)
                     .arg(f.pixels_per_step)
                     .arg(f.model_evaluations)
-                    .arg(QString::number(f.seconds, 'f', 2)));
+                    .arg(QString::number(f.seconds, 'f', 2))
+                    .arg(qs(toString(f.baseline.baseline)).toHtmlEscaped(), qs(f.baseline.source).toHtmlEscaped(),
+                         insertionStart));
+    QStringList warnings;
+    if (f.guard.fired && !f.guard.warning.empty()) warnings << QStringLiteral("⚠ ") + qs(f.guard.warning).toHtmlEscaped();
+    const std::string caution = targetCaution(f.guard.image_probability);
+    if (!caution.empty()) {
+        QString c = qs(caution);
+        c[0] = c[0].toUpper();
+        warnings << QStringLiteral("⚠ ") + c.toHtmlEscaped() + tr(": every verdict below carries this caution.");
+    }
+    warning_->setText(warnings.join(QStringLiteral("<br>")));
+    warning_->setVisible(!warnings.isEmpty());
     fillAgreement();
     fillSanity();
 }
@@ -227,15 +253,24 @@ void MetricsView::fillSanity() {
     for (int row = 0; row < static_cast<int>(r.methods.size()); ++row) {
         const auto& m = r.methods[row];
         for (int c = 0; c < steps && c < static_cast<int>(m.spearman.size()); ++c) {
-            auto* item = cell(QString::number(m.spearman[c], 'f', 2), Qt::AlignCenter);
-            item->setBackground(divergingColour(m.spearman[c]));
-            item->setForeground(std::abs(m.spearman[c]) > 0.6 ? Qt::white : Qt::black);
+            const bool blank = c < static_cast<int>(m.blank.size()) && m.blank[c];
+            QTableWidgetItem* item;
+            if (blank) {
+                // A constant map has no ranking: its "correlation" is not a number to read.
+                item = cell(tr("blank"), Qt::AlignCenter);
+                item->setBackground(QColor(0xd5, 0xd5, 0xd5));
+                item->setForeground(QColor(0x55, 0x55, 0x55));
+                item->setToolTip(tr("The recomputed map is constant at this step: there is no ranking to compare"));
+            } else {
+                item = cell(QString::number(m.spearman[c], 'f', 2), Qt::AlignCenter);
+                item->setBackground(divergingColour(m.spearman[c]));
+                item->setForeground(std::abs(m.spearman[c]) > 0.6 ? Qt::white : Qt::black);
+            }
             sanityTable_->setItem(row, c, item);
         }
-        auto* verdict = cell(m.flagged ? tr("FLAGGED: the map hardly changes, it does not reflect the model")
-                                       : tr("ok: the map changes with the model"),
-                             Qt::AlignLeft | Qt::AlignVCenter);
-        if (m.flagged) verdict->setForeground(QColor(0xc0392b));
+        auto* verdict = cell(qs(sanityVerdict(m, r.target_probability)), Qt::AlignLeft | Qt::AlignVCenter);
+        if (m.verdict == "flagged") verdict->setForeground(QColor(0xc0392b));
+        else if (m.verdict == "blank") verdict->setForeground(QColor(0x55, 0x55, 0x55));
         sanityTable_->setItem(row, steps, verdict);
     }
     fitHeight(sanityTable_);

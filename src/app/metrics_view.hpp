@@ -28,7 +28,9 @@ public:
     QTableWidget* aucTable() const { return aucTable_; }
     QTableWidget* agreementTable() const { return agreementTable_; }
     QTableWidget* sanityTable() const { return sanityTable_; }
-    int seriesCount() const;  // lines in both charts together
+    int seriesCount() const;
+    QString messageText() const;
+    QString warningText() const;  // lines in both charts together
 
 private:
     void fillAgreement();
@@ -36,6 +38,7 @@ private:
 
     std::shared_ptr<const RunMetrics> metrics_;
     QLabel* message_;
+    QLabel* warning_;  // the faithfulness guard and the low-target caution
     QTableWidget* aucTable_;
     QChartView* deletionView_;
     QChartView* insertionView_;

@@ -21,6 +21,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "image/overlay.hpp"
+#include "metrics/metrics_summary.hpp"
+#include "qt_image.hpp"
 #include "main_window.hpp"
 #include "metrics_view.hpp"
 #include "results_grid.hpp"
@@ -31,6 +33,8 @@ using namespace mirada::gui;
 namespace {
 
 const QString kSample = QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples/fashion-sneaker.png");
+const QString kBag = QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples/fashion-bag.png");
+const QString kCat = QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples/photo-cat.jpg");
 constexpr int kLoadTimeout = 60000;
 constexpr int kRunTimeout = 180000;
 
@@ -54,11 +58,11 @@ class MainWindowTest : public QObject {
     QTemporaryDir dir_;
     QString settingsFile() const { return dir_.filePath(QStringLiteral("settings.ini")); }
 
-    std::unique_ptr<MainWindow> openWindow(const QString& settings = {}) {
+    std::unique_ptr<MainWindow> openWindow(const QString& settings = {}, const QString& image = kSample) {
         StartOptions o;
         o.settingsFile = settings.isEmpty() ? settingsFile() : settings;
         o.model = QStringLiteral("fashion-cnn");
-        o.image = kSample;
+        o.image = image;
         auto w = std::make_unique<MainWindow>(o);
         w->show();
         auto* list = child<QTreeWidget>(w.get(), QStringLiteral("predictionList"));
@@ -72,6 +76,23 @@ class MainWindowTest : public QObject {
         for (const auto& m : explainerNames()) w.section(m)->setChecked(methods.count(m) > 0);
         child<QSpinBox>(&w, QStringLiteral("lime.samples"))->setValue(200);
         child<QSpinBox>(&w, QStringLiteral("kernelshap.samples"))->setValue(300);
+    }
+
+    // Picks a value of the shared "perturbation.baseline" setting in its combo box.
+    static void chooseBaseline(MainWindow& w, const QString& name) {
+        auto* box = child<QComboBox>(&w, QStringLiteral("perturbation.baseline"));
+        const int i = box->findData(name, Qt::UserRole);
+        if (i < 0) qFatal("no baseline named %s in the list", qPrintable(name));
+        box->setCurrentIndex(i);
+    }
+
+    // Every pixel of a grey preview equals `value`.
+    static bool allPixels(const QImage& image, int value) {
+        if (image.isNull() || image.format() != QImage::Format_Grayscale8) return false;
+        for (int y = 0; y < image.height(); ++y)
+            for (int x = 0; x < image.width(); ++x)
+                if (qGray(image.pixel(x, y)) != value) return false;
+        return true;
     }
 
     static void runAndWait(MainWindow& w) {
@@ -219,15 +240,19 @@ private Q_SLOTS:
         const QStringList expected{"fashion-sneaker.gradcam.overlay.png", "fashion-sneaker.gradcam.heatmap.npy",
                                    "fashion-sneaker.lime.overlay.png",    "fashion-sneaker.lime.heatmap.npy",
                                    "fashion-sneaker.segments.png",        "fashion-sneaker.comparison.png",
-                                   "fashion-sneaker.report.json"};
+                                   "fashion-sneaker.report.json",         "fashion-sneaker.input.png"};
         for (const auto& f : expected) QVERIFY2(QFileInfo(out.filePath(f)).size() > 0, qPrintable(f));
         const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
         QCOMPARE(report["methods"].size(), size_t(2));
         QCOMPARE(report["methods"][1]["settings"]["params"]["samples"].get<int>(), 200);
+        // The GUI's input check goes into the report like the CLI's (no hint for a fashion sample).
+        QVERIFY(report.contains("input_check"));
+        QCOMPARE(report["input_check"]["top1_label"].get<std::string>(), std::string("Sneaker"));
+        QVERIFY(report["input_check"]["hints"].empty());
         // Only the report, in a second folder.
         QTemporaryDir out2;
         ExportOptions onlyReport;
-        onlyReport.overlays = onlyReport.heatmaps = onlyReport.segments = onlyReport.comparison = false;
+        onlyReport.overlays = onlyReport.heatmaps = onlyReport.segments = onlyReport.comparison = onlyReport.model_input = false;
         QVERIFY(w->exportTo(out2.path(), onlyReport));
         QCOMPARE(QDir(out2.path()).entryList(QDir::Files), QStringList{QStringLiteral("fashion-sneaker.report.json")});
         // A tile's overlay on its own.
@@ -551,6 +576,268 @@ private Q_SLOTS:
         QTest::mouseClick(child<QPushButton>(w.get(), QStringLiteral("reset.lime")), Qt::LeftButton);
         QCOMPARE(samples->value(), def);
         QCOMPARE(w->section("lime")->form()->values().getInt("samples"), int64_t(def));
+    }
+
+    void baselineSettingReachesTheCore() {
+        auto w = openWindow();
+        onlyMethods(*w, {"lime"});
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(50);
+        w->metricsSection()->setChecked(true);
+        child<QDoubleSpinBox>(w.get(), QStringLiteral("faithfulness.step_fraction"))->setValue(0.1);
+        child<QSpinBox>(w.get(), QStringLiteral("faithfulness.random_repeats"))->setValue(1);
+        // The model's own baseline is named in the list and under it.
+        auto* box = child<QComboBox>(w.get(), QStringLiteral("perturbation.baseline"));
+        QCOMPARE(box->currentData(Qt::UserRole).toString(), QStringLiteral("model"));
+        QVERIFY2(box->currentText().contains(QStringLiteral("black")), qPrintable(box->currentText()));
+        const QString own = child<QLabel>(w.get(), QStringLiteral("ownBaselineLabel"))->text();
+        QVERIFY2(own.contains(QStringLiteral("fashion-cnn")) && own.contains(QStringLiteral("black")) &&
+                     own.contains(QStringLiteral("descriptor")),
+                 qPrintable(own));
+        QCOMPARE(w->buildRunPlan().perturbation.getChoice("baseline"), std::string("model"));
+
+        // Default: fashion-cnn's own (black), for the map and for deletion/insertion.
+        runAndWait(*w);
+        const Explanation* lime = w->grid()->tile(0)->explanation();
+        QVERIFY2(lime, qPrintable(w->grid()->tile(0)->numbersText()));
+        QCOMPARE(lime->settings["baseline"]["baseline"].get<std::string>(), std::string("black"));
+        QVERIFY(lime->settings["baseline"]["source"].get<std::string>().find("fashion-cnn") != std::string::npos);
+        QCOMPARE(w->session()->metricsSlot().state, MethodState::Done);
+        const RunMetrics* m = w->metricsView()->metrics();
+        QVERIFY(m);
+        QCOMPARE(toString(m->faithfulness.baseline.baseline), std::string("black"));
+        QVERIFY2(w->metricsView()->messageText().contains(QStringLiteral("<b>black</b>")), qPrintable(w->metricsView()->messageText()));
+        // The verdict is the core's, word for word (GUI and CLI agree).
+        QCOMPARE(w->metricsView()->aucTable()->item(0, 4)->text(), qs(faithfulnessVerdict(m->faithfulness, 0)));
+
+        // The user picks blur: the plan, the map's settings and the metrics all say so.
+        chooseBaseline(*w, QStringLiteral("blur"));
+        QCOMPARE(w->buildRunPlan().perturbation.getChoice("baseline"), std::string("blur"));
+        runAndWait(*w);
+        lime = w->grid()->tile(0)->explanation();
+        QVERIFY(lime);
+        QCOMPARE(lime->settings["baseline"]["baseline"].get<std::string>(), std::string("blur"));
+        QCOMPARE(lime->settings["baseline"]["source"].get<std::string>(), std::string("perturbation.baseline"));
+        QCOMPARE(lime->settings["perturbation"]["baseline"].get<std::string>(), std::string("blur"));
+        m = w->metricsView()->metrics();
+        QVERIFY(m);
+        QCOMPARE(toString(m->faithfulness.baseline.baseline), std::string("blur"));
+        QVERIFY2(w->metricsView()->messageText().contains(QStringLiteral("<b>blur</b>")), qPrintable(w->metricsView()->messageText()));
+        // Kept between sessions, and "Reset to defaults" goes back to the model's own.
+        w->close();
+        w = openWindow();
+        QCOMPARE(w->perturbationForm()->values().getChoice("baseline"), std::string("blur"));
+        QTest::mouseClick(child<QPushButton>(w.get(), QStringLiteral("reset.perturbation")), Qt::LeftButton);
+        QCOMPARE(w->perturbationForm()->values().getChoice("baseline"), std::string("model"));
+        QCOMPARE(child<QComboBox>(w.get(), QStringLiteral("perturbation.baseline"))->currentData(Qt::UserRole).toString(),
+                 QStringLiteral("model"));
+    }
+
+    void baselinePreviewShowsWhatRemovedLooksLike() {
+        auto w = openWindow();
+        // fashion-cnn's own baseline is black: everything removed = a black 28x28 grey image.
+        QTRY_VERIFY_WITH_TIMEOUT(!w->perturbationPreview().baseline.isNull(), 10000);
+        const PerturbationPreview first = w->perturbationPreview();
+        QCOMPARE(first.baseline_name, std::string("black"));
+        QCOMPARE(first.baseline.size(), QSize(28, 28));
+        QVERIFY(allPixels(first.baseline, 0));
+        QVERIFY(!child<QLabel>(w.get(), QStringLiteral("baselinePreview"))->pixmap().isNull());
+        QCOMPARE(child<QLabel>(w.get(), QStringLiteral("baselinePreview"))->pixmap().width(), 28 * 5);  // enlarged, whole pixels
+        QVERIFY(child<QLabel>(w.get(), QStringLiteral("baselineCaption"))->text().contains(QStringLiteral("black")));
+        // The coalition: about half the superpixels removed, each pixel either the model's input or the baseline.
+        const QImage input = w->modelInputImage();
+        QCOMPARE(input.size(), QSize(28, 28));
+        QCOMPARE(first.coalition.size(), QSize(28, 28));
+        QVERIFY(first.segments > 2);
+        QCOMPARE(first.removed, first.segments / 2);
+        int kept = 0, removed = 0;
+        for (int y = 0; y < 28; ++y)
+            for (int x = 0; x < 28; ++x) {
+                const int c = qGray(first.coalition.pixel(x, y)), in = qGray(input.pixel(x, y));
+                QVERIFY(c == in || c == 0);
+                kept += c == in && in != 0;
+                removed += c == 0 && in != 0;
+            }
+        QVERIFY2(kept > 0 && removed > 0, qPrintable(QStringLiteral("kept %1, removed %2").arg(kept).arg(removed)));
+        QVERIFY(child<QLabel>(w.get(), QStringLiteral("coalitionCaption"))->text().contains(QStringLiteral("removed")));
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty())
+            child<QWidget>(w.get(), QStringLiteral("perturbationBox"))->grab().save(QDir(shots).filePath(QStringLiteral("baseline-default.png")));
+
+        // Another choice: the previews follow.
+        chooseBaseline(*w, QStringLiteral("grey"));
+        QTRY_VERIFY_WITH_TIMEOUT(w->perturbationPreview().baseline_name == "grey", 10000);
+        QVERIFY(allPixels(w->perturbationPreview().baseline, 128));
+        QVERIFY(w->perturbationPreview().coalition != first.coalition);
+        QVERIFY(child<QLabel>(w.get(), QStringLiteral("baselineCaption"))->text().contains(QStringLiteral("grey")));
+        chooseBaseline(*w, QStringLiteral("blur"));
+        QTRY_VERIFY_WITH_TIMEOUT(w->perturbationPreview().baseline_name == "blur", 10000);
+        QVERIFY(!allPixels(w->perturbationPreview().baseline, 0));
+        // A new seed draws another coalition.
+        const QImage before = w->perturbationPreview().coalition;
+        child<QSpinBox>(w.get(), QStringLiteral("seedSpin"))->setValue(3);
+        QTRY_VERIFY_WITH_TIMEOUT(w->perturbationPreview().seed == 3, 10000);
+        QVERIFY(w->perturbationPreview().coalition != before);
+        // A method with its own fill is named as not following the setting.
+        auto* fill = child<QComboBox>(w.get(), QStringLiteral("lime.fill"));
+        fill->setCurrentIndex(fill->findData(QStringLiteral("segment-mean"), Qt::UserRole));
+        auto* overrides = child<QLabel>(w.get(), QStringLiteral("fillOverrideLabel"));
+        QVERIFY(overrides->isVisible());
+        QVERIFY2(overrides->text().contains(QStringLiteral("lime.fill")), qPrintable(overrides->text()));
+        if (!shots.isEmpty())
+            child<QWidget>(w.get(), QStringLiteral("perturbationBox"))->grab().save(QDir(shots).filePath(QStringLiteral("baseline-blur.png")));
+    }
+
+    void colourPhotoOnGreyModelShowsHintsAndWhatTheModelSees() {
+        auto w = openWindow();
+        auto* hints = child<QLabel>(w.get(), QStringLiteral("inputHintsLabel"));
+        auto* caution = child<QLabel>(w.get(), QStringLiteral("targetCautionLabel"));
+        QVERIFY2(!hints->isVisible(), qPrintable(hints->text()));  // a fashion sample on the fashion model: nothing to say
+        QVERIFY(!caution->isVisible());
+        QVERIFY(!w->grid()->originalTile()->detailText().contains(QStringLiteral("model sees")));  // it sees the image as is
+        w->openImage(kCat);
+        QTRY_VERIFY_WITH_TIMEOUT(hints->isVisible(), kLoadTimeout);
+        QVERIFY2(hints->text().contains(QStringLiteral("colour")), qPrintable(hints->text()));
+        QVERIFY(hints->text().contains(QStringLiteral("fashion-cnn")));
+        // What the model sees: the cat as a 28x28 grey image.
+        const QImage seen = w->modelInputImage();
+        QCOMPARE(seen.size(), QSize(28, 28));
+        QCOMPARE(seen.format(), QImage::Format_Grayscale8);
+        QVERIFY(!child<QLabel>(w.get(), QStringLiteral("modelInputLabel"))->pixmap().isNull());
+        const QString caption = child<QLabel>(w.get(), QStringLiteral("modelInputCaption"))->text();
+        QVERIFY2(caption.contains(QStringLiteral("28×28 grey")), qPrintable(caption));
+        QVERIFY2(caption.contains(QStringLiteral("451×300")), qPrintable(caption));
+        // And on the original's tile, where the maps are compared.
+        QVERIFY2(w->grid()->originalTile()->detailText().contains(QStringLiteral("28×28 grey")),
+                 qPrintable(w->grid()->originalTile()->detailText()));
+        // A class the model hardly gives: the caution appears, and goes with the top-1 again.
+        const auto& p = w->session()->probabilities();
+        QCOMPARE(p.size(), size_t(10));
+        int lowest = 0;
+        for (int i = 1; i < 10; ++i)
+            if (p[i] < p[lowest]) lowest = i;
+        QVERIFY(p[lowest] < kLowTargetProbability);
+        auto* target = child<QComboBox>(w.get(), QStringLiteral("targetCombo"));
+        target->setCurrentIndex(target->findData(lowest));
+        QVERIFY(caution->isVisible());
+        QVERIFY2(caution->text().contains(QStringLiteral("p = ")), qPrintable(caution->text()));
+        target->setCurrentIndex(0);
+        QCOMPARE(caution->isVisible(), p[w->session()->prediction().front().index] < kLowTargetProbability);
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty()) {
+            target->setCurrentIndex(target->findData(lowest));
+            QWidget* form = child<QWidget>(w.get(), QStringLiteral("formWidget"));
+            form->grab(QRect(QPoint(0, 0), QSize(form->width(), 700))).save(QDir(shots).filePath(QStringLiteral("cat-form.png")));
+        }
+    }
+
+    void tileShowsTheMapsWarnings() {
+        // fashion-cnn reads a uniform dataset-mean image as "Bag": on the bag
+        // sample, that baseline alone keeps the prediction and the guard fires.
+        auto w = openWindow({}, kBag);
+        onlyMethods(*w, {"gradcam", "lime"});
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(50);
+        w->metricsSection()->setChecked(true);
+        child<QDoubleSpinBox>(w.get(), QStringLiteral("faithfulness.step_fraction"))->setValue(0.1);
+        child<QSpinBox>(w.get(), QStringLiteral("faithfulness.random_repeats"))->setValue(1);
+        chooseBaseline(*w, QStringLiteral("dataset-mean"));
+        runAndWait(*w);
+        HeatmapTile* cam = w->grid()->tile(0);
+        HeatmapTile* lime = w->grid()->tile(1);
+        QVERIFY(lime->explanation());
+        QVERIFY(!lime->explanation()->warnings.empty());
+        QVERIFY(lime->warningVisible());
+        QVERIFY2(lime->warningText().startsWith(QStringLiteral("⚠")), qPrintable(lime->warningText()));
+        QVERIFY2(lime->warningText().contains(QStringLiteral("baseline alone predicts the target")), qPrintable(lime->warningText()));
+        QVERIFY2(lime->warningToolTip().contains(QStringLiteral("with every part removed")), qPrintable(lime->warningToolTip()));
+        // Grad-CAM removes nothing: no warning, but the line keeps its room, so both maps start at the same height.
+        QVERIFY(!cam->warningVisible());
+        QVERIFY(cam->warningText().isEmpty());
+        QCOMPARE(cam->view()->geometry().top(), lime->view()->geometry().top());
+        QVERIFY(child<QLabel>(w.get(), QStringLiteral("runSummaryLabel"))->text().contains(QStringLiteral("warning")));
+        // Deletion/insertion removes to the same baseline: the Metrics tab says so, with the guard's sentence.
+        QCOMPARE(w->session()->metricsSlot().state, MethodState::Done);
+        QVERIFY(w->metricsView()->metrics()->faithfulness.guard.fired);
+        QVERIFY2(w->metricsView()->warningText().contains(QStringLiteral("with every part removed")),
+                 qPrintable(w->metricsView()->warningText()));
+        QVERIFY(w->metricsView()->messageText().contains(QStringLiteral("<b>dataset-mean</b>")));
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty()) {
+            w->grab().save(QDir(shots).filePath(QStringLiteral("warning.png")));
+            child<QTabWidget>(w.get(), QStringLiteral("resultsTabs"))->setCurrentIndex(1);
+            w->grab().save(QDir(shots).filePath(QStringLiteral("warning-metrics.png")));
+        }
+    }
+
+    void metricsViewUsesTheCoreVerdicts() {
+        // Built by hand, so every case is there: a blank sanity step, a guard that fired, a low target p.
+        auto curve = [](double auc) {
+            Curve c;
+            c.fraction = {0.0, 1.0};
+            c.score = {auc, auc};
+            c.auc = auc;
+            return c;
+        };
+        auto m = std::make_shared<RunMetrics>();
+        m->methods = {"gradcam", "lime"};
+        m->titles = {QStringLiteral("Grad-CAM"), QStringLiteral("LIME")};
+        FaithfulnessReport& f = m->faithfulness;
+        f.methods = m->methods;
+        f.curves.resize(2);
+        f.curves[0].deletion = curve(0.1);
+        f.curves[0].insertion = curve(0.9);
+        f.curves[1].deletion = curve(0.6);
+        f.curves[1].insertion = curve(0.3);
+        f.random.deletion = curve(0.5);
+        f.random.insertion = curve(0.5);
+        f.baseline = {baselineFromName("blur"), "perturbation.baseline"};
+        f.guard.image_probability = 0.9;
+        f.guard.fired = true;
+        f.guard.warning = "deletion/insertion: with every part removed (baseline 'blur') the model still gives it";
+        m->agreement.methods = m->methods;
+        m->agreement.spearman = m->agreement.top_iou = {{1.0, 0.2}, {0.2, 1.0}};
+        m->has_sanity = true;
+        m->sanity.layers = {"fc", "block3"};
+        m->sanity.target_probability = 0.9;
+        SanityMethodResult ok;
+        ok.method = "gradcam";
+        ok.title = "Grad-CAM";
+        ok.spearman = {0.2, 0.1};
+        ok.blank = {false, false};
+        ok.verdict = "ok";
+        SanityMethodResult blank = ok;
+        blank.method = "lime";
+        blank.title = "LIME";
+        blank.spearman = {0.4, 0.0};
+        blank.blank = {false, true};
+        blank.verdict = "blank";
+        m->sanity.methods = {ok, blank};
+
+        MetricsView view;
+        view.showMetrics(m);
+        QCOMPARE(view.aucTable()->item(0, 4)->text(), qs(faithfulnessVerdict(f, 0)));
+        QCOMPARE(view.aucTable()->item(0, 4)->text(), QStringLiteral("beats random on both"));
+        QCOMPARE(view.aucTable()->item(1, 4)->text(), QStringLiteral("no better than random"));
+        QVERIFY2(view.messageText().contains(QStringLiteral("<b>blur</b>")) &&
+                     view.messageText().contains(QStringLiteral("perturbation.baseline")),
+                 qPrintable(view.messageText()));
+        QVERIFY2(view.warningText().contains(QStringLiteral("with every part removed")), qPrintable(view.warningText()));
+        QTableWidget* sanity = view.sanityTable();
+        QCOMPARE(sanity->item(1, 0)->text(), QStringLiteral("0.40"));
+        QCOMPARE(sanity->item(1, 1)->text(), QStringLiteral("blank"));  // not "0.00": a constant map has no ranking
+        QCOMPARE(sanity->item(1, 1)->background().color(), QColor(0xd5, 0xd5, 0xd5));
+        QCOMPARE(sanity->item(0, 1)->text(), QStringLiteral("0.10"));
+        QCOMPARE(sanity->item(1, 2)->text(), qs(sanityVerdict(blank, 0.9)));
+        QVERIFY(sanity->item(1, 2)->text().startsWith(QStringLiteral("blank:")));
+        QVERIFY(sanity->item(0, 2)->text().startsWith(QStringLiteral("ok:")));
+        // A class the model hardly gives: every verdict carries the caution, and the header says why.
+        m->faithfulness.guard.image_probability = 0.05;
+        m->sanity.target_probability = 0.05;
+        view.showMetrics(m);
+        QVERIFY2(view.aucTable()->item(0, 4)->text().contains(QStringLiteral("caution")), qPrintable(view.aucTable()->item(0, 4)->text()));
+        QVERIFY(view.sanityTable()->item(0, 2)->text().contains(QStringLiteral("caution")));
+        QVERIFY(view.warningText().contains(QStringLiteral("Caution")));
+        view.showMetrics(nullptr);
+        QVERIFY(view.warningText().isEmpty());
     }
 
     void superpixelPreviewFollowsTheCount() {
