@@ -1,7 +1,10 @@
 // `mirada`: the desktop application.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTabWidget>
 #include <QTimer>
+
+#include <cstdio>
 
 #include "main_window.hpp"
 
@@ -20,7 +23,8 @@ int main(int argc, char** argv) {
     const QCommandLineOption settingsOpt(QStringLiteral("settings"), QStringLiteral("Settings file to use (default: ~/.config/Mirada/mirada.ini)."), QStringLiteral("file"));
     const QCommandLineOption runOpt(QStringLiteral("run"), QStringLiteral("Run the enabled methods as soon as model and image are ready."));
     const QCommandLineOption shotOpt(QStringLiteral("screenshot"), QStringLiteral("After --run finishes, save a PNG of the window and quit."), QStringLiteral("png"));
-    parser.addOptions({modelOpt, settingsOpt, runOpt, shotOpt});
+    const QCommandLineOption tabOpt(QStringLiteral("tab"), QStringLiteral("With --screenshot: the results tab to show, maps (default) or metrics."), QStringLiteral("tab"), QStringLiteral("maps"));
+    parser.addOptions({modelOpt, settingsOpt, runOpt, shotOpt, tabOpt});
     parser.process(app);
 
     mirada::gui::StartOptions options;
@@ -38,7 +42,16 @@ int main(int argc, char** argv) {
                          Qt::SingleShotConnection);
         if (parser.isSet(shotOpt)) {
             const QString file = parser.value(shotOpt);
-            QObject::connect(&window, &mirada::gui::MainWindow::runFinished, &window, [&window, file]() {
+            const QString tab = parser.value(tabOpt);
+            if (tab != QStringLiteral("maps") && tab != QStringLiteral("metrics")) {
+                std::fprintf(stderr, "mirada: --tab '%s' is not known; use maps or metrics\n", qPrintable(tab));
+                return 2;
+            }
+            QObject::connect(&window, &mirada::gui::MainWindow::runFinished, &window, [&window, file, tab]() {
+                if (tab == QStringLiteral("metrics"))
+                    if (auto* tabs = window.findChild<QTabWidget*>(QStringLiteral("resultsTabs")))
+                        if (auto* page = window.findChild<QWidget*>(QStringLiteral("metricsPage")))
+                            tabs->setCurrentWidget(page);
                 QTimer::singleShot(300, &window, [&window, file]() {
                     const bool ok = window.grab().save(file);
                     if (!ok) qWarning("could not write the screenshot %s", qPrintable(file));
