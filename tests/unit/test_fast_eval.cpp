@@ -232,6 +232,34 @@ TEST(FastEval, SmallTorchScriptModelGetsAMeasuredFormWithTheSameLogits) {
     }
 }
 
+// The flaky sanity-check failure of issue 12: after a weight change the
+// optimized module is rebuilt, and re-timing the forms under load could pick
+// another form whose rounding differs (conv+BN folding), so restored weights
+// gave different logits. The form is now measured once and kept.
+TEST(FastEval, AutoFormIsKeptAcrossRebuildsSoRestoredWeightsGiveIdenticalLogits) {
+    MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
+    auto model = loadCpu(fx("residual-cnn.json"));  // MIRADA_EVAL_FORM unset: auto
+    const auto input = readF32(fx("residual-cnn.input.f32"), {1, 3, 32, 32});
+    const auto before = model->forward(input).clone();
+    const std::string path = model->evaluationPath();
+    torch::Tensor w = model->parameterGroups().front().parameters.front().tensor;
+    const auto saved = w.detach().clone();
+    for (int round = 0; round < 3; ++round) {
+        {
+            torch::NoGradGuard ng;
+            w.detach().mul_(-2.0);
+        }
+        EXPECT_FALSE(torch::equal(model->forward(input), before));
+        EXPECT_EQ(model->evaluationPath(), path) << "round " << round;
+        {
+            torch::NoGradGuard ng;
+            w.detach().copy_(saved);
+        }
+        EXPECT_TRUE(torch::equal(model->forward(input), before)) << "round " << round;
+        EXPECT_EQ(model->evaluationPath(), path) << "round " << round;
+    }
+}
+
 TEST(FastEval, BatchSizeExplicitOrMeasuredOnceAndCached) {
     MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
     auto model = loadCpu(fx("residual-cnn.json"));

@@ -204,10 +204,15 @@ bool FastEvaluator::ready() {
         versions_.clear();
         for (const auto& w : weights_) versions_.push_back(w._version());
         torch::jit::Module source = build_();
-        if (wanted == EvalForm::Plain) {
+        // A rebuild after a weight change keeps the form measured the first
+        // time: re-measuring could pick another form under load, and the forms
+        // differ in rounding (conv+BN folding), so restored weights would no
+        // longer give bit-identical logits (the sanity check restores weights).
+        const EvalForm form = (wanted == EvalForm::Auto && measured_) ? measured_form_ : wanted;
+        if (form == EvalForm::Plain) {
             module_ = source;
             form_ = EvalForm::Plain;
-        } else if (wanted == EvalForm::Frozen) {
+        } else if (form == EvalForm::Frozen) {
             torch::jit::Module m = source.clone();
             m.eval();
             module_ = torch::jit::freeze(m);
@@ -215,7 +220,11 @@ bool FastEvaluator::ready() {
         } else {
             module_ = optimizeForInference(source);
             form_ = EvalForm::Optimized;
-            if (wanted == EvalForm::Auto && !probe_shape_.empty()) chooseByMeasurement(source);
+            if (form == EvalForm::Auto && !probe_shape_.empty()) {
+                chooseByMeasurement(source);
+                measured_ = true;
+                measured_form_ = form_;
+            }
         }
         built_ = true;
         ++builds_;
