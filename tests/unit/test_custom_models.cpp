@@ -333,3 +333,25 @@ TEST(ModelZoo, FindsWeightsInTheTorchHubCache) {
     unsetenv("MIRADA_MODELS_DIR");
     unsetenv("TORCH_HOME");
 }
+
+// Issue 12, D11: outputs Mirada cannot read as class scores are refused with a
+// sentence naming the model, not printed as "nan" or p = 5.61.
+TEST(CustomModels, BadOutputsAreRefusedNamingTheModel) {
+    MIRADA_REQUIRE_FIXTURE(fixtureDir() / "nan-scores.json");
+    std::string log;
+    TempDir out;
+    const std::string image = samplePath("photo-cat.jpg");
+    EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " predict --device cpu --model " +
+                             (fixtureDir() / "nan-scores.json").string() + " --image " + image, &log), 1) << log;
+    EXPECT_NE(log.find("non-finite scores"), std::string::npos) << log;
+    EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " explain --quiet --device cpu --methods gradcam --model " +
+                             (fixtureDir() / "nan-scores.json").string() + " --image " + image + " --out " + out.path().string(), &log), 1)
+        << log;
+    EXPECT_NE(log.find("non-finite"), std::string::npos) << log;
+    EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " predict --device cpu --model " +
+                             (fixtureDir() / "logits-as-probs.json").string() + " --image " + image, &log), 1) << log;
+    EXPECT_NE(log.find("\"output\": \"logits\""), std::string::npos) << log;
+    EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " predict --device cpu --model " +
+                             (fixtureDir() / "zero-classes.json").string() + " --image " + image, &log), 1) << log;
+    EXPECT_NE(log.find("0 class scores"), std::string::npos) << log;
+}

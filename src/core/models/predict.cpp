@@ -1,11 +1,37 @@
 #include "models/predict.hpp"
 
+#include <cstdio>
+
 #include "common/error.hpp"
 #include "image/preprocess.hpp"
 
 namespace mirada {
 
+void checkModelOutputs(const Model& model, const torch::Tensor& outputs, const std::string& what) {
+    const auto out = outputs.to(torch::kCPU).to(torch::kFloat32);
+    if (out.dim() != 2 || out.size(1) < 1)
+        throw Error("model '" + model.info().name + "' returned an output of shape " + c10::str(out.sizes()) + " for " +
+                    what + "; expected class scores [N, classes] with at least one class");
+    if (!torch::isfinite(out).all().item<bool>())
+        throw Error("model '" + model.info().name + "' returned non-finite scores (NaN or infinity) for " + what +
+                    "; check the model and its input normalisation (\"mean\", \"std\" in its descriptor)");
+    if (model.info().outputs_probabilities) {
+        const double lo = out.min().item<double>(), hi = out.max().item<double>();
+        const auto sums = out.sum(1);
+        const double worst = (sums - 1).abs().max().item<double>();
+        if (lo < -1e-4 || hi > 1 + 1e-4 || worst > 1e-3) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "values from %.4g to %.4g, rows summing to %.4g", lo, hi,
+                          sums[0].item<double>());
+            throw Error("model '" + model.info().name + "' is declared to output probabilities (\"output\": "
+                        "\"probabilities\") but returned " + buf + " for " + what +
+                        "; if it returns logits, set \"output\": \"logits\" in its descriptor");
+        }
+    }
+}
+
 torch::Tensor toProbabilities(const Model& model, const torch::Tensor& outputs) {
+    checkModelOutputs(model, outputs, "an input");
     if (model.info().outputs_probabilities) return outputs.to(torch::kFloat32);
     return torch::softmax(outputs.to(torch::kFloat32), 1);
 }

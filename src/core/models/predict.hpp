@@ -15,6 +15,12 @@ struct ClassScore {
 };
 
 // Probabilities from raw outputs [N, classes], honouring ModelInfo::outputs_probabilities.
+// Refuses outputs Mirada cannot read as class scores: not [N, classes >= 1],
+// NaN or infinity, or (for a model declared to output probabilities) values
+// outside [0, 1] or rows not summing to 1. `what` names the input ("the image").
+void checkModelOutputs(const Model& model, const torch::Tensor& outputs, const std::string& what);
+
+// Softmax of the logits, or the model's own probabilities; checked by checkModelOutputs.
 torch::Tensor toProbabilities(const Model& model, const torch::Tensor& outputs);
 
 // The class to explain from the outputs [1, classes] of one image: `requested`

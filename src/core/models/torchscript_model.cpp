@@ -1,4 +1,5 @@
 #include "models/torchscript_model.hpp"
+#include "models/predict.hpp"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/inliner.h>
@@ -361,7 +362,11 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
         throw Error("model '" + file.string() + "' returns a tensor of shape " + c10::str(out.sizes()) +
                     "; Mirada needs class scores of shape [N, classes]");
     const auto classes = out.size(1);
+    if (classes < 1)
+        throw Error("model '" + file.string() + "' returns 0 class scores (output shape " + c10::str(out.sizes()) +
+                    "); Mirada needs at least one class");
     auto& mi = const_cast<ModelInfo&>(model->info());
+    if (mi.outputs_probabilities) checkModelOutputs(*model, out, "a blank input");
     if (mi.labels.empty()) {
         if (classes == 1000) {
             mi.labels = imagenetLabels();

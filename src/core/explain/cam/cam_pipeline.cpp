@@ -1,4 +1,5 @@
 #include "explain/cam/cam_pipeline.hpp"
+#include "models/predict.hpp"
 
 #include <opencv2/imgproc.hpp>
 #include <torch/csrc/jit/runtime/graph_executor.h>
@@ -125,6 +126,7 @@ CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, con
                     "; expected class scores [1, classes]");
     const int64_t classes = r.output.size(1);
     out.output = r.output.detach()[0].to(torch::kCPU, torch::kFloat32).contiguous();
+    checkModelOutputs(model, out.output.unsqueeze(0), "the image");
 
     if (target_index < 0) target_index = static_cast<int>(out.output.argmax().item<int64_t>());
     if (target_index >= classes)
