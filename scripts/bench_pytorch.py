@@ -3,9 +3,16 @@
 
 What a Python explainer (lime, captum) does with the model: torchvision's
 architecture (or torch.jit.load for TorchScript) in eval mode under no_grad,
-NCHW float32 batches, no further optimisation. Same weights file, batch size,
+NCHW float32 batches, no further optimisation. Same weights, batch size,
 thread count and input image as Mirada's run (the input comes preprocessed from
 Mirada as raw float32 [1, C, H, W], so both time the very same tensor).
+
+The weights file is never unpickled: for VGG16 and ResNet50 Mirada hands over
+the tensors it read itself (--tensors: a JSON manifest beside a raw file), since
+torch.load of a .pth runs whatever code the file's pickles name; --weights with
+those architectures (manual use) goes through torch.load(weights_only=True).
+TorchScript archives are opened with torch.jit.load, which unpickles no Python
+globals.
 
 Prints one JSON object on stdout:
   images_per_s        throughput over --images images after a 2-batch warm-up, median of --rounds
@@ -21,11 +28,30 @@ import time
 import torch
 
 
-def load(arch, weights):
+def read_tensors(manifest):
+    """The state dict that Mirada wrote: manifest [{name, dtype, shape, offset, nbytes}] + <manifest stem>.bin."""
+    with open(manifest) as f:
+        entries = json.load(f)
+    with open(manifest[: -len(".json")] + ".bin", "rb") as f:
+        data = bytearray(f.read())
+    dtypes = {"float32": torch.float32, "int64": torch.int64}
+    state = {}
+    for e in entries:
+        dtype = dtypes[e["dtype"]]
+        n = e["nbytes"] // torch.tensor([], dtype=dtype).element_size()
+        t = torch.frombuffer(data, dtype=dtype, count=n, offset=e["offset"]) if n else torch.empty(0, dtype=dtype)
+        state[e["name"]] = t.view(e["shape"]).clone()
+    return state
+
+
+def load(arch, weights, tensors):
     if arch in ("resnet50", "vgg16"):
         import torchvision
         model = getattr(torchvision.models, arch)()
-        state = torch.load(weights, map_location="cpu")
+        if tensors:
+            state = read_tensors(tensors)
+        else:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
         return model.eval()
     model = torch.jit.load(weights, map_location="cpu")
@@ -50,7 +76,8 @@ def timed_images(model, one, batch, count):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--arch", required=True, help="resnet50, vgg16 or torchscript")
-    ap.add_argument("--weights", required=True)
+    ap.add_argument("--weights", help="TorchScript archive (or a state dict, loaded with weights_only=True)")
+    ap.add_argument("--tensors", help="manifest .json of the state dict Mirada read (beside it: the .bin)")
     ap.add_argument("--input", required=True, help="raw float32 [1, C, H, W]")
     ap.add_argument("--shape", required=True, help="C,H,W")
     ap.add_argument("--batch", type=int, required=True)
@@ -65,7 +92,9 @@ def main():
     c, h, w = (int(v) for v in a.shape.split(","))
     with open(a.input, "rb") as f:
         one = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).view(1, c, h, w).clone()
-    model = load(a.arch, a.weights)
+    if not a.weights and not a.tensors:
+        ap.error("give --weights or --tensors")
+    model = load(a.arch, a.weights, a.tensors)
     result = {"threads": torch.get_num_threads(), "batch": a.batch, "torch": torch.__version__}
     with torch.no_grad():
         if a.logits:

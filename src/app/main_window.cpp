@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "common/file_checks.hpp"
 #include "explain/baseline_setting.hpp"
 #include "explain/cam/cam_pipeline.hpp"
 #include "image/image_io.hpp"
@@ -409,9 +410,15 @@ void MainWindow::restoreSettings(const StartOptions& options) {
     if (!methodsText.isEmpty()) {
         nlohmann::json j;
         try {
-            j = nlohmann::json::parse(ss(methodsText));
+            // Bounded nesting: a deeply nested value would overflow the stack at every start.
+            j = parseJsonBounded(ss(methodsText), "the saved setting 'methods/json'");
         } catch (const std::exception& e) {
-            settings_->reportBadValue(QStringLiteral("methods/json"), tr("not valid JSON"));
+            const std::string why = e.what();
+            settings_->reportBadValue(QStringLiteral("methods/json"),
+                                      why.find("levels deep") != std::string::npos
+                                          ? tr("nested more than %1 levels deep").arg(kMaxJsonDepth)
+                                          : tr("not valid JSON"));
+            j = nlohmann::json();
         }
         if (j.is_object()) {
             QStringList refused;

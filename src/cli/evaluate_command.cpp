@@ -151,10 +151,9 @@ int evaluateImage(const EvaluateOptions& o) {
         }
     s.run.extra["sheet_lines"] = lines;
 
-    auto files = exportRun(eo.out, stem, s.run);
-    const fs::path csv = fs::path(eo.out) / csvName;
-    writeFileAtomic(csv, curvesCsv(faith));
-    files.push_back(csv);
+    ExportOptions exportOptions;
+    exportOptions.extra_files.emplace_back(csvName, curvesCsv(faith));  // one set with the report that names it
+    const auto files = exportRun(eo.out, stem, s.run, exportOptions);
 
     const auto& e0 = s.run.explanations.front();
     std::cout << "target " << e0.target_index << " '" << e0.target_label << "' (p = " << e0.target_probability << ")\n";

@@ -1,9 +1,15 @@
 // `mirada-cli explain` and `mirada-cli bench`: parse, call the core, report.
 #include "explain_command.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -14,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/file_checks.hpp"
 #include "explain/baseline_setting.hpp"
 #include "metrics/metrics_summary.hpp"
 #include "models/input_check.hpp"
@@ -22,6 +29,7 @@
 #include "image/preprocess.hpp"
 #include "models/batch_size.hpp"
 #include "models/model_zoo.hpp"
+#include "models/state_dict_reader.hpp"
 #include "report/run_export.hpp"
 #include "explain/cam/cam_pipeline.hpp"
 #include "segment/superpixels.hpp"
@@ -32,7 +40,17 @@ namespace mirada::cli {
 namespace {
 
 std::atomic<bool> g_cancel{false};
-void onInterrupt(int) { g_cancel.store(true); }
+// The first Ctrl-C / SIGTERM asks the run to stop at the next batch (no files
+// are written). A second one ends the process at once, even in the middle of
+// a long forward pass: the output files are only ever moved into place as a
+// finished set (exportRun), so none is left half-written.
+void onInterrupt(int) {
+    if (g_cancel.exchange(true)) {
+        static const char msg[] = "\ninterrupted again: stopping now; no files were written\n";
+        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+        _exit(130);
+    }
+}
 
 // --set METHOD.PARAM=VALUE applied to the method's table or the shared superpixel table.
 void applySets(const std::vector<std::string>& sets, std::map<std::string, ParamSet>& groups) {
@@ -112,6 +130,23 @@ LoadedModel openModel(const std::string& spec, const std::string& device) {
 
 const std::atomic<bool>* interruptFlag() { return &g_cancel; }
 
+CLI::Validator seedValidator() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            const bool digits = !text.empty() && text.size() <= 20 &&
+                                std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+            if (digits) {
+                try {
+                    (void)std::stoull(text);
+                    return "";
+                } catch (const std::exception&) {
+                }
+            }
+            return "'" + text.substr(0, 40) + "' is not a seed; use a whole number from 0 to 18446744073709551615";
+        },
+        "SEED");
+}
+
 void printProgress(const std::string& what, double fraction, const std::string& message, bool quiet) {
     auto& p = progressLine();
     p.quiet = quiet;
@@ -132,7 +167,9 @@ void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& mode
         ->capture_default_str();
     cmd.add_option("--target,-t", o.target, "top1, a class index, or a label")->capture_default_str();
     cmd.add_option("--out,-o", o.out, "output folder (created if missing)")->capture_default_str();
-    cmd.add_option("--seed", o.seed, "random seed: same seed, same output")->capture_default_str();
+    cmd.add_option("--seed", o.seed, "random seed, 0 to 18446744073709551615: same seed, same output")
+        ->capture_default_str()
+        ->check(seedValidator());
     cmd.add_option("--device", o.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     cmd.add_option("--batch-size", o.batch_size, "model evaluations per batch (0 = auto: measured once per model)")
         ->check(CLI::Range(0, 4096));
@@ -210,7 +247,7 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
 
     s.image = loadImage(o.image);
     if (!o.segments.empty()) {
-        s.segments = readLabelMap(o.segments);
+        s.segments = readLabelMap(o.segments, s.image.rgb.size());
         if (s.segments.size() != s.image.rgb.size())
             throw Error("--segments '" + o.segments + "' is " + std::to_string(s.segments.cols) + "x" +
                         std::to_string(s.segments.rows) + " but the image is " + std::to_string(s.image.rgb.cols) +
@@ -288,13 +325,72 @@ std::string shellQuote(const std::string& s) {
     return q + "'";
 }
 
+// Creates `file` (which must not exist: O_EXCL, no symlink followed) with mode 0600 and writes `bytes` to it.
+void writePrivateFile(const fs::path& file, const void* bytes, std::size_t size) {
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error("cannot create " + file.string() + ": " + std::strerror(errno) + "; check the temp folder");
+    const char* p = static_cast<const char*>(bytes);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, p, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            throw Error("cannot write " + file.string() + ": " + std::strerror(err) + "; check the free disk space");
+        }
+        p += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) throw Error("cannot write " + file.string() + "; check the free disk space");
+}
+
 void writeRawFloats(const fs::path& file, const torch::Tensor& t) {
     const auto c = t.to(torch::kCPU).to(torch::kFloat).contiguous();
-    std::FILE* f = std::fopen(file.c_str(), "wb");
-    if (!f) throw Error("cannot write " + file.string());
-    std::fwrite(c.data_ptr<float>(), sizeof(float), c.numel(), f);
-    std::fclose(f);
+    writePrivateFile(file, c.data_ptr<float>(), static_cast<std::size_t>(c.numel()) * sizeof(float));
 }
+
+// The state dict Mirada read from the weights file, handed to the Python side
+// as raw little-endian tensors (float32, or int64 for integer buffers) in one
+// file plus a JSON manifest, so that Python never unpickles the weights file
+// (a .pth can run code when torch.load unpickles it).
+void writeStateDictForPython(const fs::path& weights, const fs::path& bin, const fs::path& manifest) {
+    const StateDict sd = readStateDict(weights);
+    std::string data;
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& nt : sd) {
+        const bool integral = !torch::isFloatingType(nt.tensor.scalar_type());
+        const auto t = nt.tensor.to(torch::kCPU).to(integral ? torch::kLong : torch::kFloat).contiguous();
+        const std::size_t nbytes = static_cast<std::size_t>(t.numel()) * t.element_size();
+        data.resize((data.size() + 7) / 8 * 8, '\0');  // each tensor 8-byte aligned
+        entries.push_back({{"name", nt.name},
+                           {"dtype", integral ? "int64" : "float32"},
+                           {"shape", t.sizes().vec()},
+                           {"offset", data.size()},
+                           {"nbytes", nbytes}});
+        data.append(static_cast<const char*>(t.data_ptr()), nbytes);
+    }
+    writePrivateFile(bin, data.data(), data.size());
+    const std::string text = entries.dump();
+    writePrivateFile(manifest, text.data(), text.size());
+}
+
+// A private temp folder (mkdtemp: a fresh unpredictable name, mode 0700), removed on scope exit.
+struct PrivateTempDir {
+    fs::path path;
+    PrivateTempDir() {
+        std::string templ = (fs::temp_directory_path() / "mirada-bench-XXXXXX").string();
+        if (!::mkdtemp(templ.data()))
+            throw Error("cannot create a private folder in " + fs::temp_directory_path().string() + ": " +
+                        std::strerror(errno) + "; check TMPDIR");
+        path = templ;
+    }
+    ~PrivateTempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    PrivateTempDir(const PrivateTempDir&) = delete;
+    PrivateTempDir& operator=(const PrivateTempDir&) = delete;
+};
 
 // Plain PyTorch eval of the model's weights file in a Python subprocess
 // (MIRADA_PYTHON, default /usr/bin/python3 with Debian's python3-torch).
@@ -305,20 +401,20 @@ nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const t
         (info.architecture == "vgg16" || info.architecture == "resnet50") ? info.architecture : "torchscript";
     const char* py = std::getenv("MIRADA_PYTHON");
     const std::string python = (py && *py) ? py : "/usr/bin/python3";
-    const fs::path dir = fs::temp_directory_path() / ("mirada-bench-" + std::to_string(getpid()));
-    fs::create_directories(dir);
-    struct Cleanup {
-        fs::path d;
-        ~Cleanup() {
-            std::error_code ec;
-            fs::remove_all(d, ec);
-        }
-    } cleanup{dir};
+    const PrivateTempDir tmp;
+    const fs::path& dir = tmp.path;
     writeRawFloats(dir / "input.f32", input);
     writeRawFloats(dir / "logits.f32", logits);
     std::ostringstream cmd;
-    cmd << shellQuote(python) << ' ' << shellQuote(pytorchBenchScript().string()) << " --arch " << arch
-        << " --weights " << shellQuote(info.weights_file) << " --input " << shellQuote((dir / "input.f32").string())
+    cmd << shellQuote(python) << ' ' << shellQuote(pytorchBenchScript().string()) << " --arch " << arch;
+    if (arch == "torchscript") {
+        // torch.jit.load: TorchScript's own loader, which unpickles no Python globals.
+        cmd << " --weights " << shellQuote(info.weights_file);
+    } else {
+        writeStateDictForPython(info.weights_file, dir / "tensors.bin", dir / "tensors.json");
+        cmd << " --tensors " << shellQuote((dir / "tensors.json").string());
+    }
+    cmd << " --input " << shellQuote((dir / "input.f32").string())
         << " --logits " << shellQuote((dir / "logits.f32").string()) << " --shape " << input.size(1) << ','
         << input.size(2) << ',' << input.size(3) << " --batch " << batch << " --threads " << torch::get_num_threads()
         << " --images " << images << " --rounds 3 --evaluations " << evaluations;
@@ -329,12 +425,9 @@ nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const t
     while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
     const int status = pclose(pipe);
     if (status != 0 || out.empty())
-        throw Error("the PyTorch comparison failed (" + cmd.str() + "): " + (out.empty() ? "no output" : out));
-    try {
-        return nlohmann::json::parse(out);
-    } catch (const std::exception&) {
-        throw Error("the PyTorch comparison printed something that is not JSON: " + out);
-    }
+        throw Error("the PyTorch comparison failed (" + cmd.str() + "): " +
+                    (out.empty() ? "no output" : clipForMessage(out, 2000)));
+    return parseJsonBounded(out, "the PyTorch comparison's output");
 }
 
 // Seconds to evaluate `count` copies of `one` in batches of `batch` through Mirada's evaluation path.

@@ -47,6 +47,8 @@ ExplainRequest makeRequest(Model& model, const cv::Mat& image, int target, uint6
                            std::map<std::string, ParamSet>& groups, const std::string& method);
 // Model from a zoo name or file, notices printed on stderr.
 LoadedModel openModel(const std::string& spec, const std::string& device);
+// --seed: a whole number 0 .. 2^64-1 (refuses -1, 1e23, 2^64 instead of wrapping them).
+CLI::Validator seedValidator();
 // "a, b,c" -> {"a", "b", "c"}.
 std::vector<std::string> splitList(const std::string& s);
 

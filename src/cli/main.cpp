@@ -124,8 +124,10 @@ int main(int argc, char** argv) {
     bench->add_option("--model,-m", bo.model, modelHelp)->required();
     bench->add_option("--image,-i", bo.image, "image file")->required();
     bench->add_option("--method", bo.method, "gradcam, gradcampp, cam, lime or kernelshap")->capture_default_str();
-    bench->add_option("--samples", bo.samples, "samples for lime / kernelshap (0 = method default)");
-    bench->add_option("--batch-size", bo.batch_size, "model evaluations per batch (0 = auto: measured once per model)");
+    bench->add_option("--samples", bo.samples, "samples for lime / kernelshap (0 = method default)")
+        ->check(CLI::Range(0, 1000000));
+    bench->add_option("--batch-size", bo.batch_size, "model evaluations per batch (0 = auto: measured once per model)")
+        ->check(CLI::Range(0, 4096));
     bench->add_flag("--compare-pytorch", bo.compare_pytorch,
                     "also run plain PyTorch eval of the same weights file (python3-torch, same batch and threads) "
                     "and print both images/s, their ratio, and the method end to end against the same evaluations");
@@ -137,12 +139,13 @@ int main(int argc, char** argv) {
     bench->add_option("--repeat", bo.repeat, "runs to take the median of")->capture_default_str();
     bench->add_option("--device", bo.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     bench->add_option("--set", bo.sets, "METHOD.PARAM=VALUE (repeatable)");
-    bench->add_option("--seed", bo.seed, "random seed");
+    bench->add_option("--seed", bo.seed, "random seed, 0 to 18446744073709551615")->check(mirada::cli::seedValidator());
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        const int code = app.exit(e);  // prints the message (or the help)
+        return code == 0 ? 0 : 1;      // a bad option is an error like any other: exit code 1
     }
     try {
         if (*predict) return runPredict(modelSpec, imagePath, device, top, asJson);

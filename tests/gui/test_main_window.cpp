@@ -567,6 +567,20 @@ private Q_SLOTS:
                  static_cast<int>(makeExplainer("lime")->defaultParams().getInt("samples")));
     }
 
+    // Issue 12 (D3): a 60,000-level nested methods/json crashed the GUI at every start.
+    void deeplyNestedSavedJsonIsIgnoredWithANotice() {
+        {
+            QSettings s(settingsFile(), QSettings::IniFormat);
+            s.setValue(QStringLiteral("mirada/settingsVersion"), 1);
+            s.setValue(QStringLiteral("methods/json"),
+                       QString(60000, QLatin1Char('[')) + QString(60000, QLatin1Char(']')));
+        }
+        auto w = openWindow();
+        QVERIFY2(w->lastNotice().contains(QStringLiteral("methods/json")) &&
+                     w->lastNotice().contains(QStringLiteral("64 levels")),
+                 qPrintable(w->lastNotice()));
+    }
+
     void resetToDefaultsRestoresTheTable() {
         auto w = openWindow();
         auto* samples = child<QSpinBox>(w.get(), QStringLiteral("lime.samples"));

@@ -199,3 +199,25 @@ TEST(ExplainCli, OutOfDomainHintsAndTheBaselineGuardAreReported) {
     EXPECT_TRUE(m["settings"]["baseline_guard"]["fired"].get<bool>());
     EXPECT_FALSE(m["warnings"].empty());
 }
+
+// Issue 12, D10: a run's files are a set. When the new set cannot be put in
+// place, the folder keeps the old set exactly, and no staging folder is left.
+TEST(ExplainCli, AFailedExportLeavesTheOldSetUntouched) {
+    TempDir out;
+    const std::string base = cli() + " explain --quiet --device cpu --model fashion-cnn --image " +
+                             samplePath("fashion-sneaker.png") + " --out " + out.path().string();
+    std::string log;
+    ASSERT_EQ(runCommand(base + " --methods gradcam", &log), 0) << log;
+    const std::string oldReport = slurp(out / "fashion-sneaker.report.json");
+    const std::string oldOverlay = slurp(out / "fashion-sneaker.gradcam.overlay.png");
+    // Something that cannot be replaced by the new set: a folder where the comparison sheet goes.
+    std::filesystem::remove(out / "fashion-sneaker.comparison.png");
+    std::filesystem::create_directory(out / "fashion-sneaker.comparison.png");
+    EXPECT_EQ(runCommand(base + " --seed 5 --methods gradcam,gradcampp", &log), 1) << log;
+    EXPECT_NE(log.find("fashion-sneaker.comparison.png"), std::string::npos) << log;
+    EXPECT_EQ(slurp(out / "fashion-sneaker.report.json"), oldReport);
+    EXPECT_EQ(slurp(out / "fashion-sneaker.gradcam.overlay.png"), oldOverlay);
+    EXPECT_FALSE(std::filesystem::exists(out / "fashion-sneaker.gradcampp.overlay.png"));
+    for (const auto& entry : std::filesystem::directory_iterator(out.path()))
+        EXPECT_EQ(entry.path().filename().string().rfind(".mirada-staging", 0), std::string::npos) << entry.path();
+}

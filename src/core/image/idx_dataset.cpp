@@ -6,23 +6,41 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/file_checks.hpp"
 
 namespace fs = std::filesystem;
 
 namespace mirada {
 namespace {
 
+// The most a dataset file may hold once decompressed (the Fashion-MNIST test
+// set is 7.8 MB, the full MNIST training set 47 MB): a gzip bomb stops here.
+constexpr uint64_t kMaxIdxBytes = uint64_t{1} << 30;  // 1 GiB
+// Largest image side an IDX image file may announce.
+constexpr uint32_t kMaxIdxSide = 16384;
+
 // gzread reads plain files too (transparently), so one path serves both.
 std::vector<unsigned char> readMaybeGz(const fs::path& p) {
     if (!fs::exists(p)) throw Error("dataset file '" + p.string() + "' does not exist");
+    requireRegularFile(p, "dataset file");
     gzFile f = gzopen(p.c_str(), "rb");
     if (!f) throw Error("cannot open dataset file '" + p.string() + "'");
     std::vector<unsigned char> out;
     std::vector<unsigned char> buf(1 << 16);
     int n;
-    while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) out.insert(out.end(), buf.begin(), buf.begin() + n);
+    bool tooBig = false;
+    while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) {
+        if (out.size() + static_cast<uint64_t>(n) > kMaxIdxBytes) {
+            tooBig = true;
+            break;
+        }
+        out.insert(out.end(), buf.begin(), buf.begin() + n);
+    }
     const bool failed = n < 0;
     gzclose(f);
+    if (tooBig)
+        throw Error("dataset file '" + p.string() + "' holds more than " + std::to_string(kMaxIdxBytes >> 20) +
+                    " MiB of data (decompressed), the most Mirada reads; use a smaller IDX file");
     if (failed) throw Error("dataset file '" + p.string() + "' is damaged (gzip read error)");
     return out;
 }
@@ -50,13 +68,22 @@ std::vector<cv::Mat> readIdxImages(const fs::path& file, int first, int count) {
     if (bytes.size() < 16 || be32(bytes.data()) != 2051)
         throw Error("'" + p.string() + "' is not an IDX image file (magic number 2051, e.g. t10k-images-idx3-ubyte.gz)");
     const uint32_t n = be32(bytes.data() + 4), rows = be32(bytes.data() + 8), cols = be32(bytes.data() + 12);
-    if (bytes.size() < 16 + uint64_t(n) * rows * cols)
-        throw Error("'" + p.string() + "' is truncated: it announces " + std::to_string(n) + " images");
+    if (rows == 0 || cols == 0 || rows > kMaxIdxSide || cols > kMaxIdxSide)
+        throw Error("'" + p.string() + "' announces images of " + std::to_string(rows) + " x " + std::to_string(cols) +
+                    " pixels (each side must be 1 to " + std::to_string(kMaxIdxSide) +
+                    "); it is damaged or not an IDX image file");
+    // No product can overflow: pixels < 2^28, and n is compared by division.
+    const uint64_t pixels = uint64_t{rows} * cols;
+    if (n > (bytes.size() - 16) / pixels)
+        throw Error("'" + p.string() + "' is truncated: it announces " + std::to_string(n) + " images of " +
+                    std::to_string(rows) + " x " + std::to_string(cols) + " pixels (" + std::to_string(n) + " x " +
+                    std::to_string(pixels) + " bytes) but holds " + std::to_string(bytes.size() - 16) +
+                    " bytes of pixels; download it again");
     checkRange(p, first, count, n);
     std::vector<cv::Mat> out;
     for (int i = first; i < first + count; ++i) {
         cv::Mat m(static_cast<int>(rows), static_cast<int>(cols), CV_8UC1);
-        std::memcpy(m.data, bytes.data() + 16 + size_t(i) * rows * cols, size_t(rows) * cols);
+        std::memcpy(m.data, bytes.data() + 16 + size_t(i) * pixels, size_t(pixels));
         out.push_back(m);
     }
     return out;

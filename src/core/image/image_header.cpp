@@ -79,8 +79,28 @@ TiffIfd0 parseTiffIfd0(const Bytes& b) {
     const std::uint64_t n = b.read(static_cast<std::size_t>(ifd), count_size, big);
     std::size_t pos = static_cast<std::size_t>(ifd) + count_size;
     out.found = true;
+    // A tag stated twice counts once, with its FIRST value: libtiff (which
+    // OpenCV decodes TIFFs with) ignores later duplicates, so reading the last
+    // one let a file declare 30000 x 30000 to libtiff and 10 x 10 to the size
+    // check (issue 12, D4).
+    bool seen[5] = {false, false, false, false, false};
+    auto first = [&seen](int k) {
+        if (seen[k]) return false;
+        seen[k] = true;
+        return true;
+    };
     for (std::uint64_t i = 0; i < n && b.has(pos, entry_size); ++i, pos += entry_size) {
         const std::uint32_t tag = static_cast<std::uint32_t>(b.read(pos, 2, big));
+        int slot = -1;
+        switch (tag) {
+            case 0x0100: slot = 0; break;
+            case 0x0101: slot = 1; break;
+            case 0x0102: slot = 2; break;
+            case 0x0112: slot = 3; break;
+            case 0x0115: slot = 4; break;
+            default: break;
+        }
+        if (slot < 0 || !first(slot)) continue;  // (even a first entry that cannot be read hides the later ones)
         const std::uint32_t type = static_cast<std::uint32_t>(b.read(pos + 2, 2, big));
         const std::uint64_t count = b.read(pos + 4, bigtiff ? 8 : 4, big);
         const std::size_t value_field = pos + (bigtiff ? 12 : 8);

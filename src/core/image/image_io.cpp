@@ -17,6 +17,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/file_checks.hpp"
 #include "common/sha256.hpp"
 #include "image/image_header.hpp"
 
@@ -242,6 +243,7 @@ LoadedImage loadImage(const std::filesystem::path& file, const ImageLoadOptions&
         throw Error("cannot open image " + quoted(name) + ": the file does not exist (check the path)");
     if (std::filesystem::is_directory(st))
         throw Error("cannot open image " + quoted(name) + ": it is a folder, not an image file (give the path of an image)");
+    requireRegularFile(file, "image");  // a FIFO or device would block or never end
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw Error("cannot open image " + quoted(name) + ": " + std::strerror(errno) +
@@ -321,6 +323,21 @@ LoadedImage decodeImage(const std::vector<std::uint8_t>& bytes, const std::strin
             throw Error("image " + q + " is a GIF, which this build of OpenCV cannot decode: convert it to PNG first");
         throw Error("image " + q + " is truncated or corrupt: the " + upper(header->format) +
                     " decoder rejected it; export or download the image again");
+    }
+    // The size check above relies on readImageHeader reading the size the
+    // decoder uses (for TIFF: the first of duplicated tags, as libtiff does).
+    // OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS) cannot be lowered from
+    // here: OpenCV 4.6 reads that variable once when the library is loaded,
+    // before main (checked). So a decoder that saw another size is refused.
+    {
+        const bool swapped = header->format == "tiff" && header->exif_orientation >= 5;
+        const std::uint64_t dw = static_cast<std::uint64_t>(swapped ? decoded.rows : decoded.cols);
+        const std::uint64_t dh = static_cast<std::uint64_t>(swapped ? decoded.cols : decoded.rows);
+        if (dw != w || dh != h)
+            throw Error("image " + q + " is corrupt: its header declares " + std::to_string(w) + " x " +
+                        std::to_string(h) + " pixels but the " + upper(header->format) + " decoder read " +
+                        std::to_string(decoded.cols) + " x " + std::to_string(decoded.rows) +
+                        "; export the image again as PNG or JPEG");
     }
     const int depth = decoded.depth();
     if (depth != CV_8U && depth != CV_16U) {

@@ -8,11 +8,20 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/file_checks.hpp"
 
 namespace mirada {
 namespace {
 
 using json = nlohmann::json;
+
+// Limits on what a descriptor may make Mirada read (README, "Limits").
+constexpr std::uintmax_t kMaxDescriptorBytes = 16u << 20;  // 16 MiB
+constexpr std::uintmax_t kMaxLabelsFileBytes = 16u << 20;  // 16 MiB
+constexpr std::size_t kMaxLabels = 1000000;
+
+// A JSON value for an error message: at most ~80 characters.
+std::string shown(const json& v) { return clipForMessage(v.dump()); }
 
 std::string typeName(const json& j) { return j.type_name(); }
 
@@ -31,7 +40,7 @@ std::string getString(const json& j, const char* key, const Ctx& c) {
 
 int getPositiveInt(const json& j, const char* key, const Ctx& c, const std::string& field, int maxValue) {
     const auto& v = j.at(key);
-    if (!v.is_number_integer()) c.fail(field, "must be a whole number, found " + v.dump());
+    if (!v.is_number_integer()) c.fail(field, "must be a whole number, found " + shown(v));
     const auto x = v.get<long long>();
     if (x < 1 || x > maxValue)
         c.fail(field, "must be between 1 and " + std::to_string(maxValue) + ", found " + std::to_string(x));
@@ -43,7 +52,7 @@ std::vector<float> getFloats(const json& j, const char* key, const Ctx& c) {
     if (!v.is_array()) c.fail(key, "must be a list of numbers, one per channel, found " + typeName(v));
     std::vector<float> out;
     for (const auto& e : v) {
-        if (!e.is_number()) c.fail(key, "must contain only numbers, found " + e.dump());
+        if (!e.is_number()) c.fail(key, "must contain only numbers, found " + shown(e));
         const double d = e.get<double>();
         if (!std::isfinite(d)) c.fail(key, "must contain finite numbers");
         out.push_back(static_cast<float>(d));
@@ -62,16 +71,15 @@ ModelInfo defaultTorchScriptInfo(const std::filesystem::path& torchscript) {
 
 ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
     Ctx c{file.string()};
+    const auto size = requireRegularFile(file, "model descriptor");
+    if (size > kMaxDescriptorBytes)
+        throw Error("model descriptor '" + file.string() + "' is " + std::to_string(size >> 20) +
+                    " MiB, more than the 16 MiB Mirada reads; put long label lists in a labels_file");
     std::ifstream in(file, std::ios::binary);
     if (!in) throw Error("cannot open model descriptor '" + file.string() + "': check the path");
     std::stringstream ss;
     ss << in.rdbuf();
-    json j;
-    try {
-        j = json::parse(ss.str());
-    } catch (const json::parse_error& e) {
-        throw Error("model descriptor '" + file.string() + "' is not valid JSON: " + e.what());
-    }
+    const json j = parseJsonBounded(ss.str(), "model descriptor '" + file.string() + "'");
     if (!j.is_object()) throw Error("model descriptor '" + file.string() + "' must be a JSON object {...}");
 
     static const std::set<std::string> known{"name", "torchscript", "input", "resize", "resize_shorter", "mean",
@@ -82,7 +90,8 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
         if (!known.count(key)) {
             std::string list;
             for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-            throw Error("model descriptor '" + file.string() + "': unknown field \"" + key + "\"; known fields: " + list);
+            throw Error("model descriptor '" + file.string() + "': unknown field \"" + clipForMessage(key) +
+                        "\"; known fields: " + list);
         }
     }
     if (!j.contains("torchscript"))
@@ -95,6 +104,7 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
     d.torchscript = std::filesystem::path(ts).is_absolute() ? std::filesystem::path(ts) : d.file.parent_path() / ts;
     if (!std::filesystem::exists(d.torchscript))
         c.fail("torchscript", "names '" + d.torchscript.string() + "', which does not exist");
+    requireRegularFile(d.torchscript, "TorchScript file");
 
     ModelInfo& info = d.info;
     info = defaultTorchScriptInfo(d.torchscript);
@@ -154,20 +164,39 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
     if (j.contains("labels")) {
         const auto& l = j.at("labels");
         if (!l.is_array() || l.empty()) c.fail("labels", "must be a non-empty list of strings");
+        if (l.size() > kMaxLabels)
+            c.fail("labels", "has " + std::to_string(l.size()) + " entries, more than the " +
+                                 std::to_string(kMaxLabels) + " Mirada reads");
         for (const auto& e : l) {
-            if (!e.is_string()) c.fail("labels", "must contain only strings, found " + e.dump());
+            if (!e.is_string()) c.fail("labels", "must contain only strings, found " + shown(e));
             info.labels.push_back(e.get<std::string>());
         }
     }
     if (j.contains("labels_file")) {
         auto lf = std::filesystem::path(getString(j, "labels_file", c));
         if (!lf.is_absolute()) lf = d.file.parent_path() / lf;
-        std::ifstream lin(lf);
+        std::uintmax_t lsize = 0;
+        try {
+            lsize = requireRegularFile(lf, "labels file");
+        } catch (const Error& e) {
+            c.fail("labels_file", std::string("names a file Mirada cannot use: ") + e.what());
+        }
+        if (lsize > kMaxLabelsFileBytes)
+            c.fail("labels_file", "names '" + lf.string() + "', which is " + std::to_string(lsize >> 20) +
+                                      " MiB; a labels file may hold at most 16 MiB (one label per line)");
+        std::ifstream lin(lf, std::ios::binary);
         if (!lin) c.fail("labels_file", "names '" + lf.string() + "', which cannot be read");
         std::string line;
+        std::uintmax_t readBytes = 0;
         while (std::getline(lin, line)) {
+            readBytes += line.size() + 1;
+            if (readBytes > kMaxLabelsFileBytes + 1)  // it grew while being read
+                c.fail("labels_file", "names '" + lf.string() + "', which holds more than 16 MiB");
             if (!line.empty() && line.back() == '\r') line.pop_back();
             if (!line.empty()) info.labels.push_back(line);
+            if (info.labels.size() > kMaxLabels)
+                c.fail("labels_file", "names '" + lf.string() + "', which holds more than " +
+                                          std::to_string(kMaxLabels) + " labels, the most Mirada reads");
         }
         if (info.labels.empty()) c.fail("labels_file", "names '" + lf.string() + "', which has no labels");
     }
@@ -202,9 +231,9 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
         } else if (b.is_array()) {
             Baseline v{Baseline::Kind::Values, {}};
             for (const auto& e : b) {
-                if (!e.is_number()) c.fail("baseline", "must contain only numbers, found " + e.dump());
+                if (!e.is_number()) c.fail("baseline", "must contain only numbers, found " + shown(e));
                 const double x = e.get<double>();
-                if (!(x >= 0 && x <= 1)) c.fail("baseline", "values are pixel values on [0, 1], found " + e.dump());
+                if (!(x >= 0 && x <= 1)) c.fail("baseline", "values are pixel values on [0, 1], found " + shown(e));
                 v.values.push_back(static_cast<float>(x));
             }
             if (static_cast<int>(v.values.size()) != in_.channels)

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/file_checks.hpp"
 #include "common/sha256.hpp"
 #include "models/descriptor.hpp"
 #include "models/imagenet_labels.hpp"
@@ -198,9 +199,8 @@ LoadedModel loadModel(const std::string& spec, const ModelLoadOptions& options) 
     const fs::path asPath(spec);
     const bool looksLikeFile = asPath.has_extension() || spec.find('/') != std::string::npos;
     if (looksLikeFile) {
-        if (!fs::exists(asPath)) throw Error("model file '" + spec + "' does not exist");
-        if (!fs::is_regular_file(asPath)) throw Error("model '" + spec + "' is not a regular file");
-        if (fs::file_size(asPath) == 0) throw Error("model file '" + spec + "' is empty (0 bytes)");
+        // Before anything opens it: a FIFO or device would block or never end, a symlink loop would throw.
+        if (requireRegularFile(asPath, "model file") == 0) throw Error("model file '" + spec + "' is empty (0 bytes)");
         file = asPath;
     } else {
         auto loc = locateZooModel(spec);

@@ -44,6 +44,25 @@ constexpr unsigned char kLegacyPrefix[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0
                                            0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 constexpr int64_t kLegacyProtocolVersion = 1001;
 
+// Limits that keep a hostile file from turning a few kilobytes into gigabytes
+// (issue 12, D5). Each is far above what a real state dict needs.
+//  - Pickle objects: a state dict uses about 20 per tensor (ResNet50: ~6,000),
+//    so 2 million (about 250 MB of interpreter memory at most) leaves room for
+//    100,000 tensors. The stack and the memo are bounded by the same number.
+constexpr std::size_t kMaxPickleObjects = 2'000'000;
+//  - Zip records: torch.save stores records uncompressed, so the records read
+//    (data.pkl, byteorder, the storages) declare at most the file's size. A
+//    re-compressed archive is accepted up to kMaxZipExpansion times the file's
+//    size in all; the declared sizes are checked before anything is inflated.
+constexpr uint64_t kMaxZipExpansion = 8;
+//  - Tensors: none may have more elements than its storage holds (no stride-0
+//    expansions or overlapping windows), and the copies made for views (tensors
+//    that are not exactly their whole storage) add up to at most twice the
+//    file's size plus 1 GiB (a ResNet-50 whose every tensor is a slice of one
+//    10 MB storage copies 102 MB; 40,000 slices of a file-sized storage would
+//    copy 40,000 files).
+constexpr uint64_t kViewCopySlack = uint64_t{1} << 30;
+
 std::string quoted(const fs::path& file) { return "'" + file.string() + "'"; }
 
 [[noreturn]] void fail(const std::string& message) { throw Error(message); }
@@ -251,8 +270,16 @@ struct Context {
     std::vector<StorageInfo> storages;
     std::unordered_map<std::string, std::size_t> storageByKey;
     std::vector<TensorRef> tensors;
+    uint64_t viewCopyBytes = 0;  // bytes of the copies made for views so far
 
+    [[noreturn]] void tooManyObjects(const std::string& what) const {
+        fail(quoted(file) + " is not a plausible weight file: its pickled data " + what + " more than " +
+             std::to_string(kMaxPickleObjects) + " " + (what == std::string("opens") ? "MARKs" : "objects") +
+             " (a state dict needs about 20 objects per tensor), so Mirada stopped reading it to bound memory; " +
+             "download or save the file again, or " + kResave + ".");
+    }
     Value* make(Kind k) {
+        if (arena.size() >= kMaxPickleObjects) tooManyObjects("creates");
         arena.emplace_back();
         arena.back().kind = k;
         return &arena.back();
@@ -345,7 +372,10 @@ private:
         stack_.resize(m);
         return items;
     }
-    void push(Value* v) { stack_.push_back(v); }
+    void push(Value* v) {
+        if (stack_.size() >= kMaxPickleObjects) ctx_.tooManyObjects("puts on its stack");
+        stack_.push_back(v);
+    }
     Value* makeInt(int64_t v) {
         Value* x = ctx_.make(Kind::Int);
         x->i = v;
@@ -371,7 +401,12 @@ private:
         }
         return makeStr(raw, Kind::BigInt);
     }
-    void memoPut(uint64_t idx) { memo_[idx] = top(); }
+    void memoPut(uint64_t idx) {
+        Value* v = top();
+        if (memo_.size() >= kMaxPickleObjects && memo_.find(idx) == memo_.end())
+            ctx_.tooManyObjects("memoizes");
+        memo_[idx] = v;
+    }
     Value* memoGet(uint64_t idx) {
         auto it = memo_.find(idx);
         if (it == memo_.end()) damaged("it refers to memo entry " + std::to_string(idx) + ", which was never stored");
@@ -513,7 +548,10 @@ Value* Unpickler::load() {
             case '.':                 // STOP
                 if (!marks_.empty()) damaged("STOP inside an open MARK");
                 return pop();
-            case '(': marks_.push_back(stack_.size()); break;  // MARK
+            case '(':  // MARK
+                if (marks_.size() >= kMaxPickleObjects) ctx_.tooManyObjects("opens");
+                marks_.push_back(stack_.size());
+                break;
             case '0': pop(); break;                            // POP
             case '1': popMark(); break;                        // POP_MARK
             case '2': push(top()); break;                      // DUP
@@ -836,18 +874,33 @@ torch::Tensor materialize(Context& ctx, const std::string& name, const TensorRef
         bad("needs element " + std::to_string(static_cast<int64_t>(last)) + " of a storage with " +
             std::to_string(limit) + " elements");
 
-    // Stride-0 (expanded) tensors may have more elements than their storage; a
-    // damaged file must not make that an enormous allocation.
-    if (numel > limit && static_cast<__int128>(numel) * bytesPerElement(s.dtype) > (__int128{1} << 30))
-        bad("would expand " + std::to_string(limit) + " stored elements to " + std::to_string(numel));
+    // A state dict's tensors are never expansions of their storage (torch.save
+    // keeps a parameter's own memory): a tensor may not have more elements than
+    // its storage holds, so a few stored bytes cannot become gigabytes.
+    for (std::size_t d = 0; d < ref.sizes.size(); ++d)
+        if (ref.strides[d] == 0 && ref.sizes[d] > 1)
+            bad("has stride 0 in dimension " + std::to_string(d) + " of size " + std::to_string(ref.sizes[d]) +
+                " (it repeats stored elements instead of holding its own; expanded tensors are not weights)");
+    if (numel > limit)
+        bad("has " + std::to_string(numel) + " elements but its storage holds only " + std::to_string(limit) +
+            " (its strides overlap)");
     const torch::Tensor& data = rootData(root);
     if (data.numel() < base + limit)
         bad("uses a storage with " + std::to_string(data.numel()) + " elements; it needs " +
             std::to_string(base + limit));
     torch::Tensor t = data.as_strided(ref.sizes, ref.strides, base + ref.offset);
     // A tensor that is exactly its whole storage keeps it; a view gets its own memory.
-    if (!(base + ref.offset == 0 && numel == data.numel() && t.is_non_overlapping_and_dense()))
+    if (!(base + ref.offset == 0 && numel == data.numel() && t.is_non_overlapping_and_dense())) {
+        const uint64_t bytes = static_cast<uint64_t>(numel) * static_cast<uint64_t>(bytesPerElement(s.dtype));
+        const uint64_t allowed = 2 * ctx.fileSize + kViewCopySlack;
+        if (bytes > allowed - std::min(allowed, ctx.viewCopyBytes))
+            fail(quoted(ctx.file) + " is not a plausible weight file: copying tensor '" + name +
+                 "' out of the storage it shares would bring the copies made for shared storages to " +
+                 std::to_string(ctx.viewCopyBytes + bytes) + " bytes, more than twice the file's size plus 1 GiB (" +
+                 std::to_string(allowed) + " bytes), so Mirada refuses it to bound memory; " + kResave + ".");
+        ctx.viewCopyBytes += bytes;
         t = t.clone(at::MemoryFormat::Contiguous);
+    }
     return t;
 }
 
@@ -887,6 +940,94 @@ std::string c10Message(const std::exception& e) {
     return m;
 }
 
+// The sizes a zip archive's central directory declares for its records, read
+// before anything is inflated. Keys are the names without the archive's top
+// folder ("data.pkl", "data/0"), as PyTorchStreamReader names them. Empty when
+// the directory cannot be parsed (openZip reports such archives).
+struct ZipEntrySize {
+    uint64_t compressed = 0;
+    uint64_t uncompressed = 0;
+};
+std::unordered_map<std::string, ZipEntrySize> zipDeclaredSizes(const fs::path& file, uint64_t fileSize) {
+    std::unordered_map<std::string, ZipEntrySize> out;
+    std::ifstream in(file, std::ios::binary);
+    if (!in || fileSize < 22) return out;
+    auto readAt = [&](uint64_t pos, void* dst, std::size_t n) {
+        if (pos > fileSize || n > fileSize - pos) return false;
+        in.clear();
+        in.seekg(static_cast<std::streamoff>(pos));
+        return static_cast<bool>(in.read(static_cast<char*>(dst), static_cast<std::streamsize>(n)));
+    };
+    auto le = [](const unsigned char* p, int n) {
+        uint64_t v = 0;
+        for (int k = n - 1; k >= 0; --k) v = (v << 8) | p[k];
+        return v;
+    };
+    // End of central directory: within the last 64 KiB + 22 bytes.
+    const uint64_t tailSize = std::min<uint64_t>(fileSize, 65557);
+    std::vector<unsigned char> tail(static_cast<std::size_t>(tailSize));
+    if (!readAt(fileSize - tailSize, tail.data(), tail.size())) return out;
+    std::ptrdiff_t eocd = -1;
+    for (std::ptrdiff_t k = static_cast<std::ptrdiff_t>(tail.size()) - 22; k >= 0; --k)
+        if (le(&tail[static_cast<std::size_t>(k)], 4) == 0x06054b50u) {
+            eocd = k;
+            break;
+        }
+    if (eocd < 0) return out;
+    const unsigned char* e = &tail[static_cast<std::size_t>(eocd)];
+    uint64_t entries = le(e + 10, 2), cdSize = le(e + 12, 4), cdOffset = le(e + 16, 4);
+    if (entries == 0xffff || cdSize == 0xffffffffu || cdOffset == 0xffffffffu) {  // zip64
+        const uint64_t eocdPos = fileSize - tailSize + static_cast<uint64_t>(eocd);
+        unsigned char loc[20], z[56];
+        if (eocdPos < 20 || !readAt(eocdPos - 20, loc, 20) || le(loc, 4) != 0x07064b50u) return out;
+        if (!readAt(le(loc + 8, 8), z, 56) || le(z, 4) != 0x06064b50u) return out;
+        entries = le(z + 32, 8);
+        cdSize = le(z + 40, 8);
+        cdOffset = le(z + 48, 8);
+    }
+    if (cdOffset > fileSize || cdSize > fileSize - cdOffset) return out;
+    std::vector<unsigned char> cd(static_cast<std::size_t>(cdSize));
+    if (!readAt(cdOffset, cd.data(), cd.size())) return out;
+    std::string prefix;
+    std::size_t pos = 0;
+    for (uint64_t n = 0; n < entries && pos + 46 <= cd.size(); ++n) {
+        const unsigned char* h = &cd[pos];
+        if (le(h, 4) != 0x02014b50u) break;
+        ZipEntrySize sz{le(h + 20, 4), le(h + 24, 4)};
+        const std::size_t nameLen = le(h + 28, 2), extraLen = le(h + 30, 2), commentLen = le(h + 32, 2);
+        const uint64_t offset32 = le(h + 42, 4);
+        if (pos + 46 + nameLen + extraLen > cd.size()) break;
+        std::string name(reinterpret_cast<const char*>(h + 46), nameLen);
+        // Zip64 extra field: 64-bit values for the fields that hold 0xffffffff, in this order.
+        const unsigned char* x = h + 46 + nameLen;
+        for (std::size_t xp = 0; xp + 4 <= extraLen;) {
+            const uint64_t id = le(x + xp, 2), len = le(x + xp + 2, 2);
+            if (xp + 4 + len > extraLen) break;
+            if (id == 1) {
+                std::size_t f = xp + 4;
+                auto next = [&](uint64_t& v) {
+                    if (v == 0xffffffffu && f + 8 <= xp + 4 + len) {
+                        v = le(x + f, 8);
+                        f += 8;
+                    }
+                };
+                next(sz.uncompressed);
+                next(sz.compressed);
+                uint64_t off = offset32;
+                next(off);
+            }
+            xp += 4 + static_cast<std::size_t>(len);
+        }
+        if (n == 0) prefix = name.substr(0, name.find('/') + 1);
+        if (!prefix.empty() && startsWith(name, prefix)) name = name.substr(prefix.size());
+        auto& slot = out[name];
+        slot.compressed = std::max(slot.compressed, sz.compressed);
+        slot.uncompressed = std::max(slot.uncompressed, sz.uncompressed);
+        pos += 46 + nameLen + extraLen + commentLen;
+    }
+    return out;
+}
+
 std::unique_ptr<caffe2::serialize::PyTorchStreamReader> openZip(const fs::path& file) {
     try {
         return std::make_unique<caffe2::serialize::PyTorchStreamReader>(file.string());
@@ -897,12 +1038,42 @@ std::unique_ptr<caffe2::serialize::PyTorchStreamReader> openZip(const fs::path& 
 }
 
 StateDict readZip(const fs::path& file, uint64_t fileSize) {
+    // PyTorchStreamReader inflates the version record when it opens the archive.
+    const auto declared = zipDeclaredSizes(file, fileSize);
+    for (const char* v : {"version", ".data/version"}) {
+        auto found = declared.find(v);
+        if (found != declared.end() && found->second.uncompressed > 4096)
+            fail(quoted(file) + " is damaged: its record '" + v + "' declares " +
+                 std::to_string(found->second.uncompressed) +
+                 " bytes where torch.save writes a few digits; download or save the file again.");
+    }
     auto reader = openZip(file);
     Context ctx;
     ctx.file = file;
     ctx.fileSize = fileSize;
     ctx.legacy = false;
     try {
+        // Every record is checked against its declared size before it is
+        // inflated, and all of them together against kMaxZipExpansion x the file.
+        const uint64_t budget = kMaxZipExpansion * fileSize;
+        uint64_t inflated = 0;
+        auto admit = [&](const std::string& record, uint64_t maxBytes, const std::string& why) {
+            auto found = declared.find(record);
+            if (found == declared.end())
+                fail(quoted(file) + " is damaged: the zip directory gives no size for the record '" + record +
+                     "'; " + kRedownload + ".");
+            const uint64_t size = found->second.uncompressed;
+            if (size > maxBytes)
+                fail(quoted(file) + " is damaged: its record '" + record + "' declares " + std::to_string(size) +
+                     " bytes, " + why + "; download or save the file again.");
+            if (size > budget - inflated)
+                fail(quoted(file) + " is not a plausible weight file: its records would inflate to more than " +
+                     std::to_string(kMaxZipExpansion) + " times the file's " + std::to_string(fileSize) +
+                     " bytes (record '" + record + "' declares " + std::to_string(size) +
+                     " bytes; torch.save does not compress), so Mirada refuses it to bound memory; " +
+                     "download or save the file again, or " + kResave + ".");
+            inflated += size;
+        };
         std::vector<std::string> names = reader->getAllRecords();
         if (looksLikeTorchScript(names))
             fail(quoted(file) + " is a TorchScript archive (torch.jit.save), not a state_dict; load it as a "
@@ -911,6 +1082,7 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
             fail(quoted(file) + " is a zip archive without data.pkl, so it was not written by torch.save; "
                  "expected a PyTorch weight file (.pth). " + kResaveCap + ".");
         if (reader->hasRecord("byteorder")) {
+            admit("byteorder", 16, "more than a byte-order mark ('little' or 'big') needs");
             auto [ptr, n] = reader->getRecord("byteorder");
             std::string order(static_cast<const char*>(ptr.get()), n);
             if (order != "little")
@@ -918,6 +1090,7 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
                      "'), which Mirada does not read; re-save it on a little-endian (x86/ARM) machine.");
         }
 
+        admit("data.pkl", ~uint64_t{0}, "");
         auto [pklPtr, pklSize] = reader->getRecord("data.pkl");
         MemorySource src(pklPtr.get(), pklSize);
         Unpickler up(src, ctx, "data.pkl", [&ctx](Value* pid, uint64_t at) {
@@ -933,8 +1106,13 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
             if (!reader->hasRecord(record))
                 fail(quoted(file) + " is damaged: the record '" + record + "' for storage '" + s.key +
                      "' is missing; download or save the file again.");
+            const uint64_t esize = static_cast<uint64_t>(bytesPerElement(s.dtype));
+            const uint64_t need = static_cast<uint64_t>(s.numel) * esize;
+            // torch.save writes exactly the storage's bytes (less than one element more at most).
+            admit(record, need + esize - 1,
+                  "but storage '" + s.key + "' has " + std::to_string(s.numel) + " elements of " +
+                      std::to_string(esize) + " bytes (" + std::to_string(need) + " bytes)");
             auto [ptr, n] = reader->getRecord(record);
-            const uint64_t need = static_cast<uint64_t>(s.numel) * static_cast<uint64_t>(bytesPerElement(s.dtype));
             if (n < need)
                 fail(quoted(file) + " is damaged: storage '" + s.key + "' needs " + std::to_string(need) +
                      " bytes but its record has " + std::to_string(n) + "; " + kRedownload + ".");

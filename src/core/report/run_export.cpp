@@ -5,6 +5,9 @@
 #include <torch/version.h>
 
 #include <chrono>
+#include <cstring>
+#include <cstdlib>
+#include <cerrno>
 #include <ctime>
 
 #include "common/atomic_file.hpp"
@@ -117,12 +120,10 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
     return j;
 }
 
-std::vector<fs::path> exportRun(const fs::path& dir, const std::string& stem, const RunRecord& run,
-                                const ExportOptions& options) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec || !fs::is_directory(dir))
-        throw Error("cannot create the output folder '" + dir.string() + "': " + ec.message());
+namespace {
+// Writes the whole set into `dir` (the staging folder).
+std::vector<fs::path> writeRunFiles(const fs::path& dir, const std::string& stem, const RunRecord& run,
+                                    const ExportOptions& options) {
     std::vector<fs::path> written;
     nlohmann::json files = nlohmann::json::object();
     const auto scales = colourScalesFor(run.explanations, run.overlay);  // the same as the sheet's
@@ -172,10 +173,57 @@ std::vector<fs::path> exportRun(const fs::path& dir, const std::string& stem, co
         written.push_back(p);
         files["comparison"] = p.filename().string();
     }
+    for (const auto& [name, bytes] : options.extra_files) {
+        const auto p = dir / name;
+        writeFileAtomic(p, bytes);
+        written.push_back(p);
+    }
     if (options.report) {
         const auto p = dir / (stem + ".report.json");
         writeFileAtomic(p, makeRunReport(run, files).dump(2) + "\n");
         written.push_back(p);
+    }
+    return written;
+}
+
+}  // namespace
+
+std::vector<fs::path> exportRun(const fs::path& dir, const std::string& stem, const RunRecord& run,
+                                const ExportOptions& options) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir))
+        throw Error("cannot create the output folder '" + dir.string() + "': " + ec.message());
+    std::string pattern = (dir / ".mirada-staging-XXXXXX").string();
+    if (!mkdtemp(pattern.data()))
+        throw Error("cannot write into the output folder '" + dir.string() + "': " + std::strerror(errno) +
+                    "; check that it is writable and has free space");
+    const fs::path staging = pattern;
+    struct RemoveStaging {
+        fs::path p;
+        ~RemoveStaging() {
+            std::error_code e;
+            fs::remove_all(p, e);
+        }
+    } cleanup{staging};
+
+    const std::vector<fs::path> staged = writeRunFiles(staging, stem, run, options);  // throws: old set untouched
+    // Every destination must be replaceable by a rename before the first one moves.
+    for (const auto& f : staged) {
+        const fs::path target = dir / f.filename();
+        if (fs::is_directory(fs::symlink_status(target, ec)))
+            throw Error("cannot write '" + target.string() + "': a folder of that name is in the way; move it "
+                        "and export again (no file of this run was written)");
+    }
+    std::vector<fs::path> written;
+    for (const auto& f : staged) {
+        const fs::path target = dir / f.filename();
+        fs::rename(f, target, ec);
+        if (ec)
+            throw Error("cannot move '" + f.filename().string() + "' into '" + dir.string() + "': " + ec.message() +
+                        "; " + std::to_string(written.size()) + " of " + std::to_string(staged.size()) +
+                        " files of this run were replaced");
+        written.push_back(target);
     }
     return written;
 }

@@ -42,12 +42,21 @@ struct ExportOptions {
     bool model_input = true;  // <stem>.input.png: what the model sees (resized, grey for a 1-channel model)
     bool comparison = true;
     bool report = true;
+    // More files of the same set (name in the folder, bytes), e.g. evaluate's curves CSV.
+    std::vector<std::pair<std::string, std::string>> extra_files;
 };
 
 // Writes into `dir` (created if missing), per method <stem>.<method>.overlay.png
 // and <stem>.<method>.heatmap.npy, once <stem>.input.png, <stem>.segments.png,
 // <stem>.comparison.png and <stem>.report.json. Returns the paths written. Throws mirada::Error naming
 // the file that could not be written.
+//
+// The files are a set: they are first written into a private staging folder
+// inside `dir`, and only when all of them are there are they moved into place
+// (same file system: renames). When writing fails (a full disk, say) or a
+// destination cannot be replaced, the staging folder is removed and the
+// folder keeps its old set untouched, so a report never sits beside maps it
+// does not describe.
 std::vector<std::filesystem::path> exportRun(const std::filesystem::path& dir, const std::string& stem,
                                              const RunRecord& run, const ExportOptions& options = {});
 

@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "explain/explainer.hpp"
+#include "image/image_header.hpp"
 #include "image/image_io.hpp"
 
 namespace mirada {
@@ -26,7 +27,7 @@ ParamSet superpixelParams() {
                         "How the image is cut into superpixels: slic (OpenCV SLIC, colour + position), slico "
                         "(SLIC with adaptive compactness, ignores compactness), mslic (manifold SLIC) or grid "
                         "(regular near-square cells)"),
-            intParam("count", d.count, 2, 2000, "Target number of superpixels (SLIC gives roughly this many)",
+            intParam("count", d.count, 2, kMaxSuperpixels, "Target number of superpixels (SLIC gives roughly this many)",
                      "superpixels"),
             floatParam("compactness", d.compactness, 0.01, 100.0,
                        "SLIC/MSLIC ruler: larger values give squarer, less colour-following superpixels; ignored by "
@@ -198,15 +199,51 @@ int countSegments(const cv::Mat& labels) {
     return m;
 }
 
-cv::Mat readLabelMap(const std::filesystem::path& file) {
+cv::Mat readLabelMap(const std::filesystem::path& file, cv::Size expected) {
     const std::string q = "'" + file.string() + "'";
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto st = fs::status(file, ec);
+    if (ec || !fs::exists(st))
+        throw Error("cannot read label map " + q + ": the file does not exist or cannot be opened; check the path");
+    if (!fs::is_regular_file(st))
+        throw Error("label map " + q + " is not a regular file (" +
+                    (fs::is_directory(st) ? "a folder" : "a device, pipe or socket") +
+                    "); give the path of a single-channel PNG file");
+    const std::uintmax_t fileSize = fs::file_size(file, ec);
+    if (ec) throw Error("cannot read the size of label map " + q + ": " + ec.message() + "; check that it is readable");
+    if (fileSize > kMaxLabelMapFileBytes)
+        throw Error("label map " + q + " is " + std::to_string(fileSize >> 20) + " MiB, more than the " +
+                    std::to_string(kMaxLabelMapFileBytes >> 20) +
+                    " MiB a label map of the largest image Mirada reads needs; give the image's 8- or 16-bit PNG "
+                    "label map");
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error("cannot read label map " + q + ": the file does not exist or cannot be opened");
-    std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in) throw Error("cannot read label map " + q + ": the file cannot be opened; check that it is readable");
+    std::vector<uchar> bytes(static_cast<std::size_t>(fileSize));
+    if (fileSize > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(fileSize)))
+        throw Error("cannot read label map " + q + ": reading stopped early; is the file still being written?");
     static const uchar kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (bytes.size() < 8 || !std::equal(kPng, kPng + 8, bytes.begin()))
         throw Error("label map " + q + " is not a PNG file; expected a single-channel 16-bit (or 8-bit) PNG where 0 = "
                     "no segment and v >= 1 = segment v-1");
+    // The header decides how much decoding would allocate: check it first.
+    const auto header = readImageHeader(bytes.data(), bytes.size());
+    if (!header || header->format != "png" || header->width == 0 || header->height == 0)
+        throw Error("cannot decode label map " + q + ": the PNG header is damaged or truncated; write the label map again");
+    const std::uint64_t maxPixels = ImageLoadOptions{}.max_pixels;
+    if (header->width > maxPixels / header->height)
+        throw Error("label map " + q + " declares " + std::to_string(header->width) + " x " +
+                    std::to_string(header->height) + " pixels, more than the " + std::to_string(maxPixels / 1000000) +
+                    " megapixels Mirada reads; a label map must have the image's size");
+    if (!expected.empty() && (header->width != static_cast<std::uint64_t>(expected.width) ||
+                              header->height != static_cast<std::uint64_t>(expected.height)))
+        throw Error("label map " + q + " is " + std::to_string(header->width) + "x" + std::to_string(header->height) +
+                    " but the image is " + std::to_string(expected.width) + "x" + std::to_string(expected.height) +
+                    "; a label map must have the image's size");
+    if (header->channels != 1)
+        throw Error("label map " + q + " has " + std::to_string(header->channels) +
+                    " channels; expected a single-channel 16-bit (or 8-bit) PNG where 0 = no segment and v >= 1 = "
+                    "segment v-1 (colour images are not label maps)");
     cv::Mat raw;
     try {
         raw = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);

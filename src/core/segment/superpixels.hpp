@@ -8,6 +8,7 @@
 //
 // File convention (readLabelMap / writeLabelMap): a single-channel PNG, 16-bit
 // (or 8-bit when read), value 0 = no segment, value v >= 1 = segment v - 1.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -17,6 +18,15 @@
 #include "image/preprocess.hpp"
 
 namespace mirada {
+
+// The most superpixels (segments) an explanation uses: superpixels.count's
+// maximum, and the most labels an imported label map may have inside the
+// model's view (LIME's and KernelSHAP's solves grow with its square).
+constexpr int kMaxSuperpixels = 2000;
+
+// The largest label-map file readLabelMap reads (a 150-megapixel 16-bit PNG
+// stored without compression is about 300 MB).
+constexpr std::uintmax_t kMaxLabelMapFileBytes = std::uintmax_t{512} << 20;
 
 // Table: superpixelParams() (declared in explain/explainer.hpp, group "superpixels").
 struct SuperpixelSettings {
@@ -54,8 +64,12 @@ cv::Mat relabelContiguous(const cv::Mat& labels, int* count = nullptr);
 int countSegments(const cv::Mat& labels);
 
 // 16-bit or 8-bit single-channel PNG -> CV_32S (value - 1, so 0 becomes -1).
-// Throws mirada::Error naming the file for anything else.
-cv::Mat readLabelMap(const std::filesystem::path& file);
+// Throws mirada::Error naming the file for anything else. Before decoding, the
+// PNG header is checked: at most 150 megapixels (the image limit), one channel,
+// and, when `expected` is not empty, exactly that size (the image's); files
+// that are not regular files (devices, pipes, folders) or are larger than
+// kMaxLabelMapFileBytes are refused without reading them.
+cv::Mat readLabelMap(const std::filesystem::path& file, cv::Size expected = {});
 
 // CV_32S labels (-1 = none, 0..65534) -> 16-bit PNG with value label + 1, written atomically.
 void writeLabelMap(const std::filesystem::path& file, const cv::Mat& labels);

@@ -78,7 +78,8 @@ KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& 
     r.fx = y(0);
     r.base_value = y(1);
     r.design_values = y.tail(n);
-    r.values = solveEfficiencyConstrained(r.design.coalitions, r.design_values, r.design.weights, r.base_value, r.fx);
+    r.values = solveEfficiencyConstrained(r.design.coalitions, r.design_values, r.design.weights, r.base_value, r.fx,
+                                          &ctx);
     r.sum_check = r.values.sum() - (r.fx - r.base_value);
     r.samples = n + 2;
     r.exact = r.design.exact;

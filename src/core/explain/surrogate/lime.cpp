@@ -54,12 +54,13 @@ Eigen::VectorXd limeKernelWeights(const Eigen::MatrixXd& z, double width) {
     return w;
 }
 
-LimeResult fitLime(const Eigen::MatrixXd& coalitions, const Eigen::VectorXd& values, const LimeSettings& settings) {
+LimeResult fitLime(const Eigen::MatrixXd& coalitions, const Eigen::VectorXd& values, const LimeSettings& settings,
+                   const RunContext* ctx) {
     LimeResult r;
     r.coalitions = coalitions;
     r.values = values;
     r.sample_weights = limeKernelWeights(coalitions, settings.kernel_width);
-    const RidgeFit fit = weightedRidge(coalitions, values, r.sample_weights, settings.alpha);
+    const RidgeFit fit = weightedRidge(coalitions, values, r.sample_weights, settings.alpha, ctx);
     r.weights = fit.coef;
     r.intercept = fit.intercept;
     r.r2 = fit.r2;
@@ -80,7 +81,7 @@ LimeResult runLime(CoalitionValue& value, const LimeSettings& settings, uint64_t
         first = 1;
     }
     evaluateCoalitions(value, z, first, batchSize, ctx, "LIME", y);
-    return fitLime(z, y, settings);
+    return fitLime(z, y, settings, &ctx);
 }
 
 namespace {

@@ -44,7 +44,8 @@ struct LimeResult {
 };
 
 // The fit on a fixed sample set: weighted ridge with intercept, kernel weights.
-LimeResult fitLime(const Eigen::MatrixXd& coalitions, const Eigen::VectorXd& values, const LimeSettings& settings);
+LimeResult fitLime(const Eigen::MatrixXd& coalitions, const Eigen::VectorXd& values, const LimeSettings& settings,
+                   const RunContext* ctx = nullptr);  // ctx: cancel flag checked between the fit's steps
 
 // Samples (row 0 all ones, others Bernoulli(0.5) from mt19937_64(seed)),
 // evaluates in batches (progress "LIME: i/n samples", cancel checked before

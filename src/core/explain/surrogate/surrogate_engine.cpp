@@ -174,6 +174,12 @@ SurrogateSetup prepareSurrogate(const ExplainRequest& request, const std::string
         s.labels = relabelContiguous(labelsToInputGrid(request.segments, s.geometry), &s.segments);
         if (s.segments == 0)
             throw Error(methodTitle + ": the imported label map has no segment inside the model's view");
+        // The fit's cost grows with the square of the segment count (17,424 labels
+        // took 5.3 GB and 100 s): the same cap as computed superpixels.
+        if (s.segments > kMaxSuperpixels)
+            throw Error(methodTitle + ": the imported label map has " + std::to_string(s.segments) +
+                        " segments inside the model's view, more than the " + std::to_string(kMaxSuperpixels) +
+                        " a surrogate explanation supports (the superpixels.count maximum); merge segments first");
         s.imported = true;
     } else {
         s.labels = computeSuperpixels(s.input8, superpixelSettingsFrom(request.superpixels));

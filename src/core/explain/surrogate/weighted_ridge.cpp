@@ -16,7 +16,12 @@ double weightedR2(const Eigen::VectorXd& y, const Eigen::VectorXd& yhat, const E
     return 1.0 - ssRes / ssTot;
 }
 
-RidgeFit weightedRidge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& w, double alpha) {
+RidgeFit weightedRidge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& w, double alpha,
+                       const RunContext* ctx) {
+    auto checkpoint = [ctx] {
+        if (ctx) ctx->checkCancelled();
+    };
+    checkpoint();
     const auto n = X.rows(), m = X.cols();
     if (y.size() != n || w.size() != n) throw Error("weighted ridge: X, y and w disagree in length");
     if (n == 0) throw Error("weighted ridge: no samples");
@@ -31,8 +36,10 @@ RidgeFit weightedRidge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const
     const Eigen::VectorXd yc = y.array() - yMean;
 
     RidgeFit fit;
+    checkpoint();
     if (alpha > 0) {
         Eigen::MatrixXd A = Xc.transpose() * w.asDiagonal() * Xc;
+        checkpoint();
         A.diagonal().array() += alpha;
         const Eigen::VectorXd b = Xc.transpose() * (w.array() * yc.array()).matrix();
         fit.coef = A.ldlt().solve(b);
@@ -40,8 +47,10 @@ RidgeFit weightedRidge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const
         const Eigen::VectorXd sw = w.array().sqrt();
         const Eigen::MatrixXd Xw = sw.asDiagonal() * Xc;
         const Eigen::VectorXd yw = sw.array() * yc.array();
+        checkpoint();
         fit.coef = Xw.completeOrthogonalDecomposition().solve(yw);
     }
+    checkpoint();
     if (fit.coef.size() != m || !fit.coef.allFinite())
         throw Error("weighted ridge: the fit did not converge to finite coefficients");
     fit.intercept = yMean - xMean.dot(fit.coef);
@@ -51,7 +60,8 @@ RidgeFit weightedRidge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const
 }
 
 Eigen::VectorXd solveEfficiencyConstrained(const Eigen::MatrixXd& Z, const Eigen::VectorXd& y,
-                                           const Eigen::VectorXd& w, double f0, double fx) {
+                                           const Eigen::VectorXd& w, double f0, double fx, const RunContext* ctx) {
+    if (ctx) ctx->checkCancelled();
     const auto n = Z.rows(), M = Z.cols();
     if (M < 1) throw Error("KernelSHAP: no features");
     if (y.size() != n || w.size() != n) throw Error("KernelSHAP: coalitions, values and weights disagree in length");
@@ -68,7 +78,9 @@ Eigen::VectorXd solveEfficiencyConstrained(const Eigen::MatrixXd& Z, const Eigen
     const Eigen::VectorXd sw = w.array().sqrt();
     const Eigen::VectorXd target = sw.array() * ((y.array() - f0) - zLast.array() * total);
     const Eigen::MatrixXd X = sw.asDiagonal() * (Z.leftCols(M - 1).colwise() - zLast);
+    if (ctx) ctx->checkCancelled();
     const Eigen::VectorXd head = X.completeOrthogonalDecomposition().solve(target);
+    if (ctx) ctx->checkCancelled();
     if (!head.allFinite()) throw Error("KernelSHAP: the constrained fit did not give finite values");
     phi.head(M - 1) = head;
     // Compensated sum so that sum(phi) = total to rounding.
