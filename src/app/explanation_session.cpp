@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "models/batch_size.hpp"
+#include "models/failure_text.hpp"
 #include "models/model_zoo.hpp"
 #include "qt_image.hpp"
 #include "explain/baseline_setting.hpp"
@@ -55,7 +56,7 @@ void runAsync(QObject* owner, QThreadPool* pool, Work work, Done done) {
         try {
             a.value = work();
         } catch (const std::exception& e) {
-            a.error = qs(e.what());
+            a.error = qs(userMessage(e));
         } catch (...) {
             a.error = QObject::tr("unknown error");
         }
@@ -73,7 +74,7 @@ void runStep(MethodOutcome& outcome, Step step) {
         outcome.state = MethodState::Cancelled;
     } catch (const std::exception& e) {
         outcome.state = MethodState::Failed;
-        outcome.message = qs(e.what());
+        outcome.message = qs(userMessage(e));
     }
 }
 

@@ -16,7 +16,7 @@
 #include "common/error.hpp"
 #include "common/file_checks.hpp"
 #include "explain/baseline_setting.hpp"
-#include "explain/cam/cam_pipeline.hpp"
+#include "explain/methods.hpp"
 #include "image/image_io.hpp"
 #include "image/overlay.hpp"
 #include "metrics/agreement.hpp"
@@ -38,7 +38,9 @@ constexpr int kMaxRecent = 8;
 const char* kDefaultModel = "fashion-cnn";
 const char* kDefaultSample = "fashion-sneaker.png";
 
-bool isCamMethod(const std::string& m) { return m == "gradcam" || m == "gradcampp" || m == "cam"; }
+// A method whose settings name a layer of the model (the CAM family): its
+// form's layer list is filled once the model's layers are known.
+bool hasLayerSetting(const std::string& m) { return makeExplainer(m)->defaultParams().has("layer"); }
 
 // Bundled sample images: installed share/mirada/samples, else the source tree's.
 QString samplesDir() {
@@ -145,10 +147,11 @@ MethodSection* MainWindow::section(const std::string& method) const {
 }
 
 void MainWindow::buildMethodSections() {
-    for (const auto& name : explainerNames()) {
-        const auto explainer = makeExplainer(name);
-        auto* s = new MethodSection(name, qs(explainer->title()), explainer->defaultParams(), ui_->methodsHost);
-        s->setChecked(true);
+    for (const auto& entry : methodRegistry()) {
+        const auto explainer = entry.make();
+        auto* s = new MethodSection(entry.name, qs(explainer->title()), explainer->defaultParams(), ui_->methodsHost);
+        s->setToolTip(qs(entry.summary));
+        s->setChecked(entry.default_on);  // the default run; the others are one click away
         ui_->methodsLayout->addWidget(s);
         sections_.push_back(s);
     }
@@ -428,7 +431,7 @@ void MainWindow::restoreSettings(const StartOptions& options) {
                 if (m.contains("enabled") && m["enabled"].is_boolean()) sec->setChecked(m["enabled"].get<bool>());
                 if (!m.contains("params")) continue;
                 nlohmann::json params = m["params"];
-                if (isCamMethod(sec->method()) && params.contains("layer")) {
+                if (hasLayerSetting(sec->method()) && params.contains("layer")) {
                     savedCamLayers_[sec->method()] = params["layer"];  // valid only once the model's layers are known
                     params.erase("layer");
                 }
@@ -589,8 +592,8 @@ void MainWindow::showModel() {
                          spatial, spatial ? QString() : tr("Not usable for CAM: its output has no spatial grid")});
     }
     for (auto* sec : sections_) {
-        if (!isCamMethod(sec->method())) continue;
-        sec->form()->setTable(camParamsForLayers(sec->method(), session_->layers()));
+        if (!hasLayerSetting(sec->method())) continue;
+        sec->form()->setTable(makeExplainer(sec->method())->paramsForLayers(session_->layers()));
         sec->form()->setChoiceItems("layer", items);
         if (savedCamLayers_.contains(sec->method())) {
             nlohmann::json one = {{"layer", savedCamLayers_[sec->method()]}};

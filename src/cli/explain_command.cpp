@@ -31,7 +31,7 @@
 #include "models/model_zoo.hpp"
 #include "models/state_dict_reader.hpp"
 #include "report/run_export.hpp"
-#include "explain/cam/cam_pipeline.hpp"
+#include "explain/methods.hpp"
 #include "segment/superpixels.hpp"
 
 namespace fs = std::filesystem;
@@ -163,7 +163,7 @@ void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& mode
     cmd.add_option("--model,-m", o.model, modelHelp)->required();
     auto* image = cmd.add_option("--image,-i", o.image, "image file");
     if (imageRequired) image->required();
-    cmd.add_option("--methods", o.methods, "comma-separated: gradcam, gradcampp, cam, lime, kernelshap")
+    cmd.add_option("--methods", o.methods, "comma-separated, any of: " + allMethodList() + " (mirada-cli methods)")
         ->capture_default_str();
     cmd.add_option("--target,-t", o.target, "top1, a class index, or a label")->capture_default_str();
     cmd.add_option("--out,-o", o.out, "output folder (created if missing)")->capture_default_str();
@@ -188,12 +188,8 @@ void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& mode
     cmd.add_flag("--quiet,-q", o.quiet, "no progress on stderr");
 }
 
-// The settings table of a method for this model (CAM methods list the model's layers).
-ParamSet paramsFor(const Explainer& ex, Model& model) {
-    const auto n = ex.name();
-    if (n == "gradcam" || n == "gradcampp" || n == "cam") return camParamsForModel(n, model);
-    return ex.defaultParams();
-}
+// The settings table of a method for this model (methods with a layer chooser list the model's layers).
+ParamSet paramsFor(const Explainer& ex, Model& model) { return ex.paramsForLayers(model.layers()); }
 
 // The request for one method: the same image, target, seed and batch for every method.
 ExplainRequest makeRequest(Model& model, const cv::Mat& image, int target, uint64_t seed, int batchSize,
@@ -213,7 +209,7 @@ ExplainRequest makeRequest(Model& model, const cv::Mat& image, int target, uint6
 ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, ParamSet> extraGroups) {
     ExplainSession s;
     const auto methods = splitList(o.methods);
-    if (methods.empty()) throw Error("--methods is empty; choose from gradcam, gradcampp, cam, lime, kernelshap");
+    if (methods.empty()) throw Error("--methods is empty; choose from " + allMethodList());
     bool anySuperpixels = false;
     for (const auto& m : methods) {
         for (const auto& e : s.explainers)
@@ -459,7 +455,8 @@ int runBench(const BenchOptions& o) {
     groups["superpixels"] = superpixelParams();
     if (o.samples > 0) {
         if (!groups[o.method].has("samples"))
-            throw Error("--samples applies to lime and kernelshap, not to " + o.method);
+            throw Error("--samples applies to methods with a samples setting (lime, kernelshap, smoothgrad), not to " +
+                        o.method);
         groups[o.method].setFromString("samples", std::to_string(o.samples));
     }
     applySets(o.sets, groups);

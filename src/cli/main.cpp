@@ -5,11 +5,15 @@
 
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "common/error.hpp"
 #include "evaluate_command.hpp"
 #include "explain_command.hpp"
+#include "explain/baseline_setting.hpp"
+#include "explain/methods.hpp"
 #include "image/image_io.hpp"
+#include "models/failure_text.hpp"
 #include "models/model_zoo.hpp"
 #include "models/predict.hpp"
 
@@ -86,6 +90,86 @@ int runModels() {
     return 0;
 }
 
+// Markdown table cells: a '|' inside a cell would split it.
+std::string cell(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+std::string number(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+// One settings table in the README's form.
+void printSettingsTable(const mirada::ParamSet& params) {
+    using mirada::ParamType;
+    std::cout << "`" << params.group() << "`\n\n| setting | type | default | range / choices | what it does |\n"
+              << "|---|---|---|---|---|\n";
+    for (const auto& p : params.specs()) {
+        std::string type, def, range;
+        switch (p.type) {
+            case ParamType::Int:
+                type = "int";
+                def = mirada::toString(p.default_value);
+                range = number(p.min) + " – " + number(p.max);
+                break;
+            case ParamType::Float:
+                type = "float";
+                def = number(std::get<double>(p.default_value));
+                range = number(p.min) + " – " + number(p.max);
+                break;
+            case ParamType::Bool:
+                type = "bool";
+                def = std::get<bool>(p.default_value) ? "true" : "false";
+                break;
+            case ParamType::Choice:
+                type = "choice";
+                def = "\"" + std::get<std::string>(p.default_value) + "\"";
+                for (const auto& c : p.choices)
+                    if (!c.empty()) range += (range.empty() ? "" : ", ") + c;
+                break;
+        }
+        std::cout << "| `" << p.name << "` | " << type << " | " << def << " | " << cell(range) << " | " << cell(p.help) << " |\n";
+    }
+    std::cout << "\n";
+}
+
+// Every registered method: name, family, title and a line; with --settings each
+// method's settings table; --markdown prints the tables the README carries.
+int runMethods(bool settings, bool markdown) {
+    const auto& reg = mirada::methodRegistry();
+    if (markdown) {
+        std::cout << "| method | family | name | what it shows | checked in the GUI at first start |\n|---|---|---|---|---|\n";
+        for (const auto& m : reg)
+            std::cout << "| `" << m.name << "` | " << mirada::toString(m.family) << " | " << cell(m.title) << " | "
+                      << cell(m.summary) << " | " << (m.default_on ? "yes" : "") << " |\n";
+        if (!settings) return 0;
+        std::cout << "\n";
+        for (const auto& m : reg) printSettingsTable(m.make()->defaultParams());
+        printSettingsTable(mirada::superpixelParams());
+        printSettingsTable(mirada::perturbationParams());
+        return 0;
+    }
+    for (const auto& m : reg) {
+        std::cout << std::left << std::setw(21) << m.name << std::setw(14) << mirada::toString(m.family) << m.title
+                  << (m.default_on ? "  (GUI default)" : "") << "\n    " << m.summary << "\n";
+        if (!settings) continue;
+        const mirada::ParamSet params = m.make()->defaultParams();
+        for (const auto& p : params.specs()) {
+            std::string def = mirada::toString(p.default_value);
+            std::cout << "      " << std::setw(16) << p.name << std::setw(14) << (def.empty() ? "\"\"" : def) << p.help
+                      << "\n";
+        }
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +195,11 @@ int main(int argc, char** argv) {
 
     auto* models = app.add_subcommand("models", "List the model zoo and where each model's weights are");
 
+    bool methodSettings = false, methodMarkdown = false;
+    auto* methods = app.add_subcommand("methods", "List every explanation method: name, family, what it shows");
+    methods->add_flag("--settings", methodSettings, "also list each method's settings (--set METHOD.NAME=VALUE)");
+    methods->add_flag("--markdown", methodMarkdown, "print Markdown tables (the README's)");
+
     mirada::cli::ExplainOptions ex;
     auto* explain = app.add_subcommand("explain", "Explain the model's decision with one or more methods; write overlays, "
                                                   "raw heatmaps, the comparison sheet and a JSON report");
@@ -123,7 +212,7 @@ int main(int argc, char** argv) {
     auto* bench = app.add_subcommand("bench", "Time an explanation against the model evaluations it needs");
     bench->add_option("--model,-m", bo.model, modelHelp)->required();
     bench->add_option("--image,-i", bo.image, "image file")->required();
-    bench->add_option("--method", bo.method, "gradcam, gradcampp, cam, lime or kernelshap")->capture_default_str();
+    bench->add_option("--method", bo.method, "one of: " + mirada::allMethodList())->capture_default_str();
     bench->add_option("--samples", bo.samples, "samples for lime / kernelshap (0 = method default)")
         ->check(CLI::Range(0, 1000000));
     bench->add_option("--batch-size", bo.batch_size, "model evaluations per batch (0 = auto: measured once per model)")
@@ -151,6 +240,7 @@ int main(int argc, char** argv) {
         if (*predict) return runPredict(modelSpec, imagePath, device, top, asJson);
         if (*layers) return runLayers(modelSpec, device);
         if (*models) return runModels();
+        if (*methods) return runMethods(methodSettings, methodMarkdown);
         if (*explain) return mirada::cli::runExplain(ex);
         if (*bench) return mirada::cli::runBench(bo);
         if (*evaluate) return mirada::cli::runEvaluate(ev);
@@ -158,8 +248,15 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;
     } catch (const std::exception& e) {
-        std::cerr << "error: unexpected failure: " << e.what() << "\n";
-        return 2;
+        // Not worded by Mirada: say it in one line, and what to do when memory ran out.
+        const mirada::FailureText f = mirada::describeFailure(e);
+        if (f.out_of_memory)
+            std::cerr << "error: out of memory (" << f.text
+                      << "): use a smaller image or --batch-size, or close other programs\n";
+        else
+            std::cerr << "error: unexpected failure: " << f.text
+                      << " (please report this with the command line and the files that caused it)\n";
+        return 1;
     }
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "explain/settings.hpp"
 #include "image/preprocess.hpp"
 #include "models/model.hpp"
+#include "models/predict.hpp"  // resolveTarget (moved there; kept reachable for callers)
 
 namespace mirada {
 
@@ -67,11 +68,18 @@ public:
     virtual bool usesSuperpixels() const = 0;
     // This method's settings table, defaults filled in.
     virtual ParamSet defaultParams() const = 0;
+    // The table for a model whose layers are `layers` (Model::layers()): a
+    // method with a layer chooser lists them, so the GUI form, `--set` and the
+    // report validate a layer name. Default: defaultParams().
+    virtual ParamSet paramsForLayers(const std::vector<LayerInfo>& layers) const {
+        (void)layers;
+        return defaultParams();
+    }
     // Throws mirada::Error for bad input, mirada::Cancelled when ctx is cancelled.
     virtual Explanation explain(const ExplainRequest& request, const RunContext& ctx) = 0;
 };
 
-// All methods, in display order: gradcam, gradcampp, cam, lime, kernelshap.
+// All methods, in display order (the registry, explain/methods.hpp).
 std::vector<std::string> explainerNames();
 // Throws mirada::Error listing the valid names.
 std::unique_ptr<Explainer> makeExplainer(const std::string& name);
@@ -79,9 +87,6 @@ std::unique_ptr<Explainer> makeExplainer(const std::string& name);
 // Settings table shared by every superpixel method.
 ParamSet superpixelParams();
 
-// Target: "top1", a class index, or a label (case-insensitive). Throws
-// mirada::Error when out of range / unknown, naming the valid range.
-int resolveTarget(Model& model, const cv::Mat& image, const std::string& target);
 
 // Fallback model batch size for a device (CPU: 16, CUDA: 64), used when the
 // automatic measurement (models/batch_size.hpp) cannot run.

@@ -8,60 +8,85 @@
 
 namespace mirada {
 
-std::vector<std::string> explainerNames() { return {"gradcam", "gradcampp", "cam", "lime", "kernelshap"}; }
-
-std::unique_ptr<Explainer> makeExplainer(const std::string& name) {
-    if (name == "gradcam") return makeGradCamExplainer();
-    if (name == "gradcampp") return makeGradCamPlusPlusExplainer();
-    if (name == "cam") return makeCamExplainer();
-    if (name == "lime") return makeLimeExplainer();
-    if (name == "kernelshap") return makeKernelShapExplainer();
-    std::string list;
-    for (const auto& n : explainerNames()) list += (list.empty() ? "" : ", ") + n;
-    throw Error("unknown method '" + name + "'; available methods: " + list);
+std::string toString(MethodFamily family) {
+    switch (family) {
+        case MethodFamily::Cam: return "cam";
+        case MethodFamily::Gradient: return "gradient";
+        case MethodFamily::Perturbation: return "perturbation";
+        case MethodFamily::Surrogate: return "surrogate";
+    }
+    return "?";
 }
 
-namespace {
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+const std::vector<MethodEntry>& methodRegistry() {
+    using F = MethodFamily;
+    static const std::vector<MethodEntry> table = {
+        {"gradcam", "Grad-CAM", F::Cam, "channels weighted by their mean gradient (Selvaraju et al. 2017)", true,
+         makeGradCamExplainer},
+        {"gradcampp", "Grad-CAM++", F::Cam, "positive gradients weighted per position (Chattopadhay et al. 2018)",
+         true, makeGradCamPlusPlusExplainer},
+        {"cam", "CAM", F::Cam, "class activation map of a GAP + linear head (Zhou et al. 2016)", true,
+         makeCamExplainer},
+        {"hirescam", "HiResCAM", F::Cam, "gradient times activation per position, summed over channels (Draelos & Carin 2020)",
+         false, makeHiResCamExplainer},
+        {"xgradcam", "XGrad-CAM", F::Cam, "gradients averaged with the activation's own weights (Fu et al. 2020)",
+         false, makeXGradCamExplainer},
+        {"layercam", "LayerCAM", F::Cam, "positive gradient times activation per position; early layers too (Jiang et al. 2021)",
+         false, makeLayerCamExplainer},
+        {"eigencam", "Eigen-CAM", F::Cam, "first principal component of the activations; no gradient, no class (Muhammad & Yeasin 2020)",
+         false, makeEigenCamExplainer},
+        {"scorecam", "Score-CAM", F::Cam, "channels weighted by the score of the image they mask; one evaluation per channel (Wang et al. 2020)",
+         false, makeScoreCamExplainer},
+        {"saliency", "Saliency", F::Gradient, "largest |gradient| over the channels at each pixel (Simonyan et al. 2014)",
+         false, makeSaliencyExplainer},
+        {"gradxinput", "Gradient × Input", F::Gradient, "input times gradient, summed over channels (Shrikumar et al. 2016)",
+         false, makeGradXInputExplainer},
+        {"integratedgradients", "Integrated Gradients", F::Gradient,
+         "gradients along the path from the baseline, times the difference; adds up to f(x) - f(baseline) "
+         "(Sundararajan et al. 2017)",
+         false, makeIntegratedGradientsExplainer},
+        {"smoothgrad", "SmoothGrad", F::Gradient, "saliency of the gradient averaged over noisy copies (Smilkov et al. 2017)",
+         false, makeSmoothGradExplainer},
+        {"occlusion", "Occlusion", F::Perturbation, "score drop when a sliding window is removed (Zeiler & Fergus 2014)",
+         false, makeOcclusionExplainer},
+        {"rise", "RISE", F::Perturbation, "random masks weighted by the score they leave (Petsiuk et al. 2018)", false,
+         makeRiseExplainer},
+        {"lime", "LIME", F::Surrogate, "weighted linear fit over superpixels kept or removed (Ribeiro et al. 2016)", true,
+         makeLimeExplainer},
+        {"kernelshap", "KernelSHAP", F::Surrogate, "Shapley values of the superpixels by weighted regression (Lundberg & Lee 2017)",
+         true, makeKernelShapExplainer},
+    };
+    return table;
+}
+
+const MethodEntry* findMethod(const std::string& name) {
+    for (const auto& m : methodRegistry())
+        if (m.name == name) return &m;
+    return nullptr;
+}
+
+std::string defaultMethodList() {
+    std::string s;
+    for (const auto& m : methodRegistry())
+        if (m.default_on) s += (s.empty() ? "" : ",") + m.name;
     return s;
 }
-}  // namespace
 
-int resolveTarget(Model& model, const cv::Mat& image, const std::string& target) {
-    const auto& labels = model.info().labels;
-    const int classes = static_cast<int>(labels.size());
-    if (target.empty() || lower(target) == "top1") {
-        return predictTopK(model, image, 1).at(0).index;
-    }
-    const bool numeric = std::all_of(target.begin(), target.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-                         (target.size() > 1 && target[0] == '-' &&
-                          std::all_of(target.begin() + 1, target.end(), [](unsigned char c) { return std::isdigit(c); }));
-    if (numeric) {
-        long long idx = -1;
-        try {
-            idx = std::stoll(target);
-        } catch (const std::exception&) {
-            idx = -1;
-        }
-        if (idx < 0 || idx >= classes)
-            throw Error("target class " + target + " is out of range: model '" + model.info().name + "' has " +
-                        std::to_string(classes) + " classes (0-" + std::to_string(classes - 1) + ")");
-        return static_cast<int>(idx);
-    }
-    const std::string want = lower(target);
-    for (int i = 0; i < classes; ++i)
-        if (lower(labels[i]) == want) return i;
-    std::vector<std::string> close;
-    for (int i = 0; i < classes && close.size() < 5; ++i)
-        if (lower(labels[i]).find(want) != std::string::npos) close.push_back(labels[i]);
-    std::string msg = "unknown target label '" + target + "' for model '" + model.info().name + "'";
-    if (!close.empty()) {
-        msg += "; did you mean: ";
-        for (size_t i = 0; i < close.size(); ++i) msg += (i ? ", " : "") + ("'" + close[i] + "'");
-    }
-    msg += ". Give top1, a class index (0-" + std::to_string(classes - 1) + ") or an exact label";
-    throw Error(msg);
+std::string allMethodList() {
+    std::string s;
+    for (const auto& m : methodRegistry()) s += (s.empty() ? "" : ", ") + m.name;
+    return s;
+}
+
+std::vector<std::string> explainerNames() {
+    std::vector<std::string> names;
+    for (const auto& m : methodRegistry()) names.push_back(m.name);
+    return names;
+}
+
+std::unique_ptr<Explainer> makeExplainer(const std::string& name) {
+    if (const MethodEntry* m = findMethod(name)) return m->make();
+    throw Error("unknown method '" + name + "'; available methods: " + allMethodList());
 }
 
 }  // namespace mirada

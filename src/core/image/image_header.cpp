@@ -268,6 +268,7 @@ std::optional<ImageHeader> readWebp(const Bytes& b) {
         h.width = static_cast<std::uint64_t>(b.le24(24)) + 1;
         h.height = static_cast<std::uint64_t>(b.le24(27)) + 1;
         h.channels = (flags & 0x10) ? 4 : 3;
+        h.animated = (flags & 0x02) != 0;
         if (flags & 0x08) {  // EXIF present: find the chunk
             std::size_t pos = 12;
             while (b.has(pos, 8)) {

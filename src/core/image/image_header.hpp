@@ -27,6 +27,7 @@ struct ImageHeader {
     int exif_orientation = 1;     // 1..8; 1 when absent or invalid
     int channels = 0;             // channels as stored when the header says so (0 = unknown)
     int bit_depth = 0;            // bits per channel when the header says so (0 = unknown)
+    bool animated = false;        // WebP with the VP8X animation flag (OpenCV 4.6 cannot decode those)
 };
 
 std::optional<ImageHeader> readImageHeader(const std::uint8_t* data, std::size_t size);

@@ -301,6 +301,9 @@ LoadedImage decodeImage(const std::vector<std::uint8_t>& bytes, const std::strin
         h > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
         throw Error("image " + q + " declares " + std::to_string(w) + " x " + std::to_string(h) +
                     " pixels, more than one side can have: downscale the image first");
+    if (header->animated)
+        throw Error("image " + q + " is an animated WebP, which Mirada cannot read (it explains still images): "
+                    "save the frame you want as PNG or JPEG and open that");
     if (auto problem = structuralProblem(header->format, d, n))
         throw Error("image " + q + " is truncated or corrupt (" + *problem +
                     "): export or download the image again");

@@ -43,25 +43,54 @@ ModelInfo imagenetInfo(const std::string& name, const std::string& arch) {
     return info;  // InputSpec defaults: torchvision's resize 256, centre crop 224, ImageNet mean/std
 }
 
+// Wrappers that prefix every key of a state dict: nn.DataParallel and
+// DistributedDataParallel ("module."), torch.compile ("_orig_mod."). The
+// tensors are the network's own; the prefix is removed (and named in *removed).
+void stripWrapperPrefixes(StateDict& sd, std::string* removed) {
+    static const char* const kPrefixes[] = {"module.", "_orig_mod."};
+    for (bool again = true; again && !sd.empty();) {
+        again = false;
+        for (const char* prefix : kPrefixes) {
+            const std::string p = prefix;
+            const bool all = std::all_of(sd.begin(), sd.end(),
+                                         [&](const NamedTensor& t) { return t.name.compare(0, p.size(), p) == 0; });
+            if (!all) continue;
+            for (auto& t : sd) t.name.erase(0, p.size());
+            if (removed) *removed += (removed->empty() ? "" : ", ") + ("'" + p + "'");
+            again = true;
+        }
+    }
+}
+
+// Which native network a state dict is meant for. Any one of an
+// architecture's distinctive tensors is enough: a file that lacks others
+// (a missing head, a truncated save) then gets the native loader's precise
+// list of what is missing instead of "an architecture Mirada does not build".
 std::string detectArchitecture(const StateDict& sd) {
     auto has = [&](const std::string& k) {
         return std::any_of(sd.begin(), sd.end(), [&](const NamedTensor& t) { return t.name == k; });
     };
-    if (has("features.28.weight") && has("classifier.6.weight")) return "vgg16";
-    if (has("layer4.2.conv3.weight") && has("fc.weight")) return "resnet50";
+    if (has("features.28.weight") || (has("features.0.weight") && has("classifier.6.weight"))) return "vgg16";
+    // ResNet-50's bottleneck blocks (conv3) with layer4 having three blocks;
+    // ResNet-18/34 have no conv3, ResNet-101/152 more blocks (left to describeStateDict).
+    if ((has("layer4.2.conv3.weight") || has("layer1.0.conv3.weight")) && !has("layer3.6.conv1.weight"))
+        return "resnet50";
+    if (has("fc.weight") && has("layer4.2.bn3.running_var") && !has("layer3.6.conv1.weight")) return "resnet50";
     return "";
 }
 
 std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::string& nameHint) {
     StateDict sd = readStateDict(file);
+    std::string removed;
+    stripWrapperPrefixes(sd, &removed);
     const std::string arch = detectArchitecture(sd);
     if (arch.empty()) {
         std::string keys;
         for (size_t i = 0; i < std::min<size_t>(sd.size(), 5); ++i) keys += (i ? ", " : "") + sd[i].name;
-        throw Error("'" + file.string() + "' holds a state dict of an architecture Mirada does not build natively "
-                    "(its first tensors: " + keys + "). Mirada builds VGG16 and ResNet50 from torchvision weight "
-                    "files; for any other network export it to TorchScript (torch.jit.script(model).save(\"m.pt\")) "
-                    "and load that, with a .json descriptor beside it");
+        throw Error("'" + file.string() + "' holds a state dict that is not a torchvision VGG16 or ResNet50 (it looks "
+                    "like " + describeStateDict(sd) + "; its first tensors: " + keys + "). Mirada builds VGG16 and "
+                    "ResNet50 from torchvision weight files; for any other network export it to TorchScript "
+                    "(torch.jit.script(model).save(\"m.pt\")) and load that, with a .json descriptor beside it");
     }
     ModelInfo info = imagenetInfo(nameHint.empty() ? arch : nameHint, arch);
     info.weights_file = fs::absolute(file).string();

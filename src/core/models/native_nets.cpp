@@ -10,6 +10,7 @@
 #include "models/native_nets.hpp"
 
 #include "common/error.hpp"
+#include "models/failure_text.hpp"
 #include "models/fast_eval.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -438,6 +439,10 @@ void loadWeights(nn::Module& net, const StateDict& weights, const std::string& a
                 << " classes; the native model has torchvision's 1000 ImageNet outputs. Export the model as "
                    "TorchScript (torch.jit.script or torch.jit.trace, then .save) and load the .pt file with a "
                    "JSON descriptor that lists its labels.";
+        } else if (missing_count > 0 && unexpected_count == 0 && wrong_count == 0) {
+            msg << "Everything in the file fits, but " << missing_count << " tensor" << (missing_count == 1 ? " is" : "s are")
+                << " missing: the file is incomplete (an interrupted save or download, or a network saved without "
+                   "its classifier head). Download it again, or save the whole network's state_dict().";
         } else if ((g.arch == "vgg16" || g.arch == "resnet50") && g.arch != arch) {
             msg << "Load it as the '" << g.arch << "' architecture instead of '" << arch << "'.";
         } else {
@@ -499,11 +504,19 @@ public:
     const ModelInfo& info() const override { return info_; }
 
     Tensor forward(const Tensor& batch) override {
-        torch::InferenceMode guard;
-        Tensor x = prepare(batch);
-        if (fast_->ready()) return fast_->forward(x);
-        net_->eval();
-        return net_->run(x, nullptr);
+        try {
+            torch::InferenceMode guard;
+            Tensor x = prepare(batch);
+            if (fast_->ready()) return fast_->forward(x);
+            net_->eval();
+            return net_->run(x, nullptr);
+        } catch (const Error&) {
+            throw;
+        } catch (const c10::OutOfMemoryError&) {
+            throw;  // forwardSplittingOnOom retries with smaller batches
+        } catch (const std::exception& e) {
+            throw Error(forwardFailureMessage(info_.weights_file.empty() ? info_.name : info_.weights_file, batch, e));
+        }
     }
 
     std::string evaluationPath() const override { return fast_->description(); }

@@ -29,6 +29,10 @@ torch::Tensor toProbabilities(const Model& model, const torch::Tensor& outputs);
 // range (naming the model and the valid range).
 int resolveTargetIndex(const Model& model, const torch::Tensor& outputs, int requested);
 
+// Target: "top1", a class index, or a label (case-insensitive). Throws
+// mirada::Error when out of range / unknown, naming the valid range.
+int resolveTarget(Model& model, const cv::Mat& image, const std::string& target);
+
 // Classifies one RGB image; returns the k most probable classes, best first.
 std::vector<ClassScore> predictTopK(Model& model, const cv::Mat& rgb, int k);
 

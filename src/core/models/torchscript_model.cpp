@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "models/failure_text.hpp"
 #include "models/fast_eval.hpp"
 #include "models/imagenet_labels.hpp"
 #include "models/layer_names.hpp"
@@ -187,10 +188,23 @@ public:
 
     const ModelInfo& info() const override { return info_; }
 
-    torch::Tensor forward(const torch::Tensor& batch) override {
+    // forward() without turning failures into mirada::Error (the load probe words its own).
+    torch::Tensor forwardUnwrapped(const torch::Tensor& batch) {
         torch::InferenceMode guard;
         if (fast_->ready()) return fast_->forward(batch);
         return outputTensor(module_.forward({batch}), "forward");
+    }
+
+    torch::Tensor forward(const torch::Tensor& batch) override {
+        try {
+            return forwardUnwrapped(batch);
+        } catch (const Error&) {
+            throw;
+        } catch (const c10::OutOfMemoryError&) {
+            throw;  // forwardSplittingOnOom retries with smaller batches
+        } catch (const std::exception& e) {
+            throw Error(forwardFailureMessage(label(), batch, e));
+        }
     }
 
     std::string evaluationPath() const override { return fast_->description(); }
@@ -210,7 +224,13 @@ public:
         // second call on, and the gradient with respect to the tap would vanish.
         torch::jit::GraphOptimizerEnabledGuard unoptimised(false);
         torch::jit::Stack stack{module_._ivalue(), batch};
-        it->second->run(stack);
+        try {
+            it->second->run(stack);
+        } catch (const c10::OutOfMemoryError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw Error(forwardFailureMessage(label(), batch, e));
+        }
         auto elems = stack.back().toTupleRef().elements();
         TapResult r;
         r.output = outputTensor(elems[0], "forward");
@@ -225,7 +245,11 @@ public:
         auto input = torch::zeros({1, info_.input.channels, info_.input.height, info_.input.width},
                                   torch::TensorOptions().device(device_));
         torch::jit::Stack stack{module_._ivalue(), input};
-        fn->run(stack);
+        try {
+            fn->run(stack);
+        } catch (const std::exception& e) {
+            throw Error(forwardFailureMessage(label(), input, e));
+        }
         auto elems = stack.back().toTupleRef().elements();
         for (size_t i = 0; i < index_.order.size(); ++i) {
             LayerInfo li;
@@ -299,6 +323,8 @@ public:
     }
 
 private:
+    std::string label() const { return info_.weights_file.empty() ? info_.name : info_.weights_file; }
+
     torch::Tensor outputTensor(const c10::IValue& v, const char* what) const {
         if (v.isTensor()) return v.toTensor();
         if (v.isTuple() && !v.toTupleRef().elements().empty() && v.toTupleRef().elements()[0].isTensor())
@@ -347,16 +373,20 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
     // Probe: does it accept the declared input and return [1, classes]?
     torch::Tensor out;
     try {
-        out = model->forward(torch::zeros({1, info.input.channels, info.input.height, info.input.width}));
+        out = model->forwardUnwrapped(torch::zeros({1, info.input.channels, info.input.height, info.input.width}));
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
-        std::string what = e.what();
-        auto nl = what.find('\n');
-        if (nl != std::string::npos) what = what.substr(0, nl);
-        throw Error("model '" + file.string() + "' fails on an input of " + std::to_string(info.input.channels) +
-                    "x" + std::to_string(info.input.height) + "x" + std::to_string(info.input.width) + " (" + what +
-                    "); set \"input\": {\"width\", \"height\", \"channels\"} in its descriptor to the size it expects");
+        const FailureText f = describeFailure(e);
+        const std::string size = std::to_string(info.input.channels) + "x" + std::to_string(info.input.height) + "x" +
+                                 std::to_string(info.input.width);
+        if (f.out_of_memory)
+            throw Error("model '" + file.string() + "' ran out of memory on a single input of " + size + " (" + f.text +
+                        "): this input size needs more memory than this machine has; if the model was trained on "
+                        "smaller images, set \"input\": {\"width\", \"height\"} in its descriptor to that size");
+        throw Error("model '" + file.string() + "' fails on an input of " + size + " (" + f.text +
+                    "); if that is a size problem, set \"input\": {\"width\", \"height\", \"channels\"} in its "
+                    "descriptor to the size it expects");
     }
     if (out.dim() != 2 || out.size(0) != 1)
         throw Error("model '" + file.string() + "' returns a tensor of shape " + c10::str(out.sizes()) +

@@ -38,6 +38,8 @@ std::vector<std::string> keyNumbers(const Explanation& e) {
                         fmt("%.3f", n["base_value"].get<double>()));
         if (n.contains("sum_check")) lines.push_back("sum check " + fmt("%.1e", n["sum_check"].get<double>()));
     }
+    if (n.contains("completeness_error_relative"))
+        lines.push_back("completeness error " + fmt("%.2g", 100.0 * n["completeness_error_relative"].get<double>()) + "%");
     for (const auto& f : e.flags) {
         if (f == kFlagNoPositiveEvidence) lines.push_back("no positive evidence");
         if (f == kFlagBaselinePredictsTarget)

@@ -12,7 +12,10 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "explain/baseline_setting.hpp"
+#include "models/batch_size.hpp"
 #include "models/layer_names.hpp"
+#include "segment/perturbation.hpp"
 
 namespace mirada {
 
@@ -81,8 +84,21 @@ CamSettings camSettingsFrom(const ParamSet& params) {
     return s;
 }
 
+torch::Tensor CamWeighting::coarseMap(const torch::Tensor& activation, const torch::Tensor& gradient,
+                                      const CamLayerContext& where, torch::Tensor& contributions) const {
+    torch::Tensor w = channelWeights(activation, gradient, where).to(torch::kFloat64).reshape({-1});
+    if (w.size(0) != activation.size(0))
+        throw Error("internal error: " + name() + " gave " + std::to_string(w.size(0)) + " channel weights for " +
+                    std::to_string(activation.size(0)) + " channels");
+    // A weight that is NaN/inf (degenerate gradients) carries no usable evidence.
+    w = torch::nan_to_num(w, 0.0, 0.0, 0.0);
+    contributions = w;
+    return (w.view({-1, 1, 1}) * activation).sum(0);
+}
+
 CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, const CamSettings& settings,
-                       const CamWeighting& weighting, const RunContext& ctx) {
+                       const CamWeighting& weighting, const RunContext& ctx, const ParamSet& perturbation,
+                       int batchSize) {
     const ModelInfo& info = model.info();
     if (image.empty() || image.type() != CV_8UC3)
         throw Error(weighting.title() + ": expected an 8-bit RGB image (CV_8UC3), got an empty or other image");
@@ -105,7 +121,8 @@ CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, con
         throw Error(unknownLayerMessage(out.layer, valid, info.name));
 
     out.geometry = inputGeometry(image.size(), info.input);
-    torch::Tensor input = normalizeForModel(resizeForModel(image, info.input), info.input).to(model.device());
+    const cv::Mat input8 = resizeForModel(image, info.input);
+    torch::Tensor input = normalizeForModel(input8, info.input).to(model.device());
 
     ctx.checkCancelled();
     ctx.report(0.0, weighting.title() + ": forward and backward through layer " + out.layer);
@@ -153,13 +170,15 @@ CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, con
     // Score: the target's logit (or probability, when that is what the model returns).
     torch::Tensor score = r.output[0][target_index];
     torch::Tensor grad;
-    if (r.activation.requires_grad() && score.requires_grad()) {
+    if (!weighting.usesGradient()) {
+        // Eigen-CAM: the activations alone.
+    } else if (r.activation.requires_grad() && score.requires_grad()) {
         auto grads = torch::autograd::grad({score}, {r.activation}, /*grad_outputs=*/{}, /*retain_graph=*/false,
                                            /*create_graph=*/false, /*allow_unused=*/true);
         grad = grads[0];
     }
     // No gradient path from the score to the layer: a map of zeros would be a silent lie.
-    if (!grad.defined())
+    if (weighting.usesGradient() && !grad.defined())
         throw Error("the score of class " + std::to_string(target_index) + " of model '" + info.name +
                     "' has no gradient path to layer '" + out.layer +
                     "' (the layer does not feed the output, or the model runs without autograd); choose a layer "
@@ -169,22 +188,34 @@ CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, con
 
     const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(torch::kCPU);
     torch::Tensor A = r.activation.detach()[0].to(f64);
-    torch::Tensor G = grad.detach()[0].to(f64);
+    torch::Tensor G = grad.defined() ? grad.detach()[0].to(f64) : torch::Tensor();
     r = TapResult{};  // release the graph
 
-    const CamLayerContext where{out.layer, info.name};
-    torch::Tensor w = weighting.channelWeights(A, G, where).to(f64).reshape({-1});
-    if (w.size(0) != A.size(0))
-        throw Error("internal error: " + weighting.name() + " gave " + std::to_string(w.size(0)) +
-                    " channel weights for " + std::to_string(A.size(0)) + " channels");
-    // A weight that is NaN/inf (degenerate gradients) carries no usable evidence.
-    if (!torch::isfinite(w).all().item<bool>()) {
-        out.non_finite = true;
-        w = torch::nan_to_num(w, 0.0, 0.0, 0.0);
+    CamLayerContext where;
+    where.layer = out.layer;
+    where.model_name = info.name;
+    where.model = &model;
+    where.input = input;
+    where.target = target_index;
+    where.run = &ctx;
+    if (weighting.usesBaseline()) {
+        const ResolvedBaseline b = resolveBaseline(info, perturbation, "shared", weighting.name() + ".fill");
+        // One segment covering the image: the renderer's fill is the normalised baseline.
+        const PerturbationRenderer one(input8, cv::Mat(input8.size(), CV_32S, cv::Scalar(0)), b.baseline, info.input,
+                                       model.device());
+        where.fill = one.fill().unsqueeze(0);
+        where.baseline = toString(b.baseline) + " (" + b.source + ")";
+        out.baseline = where.baseline;
+        where.batch_size = resolveBatchSize(model, batchSize);
     }
-    out.weights = w;
+    torch::Tensor contributions;
+    torch::Tensor cam = weighting.coarseMap(A, G, where, contributions).to(f64);
+    out.model_seconds += where.model_seconds;
+    out.evaluations += where.evaluations;
+    if (!contributions.defined() || !torch::isfinite(contributions).all().item<bool>()) out.non_finite = true;
+    out.weights = contributions.defined() ? torch::nan_to_num(contributions.to(f64).reshape({-1}), 0.0, 0.0, 0.0)
+                                          : torch::zeros({A.size(0)}, f64);
 
-    torch::Tensor cam = (w.view({-1, 1, 1}) * A).sum(0);
     if (!torch::isfinite(cam).all().item<bool>()) {
         out.non_finite = true;
         cam = torch::nan_to_num(cam, 0.0, 0.0, 0.0);
@@ -214,6 +245,9 @@ public:
     std::string title() const override { return weighting_->title(); }
     bool usesSuperpixels() const override { return false; }
     ParamSet defaultParams() const override { return camDefaultParams(name()); }
+    ParamSet paramsForLayers(const std::vector<LayerInfo>& layers) const override {
+        return camParamsForLayers(name(), layers);
+    }
 
     Explanation explain(const ExplainRequest& request, const RunContext& ctx) override {
         const auto t0 = Clock::now();
@@ -224,7 +258,8 @@ public:
         const ParamSet params = request.params.specs().empty() ? defaultParams() : request.params;
         const CamSettings s = camSettingsFrom(params);
 
-        CamMaps maps = computeCamMaps(model, request.image, request.target_index, s, *weighting_, ctx);
+        CamMaps maps = computeCamMaps(model, request.image, request.target_index, s, *weighting_, ctx,
+                                      request.perturbation, request.batch_size);
 
         Explanation e;
         e.method = name();
@@ -282,8 +317,9 @@ public:
                      {"channel_weights_top", top}};
         if (nonFinite) e.numbers["non_finite_replaced"] = true;
 
+        if (!maps.baseline.empty()) e.settings["baseline"] = maps.baseline;
         e.model_seconds = maps.model_seconds;
-        e.model_evaluations = 1;
+        e.model_evaluations = maps.evaluations;
         e.seconds = secondsSince(t0);
         ctx.report(1.0, title() + ": done");
         return e;

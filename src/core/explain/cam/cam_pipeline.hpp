@@ -1,10 +1,12 @@
 #pragma once
-// The CAM family (Grad-CAM, Grad-CAM++, CAM) as one pipeline with small
-// variants, after pytorch-grad-cam's base_cam:
+// The CAM family (Grad-CAM, Grad-CAM++, CAM, HiResCAM, XGrad-CAM, LayerCAM,
+// Eigen-CAM, Score-CAM) as one pipeline with small variants, after
+// pytorch-grad-cam's base_cam:
 //
 //   image -> model input -> forward with a tap on `layer` -> activation A [1,K,h,w]
-//   -> gradient G = d score(target) / dA -> channel weights w_k (the only part a
-//   variant supplies) -> map = sum_k w_k A_k -> ReLU -> upsample to the model
+//   -> gradient G = d score(target) / dA -> channel weights w_k (what most
+//   variants supply) -> map = sum_k w_k A_k (or the variant's own coarse map)
+//   -> ReLU -> upsample to the model
 //   input -> back onto the original image (mapToOriginal, zero outside the view).
 //
 // The score is the target's logit (or the output as given when the model
@@ -31,7 +33,7 @@ struct CamSettings {
     std::string upsample = "bilinear";  // "bilinear" | "nearest": how the coarse map reaches input resolution
 };
 
-// Settings table of a CAM method (`group` = "gradcam", "gradcampp" or "cam").
+// Settings table of a CAM method (`group` = its name).
 // `layer` is a Choice whose only choice is "" (the model's default), because
 // the valid layers depend on the model: camParamsForModel adds them.
 ParamSet camDefaultParams(const std::string& group);
@@ -43,22 +45,45 @@ ParamSet camParamsForLayers(const std::string& group, const std::vector<LayerInf
 // Reads a CAM settings table (missing entries keep their defaults).
 CamSettings camSettingsFrom(const ParamSet& params);
 
-// Where the channel weights are computed (for error messages).
+// Where the map is computed: for error messages, and for the methods that
+// evaluate the model again (Score-CAM) through the one evaluation path.
 struct CamLayerContext {
     std::string layer;       // resolved module path
     std::string model_name;  // ModelInfo::name
+    Model* model = nullptr;  // the model, on its device
+    torch::Tensor input;     // [1, C, H, W] normalised model input, on the model's device
+    torch::Tensor fill;      // [1, C, H, W] normalised baseline (what "removed" looks like), same device
+    std::string baseline;    // the baseline's name and source, for the report
+    int target = 0;          // the explained class
+    int batch_size = 16;     // model evaluations per batch
+    const RunContext* run = nullptr;
+    // Accumulated by methods that evaluate the model (seconds inside forward, images).
+    mutable double model_seconds = 0;
+    mutable int64_t evaluations = 0;
 };
 
-// The one thing a CAM variant decides: how much each channel counts.
+// A CAM variant: how much each channel counts (the usual hook), or, for
+// methods that weight positions too (HiResCAM, LayerCAM) or use no gradient
+// (Eigen-CAM), the whole coarse map.
 class CamWeighting {
 public:
     virtual ~CamWeighting() = default;
     virtual std::string name() const = 0;   // "gradcam"
     virtual std::string title() const = 0;  // "Grad-CAM"
+    // False: the pipeline does not backpropagate, and G is undefined.
+    virtual bool usesGradient() const { return true; }
+    // True: channelWeights/coarseMap need where.input, where.fill and the model
+    // (the pipeline resolves the baseline; the report records it).
+    virtual bool usesBaseline() const { return false; }
     // activation A and gradient G: [K, h, w] float64, detached. Returns w: [K]
     // float64. Throws mirada::Error when the method does not apply.
     virtual torch::Tensor channelWeights(const torch::Tensor& activation, const torch::Tensor& gradient,
                                          const CamLayerContext& where) const = 0;
+    // The coarse map [h, w] float64 before the ReLU, and in `contributions` [K]
+    // what each channel adds to the map's sum (reported as the top channels).
+    // Default: sum_k w_k A_k with w = channelWeights, contributions = w.
+    virtual torch::Tensor coarseMap(const torch::Tensor& activation, const torch::Tensor& gradient,
+                                    const CamLayerContext& where, torch::Tensor& contributions) const;
 };
 
 // Grad-CAM (Selvaraju et al. 2017): w_k = spatial mean of G_k.
@@ -79,7 +104,9 @@ struct CamMaps {
     std::vector<int64_t> activation_shape;  // [1, K, h, w]
     int target_index = 0;
     torch::Tensor output;                   // [classes] model output of the tapped forward, detached, CPU
-    torch::Tensor weights;                  // [K] channel weights (float64, CPU)
+    torch::Tensor weights;                  // [K] channel weights or contributions (float64, CPU)
+    std::string baseline;                   // the baseline used, when the method uses one (Score-CAM)
+    int64_t evaluations = 1;                // images through the model
     cv::Mat coarse;                         // CV_32F h x w: sum_k w_k A_k (after ReLU when settings.relu)
     cv::Mat input_map;                      // CV_32F input_height x input_width, upsampled coarse map
     bool non_finite = false;                // some value was NaN/inf and was replaced by 0
@@ -90,8 +117,11 @@ struct CamMaps {
 // Runs the pipeline up to the input-resolution map. target_index -1 = top-1
 // of this forward. Throws mirada::Error (unknown layer, target out of range,
 // layer without spatial output, method does not apply) or mirada::Cancelled.
+// perturbation / batchSize: used by methods that evaluate the model again
+// (usesBaseline(): Score-CAM); empty = the defaults, 0 = the measured batch size.
 CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, const CamSettings& settings,
-                       const CamWeighting& weighting, const RunContext& ctx = {});
+                       const CamWeighting& weighting, const RunContext& ctx = {}, const ParamSet& perturbation = {},
+                       int batchSize = 0);
 
 // An Explainer running the pipeline with `weighting`.
 std::unique_ptr<Explainer> makeCamPipelineExplainer(std::unique_ptr<CamWeighting> weighting);

@@ -1,0 +1,106 @@
+#pragma once
+// Shared steps of the methods that work on the model's input pixels: the
+// gradient family (saliency, gradient x input, Integrated Gradients,
+// SmoothGrad) and the perturbation family (occlusion, RISE).
+//
+//   image -> model input x (normalised) and its baseline x0 (what "removed"
+//   looks like: perturbation.baseline, or the method's own fill) -> the
+//   method's map on the input grid -> the original image (zero outside the
+//   model's view), with the target, the baseline guard and the settings.
+//
+// Every model evaluation goes through forwardSplittingOnOom, in batches of the
+// run's batch size, with a cancel check before each batch.
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include <string>
+
+#include "explain/baseline_setting.hpp"
+#include "explain/explainer.hpp"
+#include "explain/run_context.hpp"
+#include "explain/surrogate/surrogate_engine.hpp"  // SurrogateOutput: probability | logit
+#include "image/preprocess.hpp"
+
+namespace mirada {
+
+struct PixelSetup {
+    cv::Mat input8;                 // the model-input-sized 8-bit image
+    InputGeometry geometry;         // input grid <-> original image
+    torch::Tensor x;                // [1, C, H, W] normalised input, on the model's device
+    torch::Tensor fill;             // [1, C, H, W] normalised baseline, same device
+    ResolvedBaseline baseline;
+    BaselineGuard guard;
+    int target = 0;
+    std::string target_label;
+    float target_probability = 0;   // softmax probability on the image
+    double full_value = 0;          // the target's value (the method's output kind) on the image
+    double empty_value = 0;         // ... on the baseline
+    int batch_size = 16;            // resolved
+    double model_seconds = 0;       // inside forward / backward calls
+    int64_t evaluations = 0;        // images through the model (a forward+backward counts once)
+};
+
+// fill: the method's fill choice ("shared" = perturbation.baseline) and the
+// setting's name for the source text ("occlusion.fill"). Evaluates the image
+// and the baseline in one batch, resolves the target (-1 = top-1), runs the guard.
+PixelSetup preparePixelMethod(const ExplainRequest& request, const std::string& fill, const std::string& fillSetting,
+                              SurrogateOutput output, const std::string& title, const RunContext& ctx);
+
+// Target values of `images` [N, C, H, W] (on the model's device), evaluated in
+// batches of setup.batch_size under InferenceMode. Progress: `what` done/N,
+// mapped into [from, to] of the run's fraction.
+torch::Tensor pixelScores(Model& model, const torch::Tensor& images, SurrogateOutput output, PixelSetup& setup,
+                          const RunContext& ctx, const std::string& what, double from = 0, double to = 1);
+
+// d value(target) / d input for each of `inputs` [N, C, H, W] (normalised, on the
+// model's device): [N, C, H, W] float32 on the CPU. Batches of setup.batch_size
+// through the model's autograd path (Model::forwardWithTap).
+torch::Tensor inputGradients(Model& model, const torch::Tensor& inputs, SurrogateOutput output, PixelSetup& setup,
+                             const RunContext& ctx, const std::string& what, double from = 0, double to = 1);
+
+// A map on the input grid -> the original image (bilinear; 0 outside the
+// model's view; NaN/inf -> 0 with *nonFinite set).
+cv::Mat inputMapToImage(const cv::Mat& inputMap, const InputGeometry& g, int interpolation, bool* nonFinite);
+
+// [H, W] tensor -> CV_32F Mat (CPU copy).
+cv::Mat tensorToMat(const torch::Tensor& map2d);
+
+// The Explanation: heatmap, target, flags (no positive evidence; the baseline
+// guard when usesBaseline), settings {method, params, seed, batch_size,
+// target_index, device, baseline + guard when usesBaseline, perturbation}.
+Explanation finishPixelMethod(const std::string& method, const std::string& title, const ExplainRequest& request,
+                              const ParamSet& params, const PixelSetup& setup, const cv::Mat& inputMap,
+                              bool signedMap, bool usesBaseline, nlohmann::json numbers);
+
+}  // namespace mirada
+
+namespace mirada {
+
+// The explain() every pixel method shares: settings, setup, the method's map,
+// the Explanation. A method supplies its table and computeMap().
+class PixelExplainer : public Explainer {
+public:
+    bool usesSuperpixels() const override { return false; }
+    Explanation explain(const ExplainRequest& request, const RunContext& ctx) override;
+
+protected:
+    struct MapResult {
+        cv::Mat input_map;        // CV_32F on the model's input grid
+        bool signed_map = false;  // evidence for and against (diverging scale)
+        nlohmann::json numbers;   // method-specific numbers for the report
+        std::string warning;      // a sentence when the map should not be read at face value
+    };
+    // Whether removed pixels become the baseline (occlusion, RISE, Integrated
+    // Gradients): the report then records the baseline and the guard.
+    virtual bool usesBaseline() const = 0;
+    virtual MapResult computeMap(const ExplainRequest& request, const ParamSet& params, PixelSetup& setup,
+                                 SurrogateOutput output, const RunContext& ctx) = 0;
+};
+
+// The "output" setting every pixel method has (default: logit for the gradient
+// family, as Captum explains the model's raw output; probability for the
+// perturbation family, as LIME and KernelSHAP).
+ParamSpec pixelOutputParam(const std::string& def);
+
+}  // namespace mirada
