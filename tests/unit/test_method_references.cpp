@@ -109,14 +109,14 @@ using Settings = std::vector<std::pair<std::string, ParamValue>>;
 
 // Runs `method` through the registry with a complete, explicit request.
 Explanation runMethod(Model& model, const cv::Mat& image, int target, const std::string& method,
-                      const Settings& settings, uint64_t seed = 0) {
+                      const Settings& settings, uint64_t seed = 0, int batchSize = kBatchSize) {
     auto explainer = makeExplainer(method);
     ExplainRequest req;
     req.model = &model;
     req.image = image;
     req.target_index = target;
     req.seed = seed;
-    req.batch_size = kBatchSize;
+    req.batch_size = batchSize;
     req.params = explainer->paramsForLayers(model.layers());
     for (const auto& [name, value] : settings) req.params.set(name, value);
     req.perturbation = perturbationParams();
@@ -335,9 +335,18 @@ TEST(MethodReference, RiseMatchesPythonWithTheSameRandomStream) {
                                {"output", std::string("probability")}},
                               kRiseSeed);
     EXPECT_EQ(e.model_evaluations, 2 + kRiseMasks);  // image + baseline, then one per mask
-    // As for SmoothGrad: only the same masks (same stream, drawn per batch of 16) give r >= 0.999.
+    // As for SmoothGrad: only the same masks (same stream, all drawn before the first batch) give r >= 0.999.
     expectMatchesReference(e, cv::Rect(0, 0, 32, 32), "ref-residual.rise.f32");
-    EXPECT_FALSE(e.signed_map);
+    EXPECT_TRUE(e.signed_map);  // centred on the mean masked score
+
+    // The masks do not depend on the batch size (drawn before any evaluation).
+    Explanation other = runMethod(*model, image, meta.at("target").get<int>(), "rise",
+                                  {{"masks", kRiseMasks},
+                                   {"grid", kRiseGrid},
+                                   {"keep", kRiseKeep},
+                                   {"output", std::string("probability")}},
+                                  kRiseSeed, 5);
+    EXPECT_LT(cv::norm(e.heatmap, other.heatmap, cv::NORM_INF), 1e-6 * (cv::norm(e.heatmap, cv::NORM_INF) + 1e-12));
 }
 
 // ---- native ResNet50 (256x256 image: no resize, the 224 centre crop is rows/cols 16..239) ----

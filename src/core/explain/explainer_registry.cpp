@@ -39,7 +39,7 @@ const std::vector<MethodEntry>& methodRegistry() {
          false, makeScoreCamExplainer},
         {"saliency", "Saliency", F::Gradient, "largest |gradient| over the channels at each pixel (Simonyan et al. 2014)",
          false, makeSaliencyExplainer},
-        {"gradxinput", "Gradient × Input", F::Gradient, "input times gradient, summed over channels (Shrikumar et al. 2016)",
+        {"gradxinput", "Gradient x Input", F::Gradient, "input times gradient, summed over channels (Shrikumar et al. 2016)",
          false, makeGradXInputExplainer},
         {"integratedgradients", "Integrated Gradients", F::Gradient,
          "gradients along the path from the baseline, times the difference; adds up to f(x) - f(baseline) "

@@ -12,7 +12,7 @@ namespace {
 class GradXInputExplainer final : public PixelExplainer {
 public:
     std::string name() const override { return "gradxinput"; }
-    std::string title() const override { return "Gradient × Input"; }
+    std::string title() const override { return "Gradient x Input"; }
     ParamSet defaultParams() const override { return ParamSet(name(), {pixelOutputParam("logit")}); }
 
 protected:

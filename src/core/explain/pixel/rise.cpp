@@ -3,11 +3,16 @@
 // of size ceil(H / grid) x ceil(W / grid) and cropped at a random shift inside
 // one cell, so mask edges fall anywhere. Each masked image (removed parts
 // become the baseline) is evaluated; the map is the masks weighted by the
-// target's score,
-//   map = sum_n f(x * M_n + x0 * (1 - M_n)) * M_n / (N * keep),
-// an estimate of the expected score given that the pixel is kept. Unsigned
-// for probabilities. Masks and shifts come from the run's seed and do not
-// depend on the batch size.
+// target's score. The paper's map, sum_n f_n M_n / (N keep) with
+// f_n = f(x * M_n + x0 * (1 - M_n)), estimates the expected score given that a
+// pixel is kept; it is close to the average score everywhere, and drawn from 0
+// it looks uniformly "important". Mirada subtracts the average score f_bar over
+// all masks,
+//   map = sum_n (f_n - f_bar) M_n / (N * keep),
+// which differs from the paper's map by f_bar times the mask density (nearly a
+// constant) and is signed: positive where keeping the pixel raises the score
+// above what a random part of the image gives. Masks and shifts come from the
+// run's seed and do not depend on the batch size.
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -49,6 +54,8 @@ protected:
                             .mode(torch::kBilinear)
                             .align_corners(false);
         torch::Tensor map = torch::zeros({H, W}, torch::kFloat64);
+        torch::Tensor maskSum = torch::zeros({H, W}, torch::kFloat64);
+        double scoreSum = 0;
         // Every mask's cells and shifts are drawn before any evaluation, so the
         // same seed gives the same masks whatever the batch size (CPU or CUDA).
         const torch::Tensor allCells =
@@ -72,14 +79,18 @@ protected:
             const torch::Tensor images = setup.fill + md * (setup.x - setup.fill);
             const double from = 0.99 * double(done) / double(n), to = 0.99 * double(done + m) / double(n);
             const torch::Tensor v = pixelScores(*request.model, images, output, setup, ctx, title(), from, to);
-            map += (v.view({-1, 1, 1}) * masks.squeeze(1).to(torch::kFloat64)).sum(0);
+            const torch::Tensor m64 = masks.squeeze(1).to(torch::kFloat64);
+            map += (v.view({-1, 1, 1}) * m64).sum(0);
+            maskSum += m64.sum(0);
+            scoreSum += v.sum().item<double>();
             done += m;
         }
-        map /= static_cast<double>(n) * keep;
+        const double meanScore = scoreSum / static_cast<double>(n);
+        map = (map - meanScore * maskSum) / (static_cast<double>(n) * keep);
         MapResult r;
         r.input_map = tensorToMat(map);
-        r.signed_map = output == SurrogateOutput::Logit;  // logits can be negative
-        r.numbers = {{"masks", n}, {"grid", grid}, {"keep", keep}};
+        r.signed_map = true;  // centred: above or below the average masked score
+        r.numbers = {{"masks", n}, {"grid", grid}, {"keep", keep}, {"mean_masked_score", meanScore}};
         return r;
     }
 };
