@@ -65,23 +65,23 @@ protected:
             for (int64_t x : xs) all.emplace_back(y, x);
         while (done < n) {
             const int64_t m = std::min(batch, n - done);
-            torch::Tensor images = setup.x.repeat({m, 1, 1, 1});
+            // The batch's windows as 0/1 masks (1 = removed), filled on the CPU, then
+            // one selection on the model's device (a removed pixel equals the fill exactly).
+            torch::Tensor masks = torch::zeros({m, 1, H, W}, torch::kFloat32);
+            auto acc = masks.accessor<float, 4>();
             for (int64_t i = 0; i < m; ++i) {
-                const auto [y, x] = all[done + i];
-                using torch::indexing::Slice;
-                images.index_put_({i, Slice(), Slice(y, y + wh), Slice(x, x + ww)},
-                                  setup.fill.index({0, Slice(), Slice(y, y + wh), Slice(x, x + ww)}));
+                const auto [y0, x0] = all[done + i];
+                for (int64_t y = y0; y < y0 + wh; ++y)
+                    for (int64_t x = x0; x < x0 + ww; ++x) acc[i][0][y][x] = 1.0f;
             }
-            PixelSetup& s = setup;
-            const torch::Tensor v = pixelScores(*request.model, images, output, s, ctx, title(),
+            const torch::Tensor md = masks.to(setup.x.device());
+            const torch::Tensor images = torch::where(md > 0.5f, setup.fill, setup.x);
+            const torch::Tensor v = pixelScores(*request.model, images, output, setup, ctx, title(),
                                                 0.99 * double(done) / double(n), 0.99 * double(done + m) / double(n));
-            for (int64_t i = 0; i < m; ++i) {
-                const auto [y, x] = all[done + i];
-                using torch::indexing::Slice;
-                const double drop = setup.full_value - v[i].item<double>();
-                sum.index({Slice(y, y + wh), Slice(x, x + ww)}) += drop;
-                count.index({Slice(y, y + wh), Slice(x, x + ww)}) += 1.0;
-            }
+            const torch::Tensor drops = setup.full_value - v;  // [m] float64
+            const torch::Tensor m64 = masks.squeeze(1).to(torch::kFloat64);
+            sum += (drops.view({-1, 1, 1}) * m64).sum(0);
+            count += m64.sum(0);
             done += m;
         }
         MapResult r;
