@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include "common/error.hpp"
 #include "common/file_checks.hpp"
@@ -439,6 +440,26 @@ double timedImages(Model& model, const torch::Tensor& one, int batch, int64_t co
     return now() - t0;
 }
 
+// `count` forward + backward passes at the input (what the gradient methods
+// pay), in batches: the gradient of the top class with respect to the input.
+double timedGradients(Model& model, const torch::Tensor& one, int batch, int64_t count, int target) {
+    c10::InferenceMode notInference(false);
+    torch::AutoGradMode grad(true);
+    torch::jit::GraphOptimizerEnabledGuard unoptimised(false);
+    const std::string layer = model.info().default_target_layer.empty() ? model.layers().back().path
+                                                                          : model.info().default_target_layer;
+    const double t0 = now();
+    for (int64_t done = 0; done < count; done += batch) {
+        const int64_t n = std::min<int64_t>(batch, count - done);
+        auto x = one.expand({n, -1, -1, -1}).contiguous().clone().requires_grad_(true);
+        auto tap = model.forwardWithTap(x, layer);
+        auto g = torch::autograd::grad({tap.output.select(1, target).sum()}, {x});
+        if (model.device().is_cuda()) torch::cuda::synchronize();
+        (void)g;
+    }
+    return now() - t0;
+}
+
 }  // namespace
 
 int runBench(const BenchOptions& o) {
@@ -493,17 +514,29 @@ int runBench(const BenchOptions& o) {
         mirRate = rates[rates.size() / 2];
     }
 
-    std::vector<double> explainTimes, modelTimes;
+    // What the method's model work is: batches of perturbed images (surrogates,
+    // perturbation methods, Score-CAM), gradients at the input (the gradient
+    // family), or one forward + backward through a layer (the other CAMs).
+    const MethodEntry* entry = findMethod(o.method);
+    const bool evaluatesBatches = explainer->usesSuperpixels() || (entry && entry->family == MethodFamily::Perturbation) ||
+                                  o.method == "scorecam";
+    const bool gradientsAtInput = entry && entry->family == MethodFamily::Gradient;
+    std::vector<double> explainTimes, modelTimes, insideTimes;
     for (int r = 0; r < o.repeat; ++r) {
         sync();
         double t0 = now();
         e = explainer->explain(req, ctx);
         sync();
         explainTimes.push_back(now() - t0);
+        insideTimes.push_back(e.model_seconds);
 
         // The same number of model evaluations in the same batches, nothing else.
-        if (explainer->usesSuperpixels()) {
+        if (evaluatesBatches) {
             modelTimes.push_back(timedImages(model, input, batch, evaluations));
+        } else if (gradientsAtInput) {
+            // The image and its baseline (forward), then the gradients.
+            modelTimes.push_back(timedImages(model, input, batch, 2) +
+                                 timedGradients(model, input, batch, evaluations - 2, target));
         } else {
             t0 = now();
             auto tap = model.forwardWithTap(input, e.settings.value("layer", model.info().default_target_layer));
@@ -524,12 +557,15 @@ int runBench(const BenchOptions& o) {
                 torch::get_num_threads());
     std::printf("evaluation %s\n", model.evaluationPath().c_str());
     std::printf("method     %s (%s), median of %d runs\n", o.method.c_str(), explainer->title().c_str(), o.repeat);
-    if (explainer->usesSuperpixels())
+    if (evaluatesBatches)
         std::printf("model evaluations alone  %lld images  %.3f s  (%.1f images/s)\n",
                     static_cast<long long>(evaluations), tm, evaluations / tm);
+    else if (gradientsAtInput)
+        std::printf("model work alone         2 images + %lld input gradients  %.3f s\n",
+                    static_cast<long long>(evaluations - 2), tm);
     else
         std::printf("one forward + backward   %.4f s\n", tm);
-    std::printf("full explanation         %.3f s  (model time inside: %.3f s)\n", te, e.model_seconds);
+    std::printf("full explanation         %.3f s  (model time inside: %.3f s)\n", te, median(insideTimes));
     std::printf("ratio                    %.3f\n", te / tm);
     if (!o.compare_pytorch) return 0;
 
