@@ -11,7 +11,7 @@ PACKAGES=(
   libtorch-dev libopencv-dev libopencv-contrib-dev libeigen3-dev
   qt6-base-dev qt6-charts-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   python3 python3-numpy python3-pil python3-torch python3-torchvision dataset-fashion-mnist
   xvfb xauth fonts-dejavu-core
 )

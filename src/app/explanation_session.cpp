@@ -64,20 +64,6 @@ void runAsync(QObject* owner, QThreadPool* pool, Work work, Done done) {
     }));
 }
 
-// Runs one step of a run; its outcome becomes Done, or Cancelled, or Failed with the reason.
-template <class Step>
-void runStep(MethodOutcome& outcome, Step step) {
-    try {
-        step();
-        outcome.state = MethodState::Done;
-    } catch (const Cancelled&) {
-        outcome.state = MethodState::Cancelled;
-    } catch (const std::exception& e) {
-        outcome.state = MethodState::Failed;
-        outcome.message = qs(userMessage(e));
-    }
-}
-
 struct LoadedModelResult {
     std::shared_ptr<Model> model;
     std::vector<LayerInfo> layers;
@@ -144,7 +130,8 @@ void ExplanationSession::loadImage(const QString& path) {
     const uint64_t generation = ++imageGeneration_;
     const std::string p = ss(path);
     runAsync<std::shared_ptr<const LoadedImage>>(
-        this, QThreadPool::globalInstance(), [p]() { return std::make_shared<const LoadedImage>(mirada::loadImage(p)); },
+        this, QThreadPool::globalInstance(),
+        [p]() { return std::make_shared<const LoadedImage>(mirada::loadImage(p)); },
         [this, path, generation](const Attempt<std::shared_ptr<const LoadedImage>>& a) {
             if (generation != imageGeneration_) return;
             if (!a.error.isEmpty()) {
@@ -235,8 +222,10 @@ void ExplanationSession::requestSuperpixelPreview(const ParamSet& superpixels) {
         },
         [this, generation](const Attempt<Preview>& a) {
             if (generation != previewGeneration_) return;
-            if (!a.error.isEmpty()) Q_EMIT superpixelPreviewFailed(a.error);
-            else Q_EMIT superpixelPreviewReady(a.value.image, a.value.segments);
+            if (!a.error.isEmpty())
+                Q_EMIT superpixelPreviewFailed(a.error);
+            else
+                Q_EMIT superpixelPreviewReady(a.value.image, a.value.segments);
         });
 }
 
@@ -274,8 +263,10 @@ void ExplanationSession::requestPerturbationPreview(const ParamSet& superpixels,
         },
         [this, generation](const Attempt<PerturbationPreview>& a) {
             if (generation != perturbationGeneration_) return;
-            if (!a.error.isEmpty()) Q_EMIT perturbationPreviewFailed(a.error);
-            else Q_EMIT perturbationPreviewReady(a.value);
+            if (!a.error.isEmpty())
+                Q_EMIT perturbationPreviewFailed(a.error);
+            else
+                Q_EMIT perturbationPreviewReady(a.value);
         });
 }
 
@@ -308,96 +299,61 @@ bool ExplanationSession::run(const RunPlan& plan) {
     auto model = model_;
     auto image = image_;
     auto flag = cancel_;
-    runWatcher_->setFuture(QtConcurrent::run(&modelPool_, [this, plan, model, image, flag](QPromise<MethodOutcome>& promise) {
-        // Progress of slot `slot` (-1 = metrics) back on the GUI thread.
-        auto progressOf = [this](int slot) {
-            return [this, slot](double fraction, const std::string& message) {
+    runWatcher_->setFuture(
+        QtConcurrent::run(&modelPool_, [this, plan, model, image, flag](QPromise<MethodOutcome>& promise) {
+            // Every step of the core's run becomes an outcome; the faithfulness and
+            // sanity steps together are the one metrics slot (-1) of the GUI.
+            RunObserver observer;
+            observer.progress = [this](int step, double fraction, const std::string& message) {
+                const int slot = step < 0 ? -1 : step;
                 const QString text = qs(message);
                 QMetaObject::invokeMethod(
                     this, [this, slot, fraction, text]() { takeProgress(slot, fraction, text); }, Qt::QueuedConnection);
             };
-        };
-        int target = plan.target_index;
-        int batchSize = plan.batch_size;  // 0 = auto: measured once per model and device (cached by the core)
-        std::vector<Explanation> finished;
-        std::vector<std::unique_ptr<Explainer>> finishedExplainers;  // the sanity check recomputes with them
-        std::vector<ExplainRequest> finishedRequests;
-        RunMetrics metrics;
-        for (int slot = 0; slot < static_cast<int>(plan.methods.size()); ++slot) {
-            MethodOutcome outcome;
-            outcome.slot = slot;
-            if (flag->load()) {
-                outcome.state = MethodState::Cancelled;
+            observer.step = [&promise, &plan](const StepEvent& e) {
+                MethodOutcome outcome;
+                outcome.slot = e.step < 0 ? -1 : e.step;
+                outcome.batch_size = e.results->batch_size;
+                outcome.message = qs(e.message);
+                switch (e.state) {
+                    case StepState::Running:
+                        if (e.step == kSanityStep) return;  // the metrics slot is already running
+                        outcome.state = MethodState::Running;
+                        break;
+                    case StepState::Done:
+                        if (e.step == kFaithfulnessStep && plan.sanity) return;  // the sanity check follows
+                        outcome.state = MethodState::Done;
+                        break;
+                    case StepState::Failed: outcome.state = MethodState::Failed; break;
+                    case StepState::Cancelled: outcome.state = MethodState::Cancelled; break;
+                }
+                if (e.step >= 0 && e.explanation)
+                    outcome.explanation = std::make_shared<const Explanation>(*e.explanation);
+                if (e.step < 0 && e.state == StepState::Done) {
+                    const RunResults& r = *e.results;
+                    RunMetrics metrics;
+                    for (const auto& ex : r.explanations) {
+                        metrics.methods.push_back(ex.method);
+                        metrics.titles.push_back(qs(ex.method_title));
+                    }
+                    metrics.faithfulness = r.faithfulness;
+                    metrics.agreement = r.agreement;
+                    metrics.has_sanity = r.has_sanity;
+                    metrics.sanity = r.sanity;
+                    outcome.metrics = std::make_shared<const RunMetrics>(std::move(metrics));
+                }
                 promise.addResult(outcome);
-                continue;
+            };
+            try {
+                runPlan(*model, image->rgb, plan, observer, flag.get(), OnFailure::Continue);
+            } catch (const std::exception& e) {  // a plan the core refuses as a whole (no method)
+                MethodOutcome outcome;
+                outcome.slot = 0;
+                outcome.state = MethodState::Failed;
+                outcome.message = qs(userMessage(e));
+                promise.addResult(outcome);
             }
-            outcome.state = MethodState::Running;
-            promise.addResult(outcome);
-            runStep(outcome, [&]() {
-                if (target < 0) target = resolveTarget(*model, image->rgb, "top1");
-                if (batchSize <= 0) batchSize = resolveBatchSize(*model, plan.batch_size);
-                outcome.batch_size = batchSize;
-                auto explainer = makeExplainer(plan.methods[slot].method);
-                ExplainRequest request;
-                request.model = model.get();
-                request.image = image->rgb;
-                request.target_index = target;
-                request.seed = plan.seed;
-                request.batch_size = batchSize;
-                request.params = plan.methods[slot].params;
-                request.superpixels = plan.superpixels;
-                request.perturbation = plan.perturbation;  // the sanity check reuses this request
-                RunContext ctx;
-                ctx.cancel = flag.get();
-                ctx.progress = progressOf(slot);
-                outcome.explanation = std::make_shared<const Explanation>(explainer->explain(request, ctx));
-                finished.push_back(*outcome.explanation);
-                metrics.methods.push_back(explainer->name());
-                metrics.titles.push_back(qs(explainer->title()));
-                finishedExplainers.push_back(std::move(explainer));
-                finishedRequests.push_back(request);
-            });
-            promise.addResult(outcome);
-        }
-        if (!plan.metrics) return;
-        // The metrics step: how faithful each finished map is, and how much they agree.
-        MethodOutcome outcome;
-        outcome.slot = -1;
-        if (flag->load() || finished.empty()) {
-            outcome.state = flag->load() ? MethodState::Cancelled : MethodState::Failed;
-            if (!flag->load()) outcome.message = tr("no map finished, so there is nothing to measure");
-            promise.addResult(outcome);
-            return;
-        }
-        outcome.state = MethodState::Running;
-        promise.addResult(outcome);
-        runStep(outcome, [&]() {
-            FaithfulnessRequest request;
-            request.model = model.get();
-            request.image = image->rgb;
-            request.target_index = finished.front().target_index;
-            request.seed = plan.seed;
-            request.batch_size = batchSize;
-            request.params = plan.faithfulness;
-            request.perturbation = plan.perturbation;
-            RunContext ctx;
-            ctx.cancel = flag.get();
-            ctx.progress = progressOf(-1);
-            metrics.faithfulness = evaluateFaithfulness(request, finished, ctx);
-            metrics.agreement = agreementMatrix(finished, inputGeometry(image->rgb.size(), model->info().input),
-                                                agreementSettingsFrom(plan.agreement));
-            if (plan.sanity) {
-                std::vector<SanityInput> inputs;
-                for (size_t i = 0; i < finished.size(); ++i)
-                    inputs.push_back({finishedExplainers[i].get(), finishedRequests[i], finished[i]});
-                // Progress: the curves above reported 0..1; the sanity check reports its own 0..1.
-                metrics.sanity = runSanityCheck(inputs, plan.sanityParams, plan.seed, ctx);
-                metrics.has_sanity = true;
-            }
-            outcome.metrics = std::make_shared<const RunMetrics>(std::move(metrics));
-        });
-        promise.addResult(outcome);
-    }));
+        }));
     Q_EMIT runStarted();
     for (int i = 0; i < static_cast<int>(slots_.size()); ++i) Q_EMIT methodChanged(i);
     Q_EMIT metricsChanged();
@@ -409,8 +365,10 @@ void ExplanationSession::takeProgress(int slot, double fraction, const QString& 
     if (!s || s->state != MethodState::Running) return;  // late news of a finished step
     s->progress = fraction;
     s->message = text;
-    if (slot < 0) Q_EMIT metricsChanged();
-    else Q_EMIT methodChanged(slot);
+    if (slot < 0)
+        Q_EMIT metricsChanged();
+    else
+        Q_EMIT methodChanged(slot);
 }
 
 void ExplanationSession::takeOutcome(int index) {
@@ -429,8 +387,10 @@ void ExplanationSession::takeOutcome(int index) {
         slot.explanation = o.explanation;
         if (o.slot < 0) metrics_ = o.metrics;
     }
-    if (o.slot < 0) Q_EMIT metricsChanged();
-    else Q_EMIT methodChanged(o.slot);
+    if (o.slot < 0)
+        Q_EMIT metricsChanged();
+    else
+        Q_EMIT methodChanged(o.slot);
 }
 
 void ExplanationSession::finishRun() {
@@ -496,7 +456,8 @@ RunRecord ExplanationSession::record(const OverlayOptions& overlay) const {
     for (const auto& s : slots_)
         if (s.explanation) run.explanations.push_back(*s.explanation);
     if (metrics_) {
-        run.extra["metrics"] = {{"faithfulness", toJson(metrics_->faithfulness)}, {"agreement", toJson(metrics_->agreement)}};
+        run.extra["metrics"] = {{"faithfulness", toJson(metrics_->faithfulness)},
+                                {"agreement", toJson(metrics_->agreement)}};
         auto lines = faithfulnessSheetLines(metrics_->faithfulness);
         if (metrics_->has_sanity) {
             run.extra["metrics"]["sanity"] = toJson(metrics_->sanity);

@@ -26,30 +26,14 @@
 #include "models/model.hpp"
 #include "models/predict.hpp"
 #include "report/run_export.hpp"
+#include "run/run_plan.hpp"
 
 namespace mirada::gui {
 
-// One method of a run with the settings it runs with.
-struct PlannedMethod {
-    std::string method;  // "gradcam", "lime", ...
-    ParamSet params;     // that method's table
-};
-
-// Everything a run needs besides model and image; built by the form.
-struct RunPlan {
-    std::vector<PlannedMethod> methods;
-    ParamSet superpixels;
-    ParamSet perturbation;              // perturbationParams() table: the shared baseline and its guard
-    int target_index = -1;              // -1 = the model's top-1
-    std::string target_request = "top1";  // as the user asked (for the report)
-    uint64_t seed = 0;
-    int batch_size = 0;                 // 0 = default for the device
-    bool metrics = false;               // after the maps: deletion/insertion curves and agreement
-    ParamSet faithfulness;              // faithfulnessParams() table
-    ParamSet agreement;                 // agreementParams() table
-    bool sanity = false;                // also the cascading-randomisation sanity check (needs metrics)
-    ParamSet sanityParams;              // sanityParams() table
-};
+// The plan of a run (methods, shared settings, metrics) is the core's: the GUI,
+// `explain` and `evaluate` run it through the same runPlan().
+using mirada::PlannedMethod;
+using mirada::RunPlan;
 
 // What a run's metrics step produced (methods in tile order, finished maps only).
 struct RunMetrics {
@@ -63,12 +47,12 @@ struct RunMetrics {
 
 // What a removed part looks like, as the model sees it (input size, 8-bit).
 struct PerturbationPreview {
-    QImage baseline;          // everything removed
-    QImage coalition;         // a random half of the superpixels removed
+    QImage baseline;            // everything removed
+    QImage coalition;           // a random half of the superpixels removed
     std::string baseline_name;  // "black", "blur", ...
-    std::string source;       // where it came from (resolveBaseline)
-    int segments = 0;         // superpixels on the input grid
-    int removed = 0;          // of them removed in `coalition`
+    std::string source;         // where it came from (resolveBaseline)
+    int segments = 0;           // superpixels on the input grid
+    int removed = 0;            // of them removed in `coalition`
     uint64_t seed = 0;
 };
 

@@ -17,7 +17,9 @@ namespace mirada::gui {
 namespace {
 QString number(double v) { return QString::number(v, 'g', 3); }
 
-bool hasFlag(const Explanation& e, const char* flag) { return std::find(e.flags.begin(), e.flags.end(), flag) != e.flags.end(); }
+bool hasFlag(const Explanation& e, const char* flag) {
+    return std::find(e.flags.begin(), e.flags.end(), flag) != e.flags.end();
+}
 }  // namespace
 
 ElidedLabel::ElidedLabel(QWidget* parent) : QLabel(parent) {
@@ -86,9 +88,7 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
     QString status = toText(slot.state);
     QString statusStyle;
     switch (slot.state) {
-        case MethodState::Running:
-            status = tr("Running %1%").arg(std::lround(slot.progress * 100));
-            break;
+        case MethodState::Running: status = tr("Running %1%").arg(std::lround(slot.progress * 100)); break;
         case MethodState::Failed: statusStyle = QStringLiteral("color: #c0392b; font-weight: bold;"); break;
         case MethodState::Cancelled: statusStyle = QStringLiteral("color: #b9770e;"); break;
         case MethodState::Done: statusStyle = QStringLiteral("color: #1e8449;"); break;
@@ -135,7 +135,8 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
         scale_ = ColourScale{};
         ui_->detailLabel->setText(slot.state == MethodState::Running ? slot.message : QString());
         ui_->numbersLabel->setText(slot.state == MethodState::Failed ? slot.message : QString());
-        ui_->numbersLabel->setStyleSheet(slot.state == MethodState::Failed ? QStringLiteral("color: #c0392b;") : QString());
+        ui_->numbersLabel->setStyleSheet(slot.state == MethodState::Failed ? QStringLiteral("color: #c0392b;")
+                                                                           : QString());
         ui_->view->setImage({});
         ui_->view->setPlaceholder(slot.state == MethodState::Failed      ? tr("No map: the method failed")
                                   : slot.state == MethodState::Cancelled ? tr("Cancelled")
@@ -159,7 +160,8 @@ void HeatmapTile::setExtraLines(const QStringList& lines) {
 void HeatmapTile::setOverlay(const OverlayOptions& overlay, const ColourScale& scale) {
     const bool same = overlay.colormap == overlay_.colormap && overlay.opacity == overlay_.opacity &&
                       overlay.range == overlay_.range && overlay.clip_percentile == overlay_.clip_percentile &&
-                      scale.signed_map == scale_.signed_map && scale.end == scale_.end && scale.clipped == scale_.clipped;
+                      scale.signed_map == scale_.signed_map && scale.end == scale_.end &&
+                      scale.clipped == scale_.clipped;
     overlay_ = overlay;
     scale_ = scale;
     if (explanation_ && !same) renderOverlay();
@@ -177,16 +179,19 @@ void HeatmapTile::renderOverlay() {
     ui_->maxLabel->setText(qs(labels.back()));
     ui_->maxLabel->setVisible(colour);
     ui_->minLabel->show();
-    QString tip = scale_.signed_map ? tr("Signed map: blue = against the target, white = 0, red = for it. Scale %1 … %2")
-                                          .arg(qs(labels.front()), qs(labels.back()))
-                                    : tr("Unsigned map: colours from 0 to %1").arg(qs(labels.back()));
-    if (overlay_.range == "shared") tip += tr(", shared by every %1 map").arg(scale_.signed_map ? tr("signed") : tr("unsigned"));
+    QString tip = scale_.signed_map
+                      ? tr("Signed map: blue = against the target, white = 0, red = for it. Scale %1 … %2")
+                            .arg(qs(labels.front()), qs(labels.back()))
+                      : tr("Unsigned map: colours from 0 to %1").arg(qs(labels.back()));
+    if (overlay_.range == "shared")
+        tip += tr(", shared by every %1 map").arg(scale_.signed_map ? tr("signed") : tr("unsigned"));
     const std::string note = clipNote(scale_, overlay_);
     if (!note.empty()) tip += tr("; %1, larger values saturate").arg(qs(note));
     for (auto* w : {static_cast<QWidget*>(ui_->colorbarLabel), static_cast<QWidget*>(ui_->minLabel),
                     static_cast<QWidget*>(ui_->maxLabel)})
         w->setToolTip(tip);
-    if (!note.empty()) ui_->maxLabel->setText(qs(labels.back()) + QStringLiteral(" (") + qs(note) + QStringLiteral(")"));
+    if (!note.empty())
+        ui_->maxLabel->setText(qs(labels.back()) + QStringLiteral(" (") + qs(note) + QStringLiteral(")"));
 }
 
 void HeatmapTile::showWarnings(const Explanation* e) {
@@ -207,7 +212,8 @@ void HeatmapTile::showWarnings(const Explanation* e) {
                            : tr("poor surrogate fit"));
             ++known;
         }
-        if (e->warnings.size() > known) shorts << tr("%n more warning(s)", nullptr, static_cast<int>(e->warnings.size() - known));
+        if (e->warnings.size() > known)
+            shorts << tr("%n more warning(s)", nullptr, static_cast<int>(e->warnings.size() - known));
         for (const auto& w : e->warnings) full << qs(w);
         const std::string caution = targetCaution(e->target_probability);
         if (!caution.empty()) {
@@ -253,7 +259,8 @@ void HeatmapTile::showValueAt(bool inside, const QPointF& p) {
         const auto c = rgb_.at<cv::Vec3b>(y, x);
         ui_->valueLabel->setText(tr("(%1, %2)  RGB %3 %4 %5").arg(x).arg(y).arg(c[0]).arg(c[1]).arg(c[2]));
     } else if (explanation_) {
-        ui_->valueLabel->setText(tr("(%1, %2)  value %3").arg(x).arg(y).arg(number(explanation_->heatmap.at<float>(y, x))));
+        ui_->valueLabel->setText(
+            tr("(%1, %2)  value %3").arg(x).arg(y).arg(number(explanation_->heatmap.at<float>(y, x))));
     } else {
         ui_->valueLabel->setText(QStringLiteral(" "));
     }

@@ -10,10 +10,10 @@
 namespace mirada::gui {
 
 struct ViewState {
-    double zoom = 1.0;              // 1 = whole image fits the view
-    QPointF center{0.5, 0.5};       // image point at the view's centre, as fractions of width/height
+    double zoom = 1.0;         // 1 = whole image fits the view
+    QPointF center{0.5, 0.5};  // image point at the view's centre, as fractions of width/height
     bool hovering = false;
-    QPointF hover;                  // image pixel coordinates under the cursor (any tile)
+    QPointF hover;  // image pixel coordinates under the cursor (any tile)
 };
 
 class HeatmapView : public QWidget {

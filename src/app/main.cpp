@@ -18,12 +18,22 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription(QStringLiteral("Mirada: compare where an image classifier looks."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("image"), QStringLiteral("Image to open (default: the last one, else a bundled sample)."));
-    const QCommandLineOption modelOpt(QStringLiteral("model"), QStringLiteral("Zoo name or model file (default: the last one, else fashion-cnn)."), QStringLiteral("model"));
-    const QCommandLineOption settingsOpt(QStringLiteral("settings"), QStringLiteral("Settings file to use (default: ~/.config/Mirada/mirada.ini)."), QStringLiteral("file"));
-    const QCommandLineOption runOpt(QStringLiteral("run"), QStringLiteral("Run the enabled methods as soon as model and image are ready."));
-    const QCommandLineOption shotOpt(QStringLiteral("screenshot"), QStringLiteral("After --run finishes, save a PNG of the window and quit."), QStringLiteral("png"));
-    const QCommandLineOption tabOpt(QStringLiteral("tab"), QStringLiteral("With --screenshot: the results tab to show, maps (default) or metrics."), QStringLiteral("tab"), QStringLiteral("maps"));
+    parser.addPositionalArgument(QStringLiteral("image"),
+                                 QStringLiteral("Image to open (default: the last one, else a bundled sample)."));
+    const QCommandLineOption modelOpt(
+        QStringLiteral("model"), QStringLiteral("Zoo name or model file (default: the last one, else fashion-cnn)."),
+        QStringLiteral("model"));
+    const QCommandLineOption settingsOpt(QStringLiteral("settings"),
+                                         QStringLiteral("Settings file to use (default: ~/.config/Mirada/mirada.ini)."),
+                                         QStringLiteral("file"));
+    const QCommandLineOption runOpt(QStringLiteral("run"),
+                                    QStringLiteral("Run the enabled methods as soon as model and image are ready."));
+    const QCommandLineOption shotOpt(QStringLiteral("screenshot"),
+                                     QStringLiteral("After --run finishes, save a PNG of the window and quit."),
+                                     QStringLiteral("png"));
+    const QCommandLineOption tabOpt(
+        QStringLiteral("tab"), QStringLiteral("With --screenshot: the results tab to show, maps (default) or metrics."),
+        QStringLiteral("tab"), QStringLiteral("maps"));
     parser.addOptions({modelOpt, settingsOpt, runOpt, shotOpt, tabOpt});
     parser.process(app);
 
@@ -37,9 +47,10 @@ int main(int argc, char** argv) {
 
     if (parser.isSet(runOpt) || parser.isSet(shotOpt)) {
         // Start as soon as the prediction is shown (model and image both ready).
-        QObject::connect(window.session(), &mirada::gui::ExplanationSession::predictionReady, &window,
-                         [&window]() { QTimer::singleShot(100, &window, &mirada::gui::MainWindow::startRun); },
-                         Qt::SingleShotConnection);
+        QObject::connect(
+            window.session(), &mirada::gui::ExplanationSession::predictionReady, &window,
+            [&window]() { QTimer::singleShot(100, &window, &mirada::gui::MainWindow::startRun); },
+            Qt::SingleShotConnection);
         if (parser.isSet(shotOpt)) {
             const QString file = parser.value(shotOpt);
             const QString tab = parser.value(tabOpt);

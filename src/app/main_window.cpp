@@ -44,7 +44,8 @@ bool hasLayerSetting(const std::string& m) { return makeExplainer(m)->defaultPar
 
 // Bundled sample images: installed share/mirada/samples, else the source tree's.
 QString samplesDir() {
-    const QString installed = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../share/mirada/samples"));
+    const QString installed =
+        QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../share/mirada/samples"));
     if (QFileInfo(installed).isDir()) return QDir(installed).canonicalPath();
     return QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples");
 }
@@ -107,8 +108,9 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
         auto* item = qobject_cast<QStandardItemModel*>(ui_->deviceCombo->model())->item(2);
         item->setEnabled(false);
         item->setText(tr("CUDA (not available)"));
-        item->setToolTip(tr("LibTorch sees no CUDA device: this build of LibTorch is CPU-only or no NVIDIA GPU/driver "
-                            "is present. Build Mirada against a CUDA LibTorch to use a GPU."));
+        item->setToolTip(
+            tr("LibTorch sees no CUDA device: this build of LibTorch is CPU-only or no NVIDIA GPU/driver "
+               "is present. Build Mirada against a CUDA LibTorch to use a GPU."));
     }
     ui_->targetCombo->completer()->setFilterMode(Qt::MatchContains);
     ui_->targetCombo->completer()->setCaseSensitivity(Qt::CaseInsensitive);
@@ -178,18 +180,21 @@ void MainWindow::buildMethodSections() {
     ui_->perturbationLayout->addLayout(baselineRow);
 
     // Metrics: one switch, the faithfulness table and the agreement table.
-    metricsSection_ = new MethodSection("faithfulness", tr("Metrics (after the maps)"), faithfulnessParams(), ui_->formWidget);
+    metricsSection_ =
+        new MethodSection("faithfulness", tr("Metrics (after the maps)"), faithfulnessParams(), ui_->formWidget);
     metricsSection_->setObjectName(QStringLiteral("section.metrics"));
     metricsSection_->setChecked(false);
-    metricsSection_->setToolTip(tr("Deletion/insertion curves and their AUC against a random ranking, and the agreement "
-                                   "between methods, computed for the maps of each run and shown in the Metrics tab"));
+    metricsSection_->setToolTip(
+        tr("Deletion/insertion curves and their AUC against a random ranking, and the agreement "
+           "between methods, computed for the maps of each run and shown in the Metrics tab"));
     auto* sectionLayout = qobject_cast<QVBoxLayout*>(metricsSection_->layout());
     agreementForm_ = new ParamForm(agreementParams(), metricsSection_);
     sectionLayout->insertWidget(1, agreementForm_);
     sanityCheck_ = new QCheckBox(tr("Sanity check (randomise layers)"), metricsSection_);
     sanityCheck_->setObjectName(QStringLiteral("sanityCheck"));
-    sanityCheck_->setToolTip(tr("Adebayo et al. 2018, cascading randomisation: a map that hardly changes when the weights "
-                                "are destroyed does not reflect the model. Costs one recomputation of every map per layer."));
+    sanityCheck_->setToolTip(
+        tr("Adebayo et al. 2018, cascading randomisation: a map that hardly changes when the weights "
+           "are destroyed does not reflect the model. Costs one recomputation of every map per layer."));
     sectionLayout->insertWidget(2, sanityCheck_);
     sanityForm_ = new ParamForm(sanityParams(), metricsSection_);
     sanityForm_->setEnabled(false);
@@ -221,11 +226,13 @@ void MainWindow::fillModelList() {
             QStringList dirs;
             for (const auto& d : modelSearchDirs()) dirs << QDir::toNativeSeparators(qs(d.string()));
             missing << tr("<b>%1</b> needs <tt>%2</tt> from %3 in one of: %4")
-                           .arg(qs(entry.name), qs(entry.weight_files.empty() ? std::string() : entry.weight_files.front()),
+                           .arg(qs(entry.name),
+                                qs(entry.weight_files.empty() ? std::string() : entry.weight_files.front()),
                                 qs(entry.download_url), dirs.join(QStringLiteral(", ")));
         }
     }
-    for (const auto& path : customModels_) ui_->modelCombo->addItem(tr("%1 (custom)").arg(QFileInfo(path).fileName()), path);
+    for (const auto& path : customModels_)
+        ui_->modelCombo->addItem(tr("%1 (custom)").arg(QFileInfo(path).fileName()), path);
     ui_->missingModelsLabel->setText(missing.join(QStringLiteral("<br>")));
     ui_->missingModelsLabel->setVisible(!missing.isEmpty());
 }
@@ -309,7 +316,8 @@ void MainWindow::connectSignals() {
     connect(ui_->targetCombo, &QComboBox::editTextChanged, this, &MainWindow::showTargetCaution);
     connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::showFillOverrides);
     for (auto* sec : sections_)
-        if (sec->form()->values().has("fill")) connect(sec->form(), &ParamForm::changed, this, &MainWindow::showFillOverrides);
+        if (sec->form()->values().has("fill"))
+            connect(sec->form(), &ParamForm::changed, this, &MainWindow::showFillOverrides);
     connect(metricsSection_, &QGroupBox::clicked, this, [this]() { metricsTouched_ = true; });
     connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::updateMetricsEstimate);
     connect(metricsSection_, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
@@ -322,8 +330,9 @@ void MainWindow::connectSignals() {
     connect(ui_->resultsGrid, &ResultsGrid::saveTileRequested, this, [this](int index) {
         const auto* e = grid()->tile(index)->explanation();
         if (!e) return;
-        const QString suggested = QDir(QFileInfo(session_->imagePath()).absolutePath())
-                                      .filePath(imageStem() + QLatin1Char('.') + qs(e->method) + QStringLiteral(".overlay.png"));
+        const QString suggested =
+            QDir(QFileInfo(session_->imagePath()).absolutePath())
+                .filePath(imageStem() + QLatin1Char('.') + qs(e->method) + QStringLiteral(".overlay.png"));
         const QString file = QFileDialog::getSaveFileName(this, tr("Save overlay"), suggested, tr("PNG image (*.png)"));
         if (!file.isEmpty()) saveTileOverlay(index, file);
     });
@@ -387,7 +396,8 @@ void MainWindow::restoreSettings(const StartOptions& options) {
     QSettings& q = settings_->values();
     restoreGeometry(q.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(q.value(QStringLiteral("window/state")).toByteArray());
-    if (q.contains(QStringLiteral("window/splitter"))) ui_->splitter->restoreState(q.value(QStringLiteral("window/splitter")).toByteArray());
+    if (q.contains(QStringLiteral("window/splitter")))
+        ui_->splitter->restoreState(q.value(QStringLiteral("window/splitter")).toByteArray());
     recent_ = q.value(QStringLiteral("input/recent")).toStringList();
     customModels_ = q.value(QStringLiteral("input/customModels")).toStringList();
     fillModelList();
@@ -395,11 +405,13 @@ void MainWindow::restoreSettings(const StartOptions& options) {
 
     ui_->seedSpin->setValue(q.value(QStringLiteral("run/seed"), 0).toInt());
     ui_->batchSpin->setValue(q.value(QStringLiteral("run/batch"), 0).toInt());
-    const int cm = ui_->colormapCombo->findText(q.value(QStringLiteral("display/colormap"), QStringLiteral("jet")).toString());
+    const int cm =
+        ui_->colormapCombo->findText(q.value(QStringLiteral("display/colormap"), QStringLiteral("jet")).toString());
     ui_->colormapCombo->setCurrentIndex(cm >= 0 ? cm : 0);
     // "display/range": per-map | shared. Older versions stored "display/scale"
     // (auto | positive | symmetric), which has no equivalent: per map.
-    const int sc = ui_->scaleCombo->findData(q.value(QStringLiteral("display/range"), QStringLiteral("per-map")).toString());
+    const int sc =
+        ui_->scaleCombo->findData(q.value(QStringLiteral("display/range"), QStringLiteral("per-map")).toString());
     ui_->scaleCombo->setCurrentIndex(sc >= 0 ? sc : 0);
     bool clipOk = false;
     const double clip = q.value(QStringLiteral("display/clip"), 100.0).toDouble(&clipOk);
@@ -440,16 +452,20 @@ void MainWindow::restoreSettings(const StartOptions& options) {
             if (j.contains("metrics") && j["metrics"].is_object()) {
                 const auto& m = j["metrics"];
                 if (m.contains("params"))
-                    for (const auto& n : metricsSection_->form()->setValuesFromJson(m["params"])) refused << qs("faithfulness." + n);
+                    for (const auto& n : metricsSection_->form()->setValuesFromJson(m["params"]))
+                        refused << qs("faithfulness." + n);
                 if (m.contains("agreement"))
-                    for (const auto& n : agreementForm_->setValuesFromJson(m["agreement"])) refused << qs("agreement." + n);
+                    for (const auto& n : agreementForm_->setValuesFromJson(m["agreement"]))
+                        refused << qs("agreement." + n);
                 if (m.contains("sanity"))
                     for (const auto& n : sanityForm_->setValuesFromJson(m["sanity"])) refused << qs("sanity." + n);
             }
             if (j.contains("superpixels"))
-                for (const auto& n : superpixelForm_->setValuesFromJson(j["superpixels"])) refused << qs("superpixels." + n);
+                for (const auto& n : superpixelForm_->setValuesFromJson(j["superpixels"]))
+                    refused << qs("superpixels." + n);
             if (j.contains("perturbation"))
-                for (const auto& n : perturbationForm_->setValuesFromJson(j["perturbation"])) refused << qs("perturbation." + n);
+                for (const auto& n : perturbationForm_->setValuesFromJson(j["perturbation"]))
+                    refused << qs("perturbation." + n);
             if (!refused.isEmpty())
                 settings_->reportBadValue(QStringLiteral("methods/json"),
                                           tr("out of range or unknown: %1").arg(refused.join(QStringLiteral(", "))));
@@ -462,7 +478,8 @@ void MainWindow::restoreSettings(const StartOptions& options) {
     QString image = options.image;
     if (image.isEmpty()) {
         image = q.value(QStringLiteral("input/image")).toString();
-        if (image.isEmpty() || !QFileInfo::exists(image)) image = QDir(samplesDir()).filePath(QString::fromLatin1(kDefaultSample));
+        if (image.isEmpty() || !QFileInfo::exists(image))
+            image = QDir(samplesDir()).filePath(QString::fromLatin1(kDefaultSample));
     }
     applyOverlayOptions();
     selectModel(model);
@@ -487,11 +504,14 @@ void MainWindow::saveSettings() {
     q.remove(QStringLiteral("display/scale"));
     q.setValue(QStringLiteral("display/opacity"), ui_->opacitySlider->value());
     nlohmann::json j = nlohmann::json::object();
-    for (auto* sec : sections_) j[sec->method()] = {{"enabled", sec->isChecked()}, {"params", sec->form()->values().toJson()}};
+    for (auto* sec : sections_)
+        j[sec->method()] = {{"enabled", sec->isChecked()}, {"params", sec->form()->values().toJson()}};
     j["superpixels"] = superpixelForm_->values().toJson();
     j["perturbation"] = perturbationForm_->values().toJson();
     // Whether metrics run is not kept: it follows the model's size unless switched by hand.
-    j["metrics"] = {{"params", metricsSection_->form()->values().toJson()}, {"agreement", agreementForm_->values().toJson()}, {"sanity", sanityForm_->values().toJson()}};
+    j["metrics"] = {{"params", metricsSection_->form()->values().toJson()},
+                    {"agreement", agreementForm_->values().toJson()},
+                    {"sanity", sanityForm_->values().toJson()}};
     q.setValue(QStringLiteral("methods/json"), qs(j.dump()));
     q.sync();
 }
@@ -505,7 +525,8 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::rebuildRecentMenu() {
     ui_->menuRecent->clear();
     for (const auto& path : recent_)
-        ui_->menuRecent->addAction(QFileInfo(path).fileName(), this, [this, path]() { openImage(path); })->setToolTip(path);
+        ui_->menuRecent->addAction(QFileInfo(path).fileName(), this, [this, path]() { openImage(path); })
+            ->setToolTip(path);
     ui_->menuRecent->setEnabled(!recent_.isEmpty());
 }
 
@@ -539,28 +560,34 @@ void MainWindow::selectModel(const QString& spec) {
 }
 
 void MainWindow::chooseImage() {
-    const QString start = session_->imagePath().isEmpty() ? samplesDir() : QFileInfo(session_->imagePath()).absolutePath();
+    const QString start =
+        session_->imagePath().isEmpty() ? samplesDir() : QFileInfo(session_->imagePath()).absolutePath();
     const QString file = QFileDialog::getOpenFileName(
-        this, tr("Open image"), start, tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"));
+        this, tr("Open image"), start,
+        tr("Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"));
     if (!file.isEmpty()) openImage(file);
 }
 
 void MainWindow::chooseCustomModel() {
-    const QString file = QFileDialog::getOpenFileName(
-        this, tr("Open model"), QString(),
-        tr("Models (*.json *.pt *.pth *.torchscript);;Descriptors (*.json);;TorchScript (*.pt *.torchscript);;State dicts (*.pth)"));
+    const QString file =
+        QFileDialog::getOpenFileName(this, tr("Open model"), QString(),
+                                     tr("Models (*.json *.pt *.pth *.torchscript);;Descriptors (*.json);;TorchScript "
+                                        "(*.pt *.torchscript);;State dicts (*.pth)"));
     if (!file.isEmpty()) selectModel(file);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
-    if (event->mimeData()->hasUrls() && !event->mimeData()->urls().isEmpty() && event->mimeData()->urls().first().isLocalFile())
+    if (event->mimeData()->hasUrls() && !event->mimeData()->urls().isEmpty() &&
+        event->mimeData()->urls().first().isLocalFile())
         event->acceptProposedAction();
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
     const QString path = event->mimeData()->urls().first().toLocalFile();
-    if (looksLikeModel(path)) selectModel(path);
-    else openImage(path);
+    if (looksLikeModel(path))
+        selectModel(path);
+    else
+        openImage(path);
     event->acceptProposedAction();
 }
 
@@ -569,15 +596,16 @@ void MainWindow::showModel() {
     const int index = ui_->modelCombo->findData(session_->modelSpec());
     if (index >= 0) ui_->modelCombo->setCurrentIndex(index);
     const auto& in = info.input;
-    ui_->modelInfoLabel->setText(tr("%1 · %2 classes · %3 parameters<br>input %4×%5×%6 (%7) · runs on <b>%8</b>")
-                                     .arg(qs(info.architecture))
-                                     .arg(info.labels.size())
-                                     .arg(QLocale().toString(static_cast<qlonglong>(session_->model()->parameterCount())))
-                                     .arg(in.channels)
-                                     .arg(in.height)
-                                     .arg(in.width)
-                                     .arg(qs(toString(in.resize)))
-                                     .arg(session_->deviceName()));
+    ui_->modelInfoLabel->setText(
+        tr("%1 · %2 classes · %3 parameters<br>input %4×%5×%6 (%7) · runs on <b>%8</b>")
+            .arg(qs(info.architecture))
+            .arg(info.labels.size())
+            .arg(QLocale().toString(static_cast<qlonglong>(session_->model()->parameterCount())))
+            .arg(in.channels)
+            .arg(in.height)
+            .arg(in.width)
+            .arg(qs(toString(in.resize)))
+            .arg(session_->deviceName()));
     ui_->modelInfoLabel->setToolTip(qs(info.weights_file));
     // CAM sections: the layer chooser lists this model's modules as a tree.
     std::vector<ChoiceItem> items;
@@ -623,12 +651,14 @@ void MainWindow::showModel() {
             if (spec.name == "baseline") choices = spec.choices;
         for (const auto& c : choices)
             items.push_back({c, c == "model" ? tr("model's own (%1)").arg(qs(toString(info.baseline))) : qs(c), true,
-                             c == "model" ? tr("%1's own baseline: %2, from %3")
-                                                .arg(qs(info.name), qs(toString(info.baseline)), qs(info.baseline_source))
-                                          : QString()});
+                             c == "model"
+                                 ? tr("%1's own baseline: %2, from %3")
+                                       .arg(qs(info.name), qs(toString(info.baseline)), qs(info.baseline_source))
+                                 : QString()});
         perturbationForm_->setChoiceItems("baseline", items);
         ui_->ownBaselineLabel->setText(tr("%1's own: <b>%2</b> (%3)")
-                                           .arg(qs(info.name).toHtmlEscaped(), qs(toString(info.baseline)).toHtmlEscaped(),
+                                           .arg(qs(info.name).toHtmlEscaped(),
+                                                qs(toString(info.baseline)).toHtmlEscaped(),
                                                 qs(info.baseline_source).toHtmlEscaped()));
     }
     showFillOverrides();
@@ -710,11 +740,12 @@ void MainWindow::showModelInput() {
                                                      .arg(in.height)
                                                      .arg(colourText(in.channels))
                                                : QString()));
-    ui_->modelInputCaption->setText(tr("<b>What the model sees</b><br>%1×%2 %3%4")
-                                        .arg(in.width)
-                                        .arg(in.height)
-                                        .arg(colourText(in.channels))
-                                        .arg(same ? QString() : tr(", %1 from %2×%3").arg(how).arg(rgb.cols).arg(rgb.rows)));
+    ui_->modelInputCaption->setText(
+        tr("<b>What the model sees</b><br>%1×%2 %3%4")
+            .arg(in.width)
+            .arg(in.height)
+            .arg(colourText(in.channels))
+            .arg(same ? QString() : tr(", %1 from %2×%3").arg(how).arg(rgb.cols).arg(rgb.rows)));
 }
 
 void MainWindow::showInputHints() {
@@ -734,7 +765,8 @@ void MainWindow::showTargetCaution() {
     const auto& p = session_->probabilities();
     bool valid = false;
     const int target = session_->prediction().empty() ? -1 : currentTarget(&valid);
-    const int index = target >= 0 ? target : (session_->prediction().empty() ? -1 : session_->prediction().front().index);
+    const int index =
+        target >= 0 ? target : (session_->prediction().empty() ? -1 : session_->prediction().front().index);
     QString text;
     if (valid && index >= 0 && index < static_cast<int>(p.size())) {
         QString caution = qs(targetCaution(p[static_cast<size_t>(index)]));
@@ -759,8 +791,9 @@ void MainWindow::showFillOverrides() {
     const ParamSet& f = metricsSection_->form()->values();
     if (f.has("fill") && f.getChoice("fill") != "shared")
         overrides << tr("deletion/insertion uses %1 (faithfulness.fill)").arg(qs(f.getChoice("fill")));
-    ui_->fillOverrideLabel->setText(overrides.isEmpty() ? QString()
-                                                        : tr("Not following this setting: %1.").arg(overrides.join(QStringLiteral("; "))));
+    ui_->fillOverrideLabel->setText(
+        overrides.isEmpty() ? QString()
+                            : tr("Not following this setting: %1.").arg(overrides.join(QStringLiteral("; "))));
     ui_->fillOverrideLabel->setVisible(!overrides.isEmpty());
 }
 
@@ -776,11 +809,12 @@ void MainWindow::showPerturbationPreview(const PerturbationPreview& preview) {
         tr("%1 of %2 superpixels removed (seed %3)").arg(preview.removed).arg(preview.segments).arg(preview.seed));
     const int side = std::max(preview.baseline.width(), preview.baseline.height());
     const bool enlarged = side > 0 && side <= kBox / 2;
-    ui_->perturbationNote->setText(tr("Both as the model sees them: %1×%2 %3%4.")
-                                       .arg(preview.baseline.width())
-                                       .arg(preview.baseline.height())
-                                       .arg(colourText(session_->modelInfo().input.channels))
-                                       .arg(enlarged ? tr(", enlarged %1× without smoothing").arg(kBox / side) : QString()));
+    ui_->perturbationNote->setText(
+        tr("Both as the model sees them: %1×%2 %3%4.")
+            .arg(preview.baseline.width())
+            .arg(preview.baseline.height())
+            .arg(colourText(session_->modelInfo().input.channels))
+            .arg(enlarged ? tr(", enlarged %1× without smoothing").arg(kBox / side) : QString()));
 }
 
 void MainWindow::schedulePreview() {
@@ -832,7 +866,7 @@ RunPlan MainWindow::buildRunPlan() const {
     plan.faithfulness = metricsSection_->form()->values();
     plan.agreement = agreementForm_->values();
     plan.sanity = plan.metrics && sanityCheck_->isChecked();
-    plan.sanityParams = sanityForm_->values();
+    plan.sanity_params = sanityForm_->values();
     return plan;
 }
 
@@ -903,8 +937,9 @@ void MainWindow::showMetricsState() {
         case MethodState::Queued:
             ui_->resultsTabs->setTabText(tab, tr("Metrics"));
             metricsView()->showMetrics(nullptr);
-            metricsView()->showMessage(session_->metricsPlanned() ? tr("Metrics are computed when the maps are done.")
-                                                                  : tr("Metrics were off for this run (left: Metrics)."));
+            metricsView()->showMessage(session_->metricsPlanned()
+                                           ? tr("Metrics are computed when the maps are done.")
+                                           : tr("Metrics were off for this run (left: Metrics)."));
             break;
         case MethodState::Running:
             ui_->resultsTabs->setTabText(tab, tr("Metrics %1%").arg(std::lround(m.progress * 100)));
@@ -919,7 +954,8 @@ void MainWindow::showMetricsState() {
             for (size_t i = 0; i < metrics->methods.size() && i < lines.size(); ++i) {
                 QStringList l;
                 for (const auto& line : lines[i]) l << qs(line);
-                if (metrics->has_sanity && i < metrics->sanity.methods.size()) l << qs(sanitySheetLine(metrics->sanity.methods[i]));
+                if (metrics->has_sanity && i < metrics->sanity.methods.size())
+                    l << qs(sanitySheetLine(metrics->sanity.methods[i]));
                 grid()->setExtraLines(metrics->methods[i], l);
             }
             break;
@@ -973,7 +1009,8 @@ void MainWindow::updateActions() {
     ui_->cancelButton->setEnabled(running);
     ui_->actionCancel->setEnabled(running);
     const bool results = session_->hasResults() && !running;
-    for (QAction* a : {ui_->actionExportAll, ui_->actionExportSheet, ui_->actionExportHeatmaps, ui_->actionExportReport})
+    for (QAction* a :
+         {ui_->actionExportAll, ui_->actionExportSheet, ui_->actionExportHeatmaps, ui_->actionExportReport})
         a->setEnabled(results);
     ui_->exportButton->setEnabled(results);
 }
@@ -981,7 +1018,8 @@ void MainWindow::updateActions() {
 void MainWindow::updateTitle() {
     QStringList parts;
     if (session_->hasImage()) parts << QFileInfo(session_->imagePath()).fileName();
-    if (session_->hasModel()) parts << QStringLiteral("%1 (%2)").arg(qs(session_->modelInfo().name), session_->deviceName());
+    if (session_->hasModel())
+        parts << QStringLiteral("%1 (%2)").arg(qs(session_->modelInfo().name), session_->deviceName());
     parts << QStringLiteral("Mirada");
     setWindowTitle(parts.join(QStringLiteral(" — ")));
 }
@@ -1007,7 +1045,8 @@ bool MainWindow::exportTo(const QString& dir, const ExportOptions& options) {
     try {
         const RunRecord run = session_->record(overlayOptions());
         const auto files = exportRun(std::filesystem::path(ss(dir)), ss(imageStem()), run, options);
-        const QString text = tr("Wrote %n file(s) to %1", nullptr, static_cast<int>(files.size())).arg(QDir::toNativeSeparators(dir));
+        const QString text =
+            tr("Wrote %n file(s) to %1", nullptr, static_cast<int>(files.size())).arg(QDir::toNativeSeparators(dir));
         statusBar()->showMessage(text, 8000);
         lastNotice_ = text;
         return true;
@@ -1051,12 +1090,15 @@ void MainWindow::about() {
     const auto v = libraryVersions();
     QString versions;
     for (const auto& [name, version] : v.items())
-        versions += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>").arg(qs(name), qs(version.is_string() ? version.get<std::string>() : version.dump()));
-    versions += QStringLiteral("<tr><td>qt</td><td>%1 (built with %2)</td></tr>").arg(qs(qVersion()), QStringLiteral(QT_VERSION_STR));
-    QMessageBox::about(this, tr("About Mirada"),
-                       tr("<h3>Mirada %1</h3><p>Shows where an image classifier looks: Grad-CAM, Grad-CAM++, CAM, LIME and "
-                          "KernelSHAP side by side, computed natively with LibTorch.</p><table>%2</table><p>MIT licence.</p>")
-                           .arg(QStringLiteral(MIRADA_VERSION), versions));
+        versions += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>")
+                        .arg(qs(name), qs(version.is_string() ? version.get<std::string>() : version.dump()));
+    versions += QStringLiteral("<tr><td>qt</td><td>%1 (built with %2)</td></tr>")
+                    .arg(qs(qVersion()), QStringLiteral(QT_VERSION_STR));
+    QMessageBox::about(
+        this, tr("About Mirada"),
+        tr("<h3>Mirada %1</h3><p>Shows where an image classifier looks: Grad-CAM, Grad-CAM++, CAM, LIME and "
+           "KernelSHAP side by side, computed natively with LibTorch.</p><table>%2</table><p>MIT licence.</p>")
+            .arg(QStringLiteral(MIRADA_VERSION), versions));
 }
 
 }  // namespace mirada::gui

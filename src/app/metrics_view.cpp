@@ -78,7 +78,8 @@ QColor divergingColour(double v) {
     const QColor lo(0x3b, 0x4c, 0xc0), mid(0xf7, 0xf7, 0xf7), hi(0xb4, 0x04, 0x26);
     const QColor& end = v < 0 ? lo : hi;
     const double t = std::abs(v);
-    return QColor::fromRgbF(mid.redF() + (end.redF() - mid.redF()) * t, mid.greenF() + (end.greenF() - mid.greenF()) * t,
+    return QColor::fromRgbF(mid.redF() + (end.redF() - mid.redF()) * t,
+                            mid.greenF() + (end.greenF() - mid.greenF()) * t,
                             mid.blueF() + (end.blueF() - mid.blueF()) * t);
 }
 
@@ -94,21 +95,24 @@ MetricsView::MetricsView(QWidget* parent) : QWidget(parent) {
     warning_->setWordWrap(true);
     warning_->setObjectName(QStringLiteral("metricsWarning"));
     warning_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    warning_->setStyleSheet(QStringLiteral(
-        "QLabel { color: #6b4400; background: #fff5dc; border: 1px solid #e8c274; border-radius: 3px; padding: 3px 5px; }"));
+    warning_->setStyleSheet(
+        QStringLiteral("QLabel { color: #6b4400; background: #fff5dc; border: 1px solid #e8c274; border-radius: 3px; "
+                       "padding: 3px 5px; }"));
     warning_->hide();
     v->addWidget(warning_);
 
     aucTable_ = new QTableWidget(0, 5, this);
     aucTable_->setObjectName(QStringLiteral("aucTable"));
-    aucTable_->setHorizontalHeaderLabels({tr("Method"), tr("Deletion AUC (lower is better)"), tr("Insertion AUC (higher is better)"),
-                                          tr("Insertion − random"), tr("Verdict")});
+    aucTable_->setHorizontalHeaderLabels({tr("Method"), tr("Deletion AUC (lower is better)"),
+                                          tr("Insertion AUC (higher is better)"), tr("Insertion − random"),
+                                          tr("Verdict")});
     aucTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     aucTable_->horizontalHeader()->setStretchLastSection(true);
     aucTable_->verticalHeader()->hide();
-    aucTable_->setToolTip(tr("Deletion: the target's probability as the highest-ranked pixels are removed; a faithful map "
-                             "makes it drop fast (low area). Insertion: pixels revealed on a blurred copy; a faithful map "
-                             "makes it rise fast (high area). A random ranking is the floor a useful map must beat."));
+    aucTable_->setToolTip(
+        tr("Deletion: the target's probability as the highest-ranked pixels are removed; a faithful map "
+           "makes it drop fast (low area). Insertion: pixels revealed on a blurred copy; a faithful map "
+           "makes it rise fast (high area). A random ranking is the floor a useful map must beat."));
     v->addWidget(aucTable_);
 
     auto* charts = new QHBoxLayout;
@@ -202,13 +206,15 @@ void MetricsView::showMetrics(std::shared_ptr<const RunMetrics> metrics) {
         addCurve(insertionView_->chart(), random.insertion, tr("random"), Qt::darkGray, true);
         const int row = aucTable_->rowCount();
         aucTable_->insertRow(row);
-        aucTable_->setItem(row, 0, cell(tr("random ranking (floor, %n repeat(s))", nullptr, f.settings.random_repeats),
-                                        Qt::AlignLeft | Qt::AlignVCenter));
+        aucTable_->setItem(row, 0,
+                           cell(tr("random ranking (floor, %n repeat(s))", nullptr, f.settings.random_repeats),
+                                Qt::AlignLeft | Qt::AlignVCenter));
         aucTable_->setItem(row, 1, cell(QString::number(random.deletion.auc, 'f', 3)));
         aucTable_->setItem(row, 2, cell(QString::number(random.insertion.auc, 'f', 3)));
     }
     fitHeight(aucTable_);
-    const QString insertionStart = f.settings.insertion_start == "blur" ? tr("a blurred copy (RISE)") : tr("the same baseline");
+    const QString insertionStart =
+        f.settings.insertion_start == "blur" ? tr("a blurred copy (RISE)") : tr("the same baseline");
     showMessage(tr("Target %1 (p = %2) · %3 input pixels, %4 per step · %5 model evaluations in %6 s<br>"
                    "Deleted pixels become <b>%7</b>, as set by %8; insertion starts from %9.")
                     .arg(f.target_index)
@@ -220,7 +226,8 @@ void MetricsView::showMetrics(std::shared_ptr<const RunMetrics> metrics) {
                     .arg(qs(toString(f.baseline.baseline)).toHtmlEscaped(), qs(f.baseline.source).toHtmlEscaped(),
                          insertionStart));
     QStringList warnings;
-    if (f.guard.fired && !f.guard.warning.empty()) warnings << QStringLiteral("⚠ ") + qs(f.guard.warning).toHtmlEscaped();
+    if (f.guard.fired && !f.guard.warning.empty())
+        warnings << QStringLiteral("⚠ ") + qs(f.guard.warning).toHtmlEscaped();
     const std::string caution = targetCaution(f.guard.image_probability);
     if (!caution.empty()) {
         QString c = qs(caution);
@@ -269,8 +276,10 @@ void MetricsView::fillSanity() {
             sanityTable_->setItem(row, c, item);
         }
         auto* verdict = cell(qs(sanityVerdict(m, r.target_probability)), Qt::AlignLeft | Qt::AlignVCenter);
-        if (m.verdict == "flagged") verdict->setForeground(QColor(0xc0392b));
-        else if (m.verdict == "blank") verdict->setForeground(QColor(0x55, 0x55, 0x55));
+        if (m.verdict == "flagged")
+            verdict->setForeground(QColor(0xc0392b));
+        else if (m.verdict == "blank")
+            verdict->setForeground(QColor(0x55, 0x55, 0x55));
         sanityTable_->setItem(row, steps, verdict);
     }
     fitHeight(sanityTable_);
@@ -286,7 +295,8 @@ void MetricsView::fillAgreement() {
     agreementTable_->setRowCount(n);
     agreementTable_->setColumnCount(n);
     QStringList names;
-    for (int i = 0; i < n; ++i) names << (i < static_cast<int>(metrics_->titles.size()) ? metrics_->titles[i] : qs(a.methods[i]));
+    for (int i = 0; i < n; ++i)
+        names << (i < static_cast<int>(metrics_->titles.size()) ? metrics_->titles[i] : qs(a.methods[i]));
     agreementTable_->setHorizontalHeaderLabels(names);
     agreementTable_->setVerticalHeaderLabels(names);
     for (int r = 0; r < n; ++r)
@@ -298,8 +308,9 @@ void MetricsView::fillAgreement() {
             agreementTable_->setItem(r, c, item);
         }
     fitHeight(agreementTable_);
-    agreementTable_->setToolTip(iou ? tr("Share of the top %1% pixels two maps have in common (1 = the same pixels)").arg(a.top_percent)
-                                    : tr("Do two maps order the pixels alike? 1 = same order, 0 = unrelated, -1 = reversed"));
+    agreementTable_->setToolTip(
+        iou ? tr("Share of the top %1% pixels two maps have in common (1 = the same pixels)").arg(a.top_percent)
+            : tr("Do two maps order the pixels alike? 1 = same order, 0 = unrelated, -1 = reversed"));
 }
 
 }  // namespace mirada::gui

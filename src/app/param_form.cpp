@@ -30,11 +30,11 @@ namespace {
 QString rangeText(const ParamSpec& spec) {
     switch (spec.type) {
         case ParamType::Int:
-            return QStringLiteral("%1 to %2").arg(static_cast<qlonglong>(spec.min)).arg(static_cast<qlonglong>(spec.max));
-        case ParamType::Float:
-            return QStringLiteral("%1 to %2").arg(spec.min).arg(spec.max);
-        case ParamType::Bool:
-            return QStringLiteral("on or off");
+            return QStringLiteral("%1 to %2")
+                .arg(static_cast<qlonglong>(spec.min))
+                .arg(static_cast<qlonglong>(spec.max));
+        case ParamType::Float: return QStringLiteral("%1 to %2").arg(spec.min).arg(spec.max);
+        case ParamType::Bool: return QStringLiteral("on or off");
         case ParamType::Choice: {
             QStringList c;
             for (const auto& v : spec.choices) c << (v.empty() ? QStringLiteral("(default)") : qs(v));
@@ -84,7 +84,8 @@ void ParamForm::build() {
                 box->setRange(static_cast<int>(lo), static_cast<int>(hi));
                 if (!spec.unit.empty()) box->setSuffix(QStringLiteral(" ") + qs(spec.unit));
                 // Tables say "0 = auto: ..." where zero picks a value itself; show that word.
-                if (spec.min == 0 && spec.help.find("0 = auto") != std::string::npos) box->setSpecialValueText(tr("auto"));
+                if (spec.min == 0 && spec.help.find("0 = auto") != std::string::npos)
+                    box->setSpecialValueText(tr("auto"));
                 box->setSingleStep(hi - lo > 1000 ? 50 : 1);
                 box->setAccelerated(true);
                 connect(box, &QSpinBox::valueChanged, this,
@@ -146,10 +147,14 @@ void ParamForm::showValue(const std::string& name) {
     QWidget* w = editors_.at(name);
     const ParamValue& v = params_.get(name);
     updating_ = true;
-    if (auto* box = qobject_cast<QSpinBox*>(w)) box->setValue(static_cast<int>(std::get<int64_t>(v)));
-    else if (auto* box = qobject_cast<QDoubleSpinBox*>(w)) box->setValue(std::get<double>(v));
-    else if (auto* box = qobject_cast<QCheckBox*>(w)) box->setChecked(std::get<bool>(v));
-    else if (auto* box = qobject_cast<QComboBox*>(w)) box->setCurrentIndex(box->findData(qs(std::get<std::string>(v)), Qt::UserRole));
+    if (auto* box = qobject_cast<QSpinBox*>(w))
+        box->setValue(static_cast<int>(std::get<int64_t>(v)));
+    else if (auto* box = qobject_cast<QDoubleSpinBox*>(w))
+        box->setValue(std::get<double>(v));
+    else if (auto* box = qobject_cast<QCheckBox*>(w))
+        box->setChecked(std::get<bool>(v));
+    else if (auto* box = qobject_cast<QComboBox*>(w))
+        box->setCurrentIndex(box->findData(qs(std::get<std::string>(v)), Qt::UserRole));
     updating_ = false;
 }
 

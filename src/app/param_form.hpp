@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 
 class QFormLayout;
 class QPushButton;

@@ -26,7 +26,8 @@ namespace {
 
 // "0.01" or "1/56" -> 0.01 / 0.01786; throws mirada::Error naming the text.
 double parseFraction(const std::string& text) {
-    const std::string help = "--step '" + text + "' is not a fraction of the pixels; use a number in (0, 1] such as 0.01 or 1/56";
+    const std::string help =
+        "--step '" + text + "' is not a fraction of the pixels; use a number in (0, 1] such as 0.01 or 1/56";
     try {
         size_t used = 0;
         const auto slash = text.find('/');
@@ -65,36 +66,15 @@ std::map<std::string, ParamSet> metricGroups(const EvaluateOptions& o) {
     return g;
 }
 
-RunContext progressContext(const std::string& what, bool quiet) {
-    RunContext ctx;
-    ctx.cancel = interruptFlag();
-    ctx.progress = [what, quiet](double f, const std::string& msg) { printProgress(what, f, msg, quiet); };
-    return ctx;
-}
-
-FaithfulnessRequest faithfulnessRequest(ExplainSession& s, const ExplainOptions& o) {
-    FaithfulnessRequest r;
-    r.model = &s.model();
-    r.image = s.image.rgb;
-    r.target_index = s.run.explanations.empty() ? s.target : s.run.explanations.front().target_index;
-    r.seed = o.seed;
-    r.batch_size = o.batch_size;
-    r.params = s.groups.at("faithfulness");
-    r.perturbation = s.groups.at("perturbation");
-    return r;
-}
-
-SanityCheckResult sanityOf(ExplainSession& s, const ExplainOptions& o, const RunContext& ctx) {
-    std::vector<SanityInput> inputs;
-    for (size_t i = 0; i < s.explainers.size(); ++i) {
-        SanityInput in;
-        in.explainer = s.explainers[i].get();
-        in.request = makeRequest(s.model(), s.image.rgb, s.target, o.seed, o.batch_size, s.groups, in.explainer->name());
-        in.request.segments = s.segments;
-        in.original = s.run.explanations[i];
-        inputs.push_back(std::move(in));
-    }
-    return runSanityCheck(inputs, s.groups.at("sanity"), o.seed, ctx);
+// The run plan of `explain` plus the metrics: curves and agreement, and the sanity check when asked.
+RunPlan metricsPlan(const ExplainSession& s, const ExplainOptions& eo, bool sanity) {
+    RunPlan plan = planFor(s, eo);
+    plan.metrics = true;
+    plan.faithfulness = s.groups.at("faithfulness");
+    plan.agreement = s.groups.at("agreement");
+    plan.sanity = sanity;
+    plan.sanity_params = s.groups.at("sanity");
+    return plan;
 }
 
 std::string fixed(double v, int digits = 3) {
@@ -114,26 +94,15 @@ std::string titleOf(const ExplainSession& s, const std::string& method) {
 int evaluateImage(const EvaluateOptions& o) {
     const ExplainOptions& eo = o.explain;
     ExplainSession s = prepareExplain(eo, metricGroups(o));
-    const AgreementSettings agreement = agreementSettingsFrom(s.groups.at("agreement"));
-    FaithfulnessReport faith;
-    AgreementMatrix agree;
-    SanityCheckResult sanity;
-    std::string stage = "the explanations";
+    RunResults results;
     try {
-        runExplainers(s, eo);
-        stage = "the faithfulness curves";
-        faith = evaluateFaithfulness(faithfulnessRequest(s, eo), s.run.explanations, progressContext("metrics", eo.quiet));
-        printDone("metrics", faith.seconds, eo.quiet);
-        agree = agreementMatrix(s.run.explanations, inputGeometry(s.image.rgb.size(), s.model().info().input), agreement);
-        if (o.sanity) {
-            stage = "the sanity check";
-            sanity = sanityOf(s, eo, progressContext("sanity", eo.quiet));
-            printDone("sanity", sanity.seconds, eo.quiet);
-        }
+        results = runSession(s, eo, metricsPlan(s, eo, o.sanity));
     } catch (const Cancelled&) {
-        if (stage != "the explanations") std::cerr << "\ncancelled during " << stage << ": no files were written\n";
         return 130;
     }
+    const FaithfulnessReport& faith = results.faithfulness;
+    const AgreementMatrix& agree = results.agreement;
+    const SanityCheckResult& sanity = results.sanity;
 
     const std::string stem = fs::path(eo.image).stem().string();
     const std::string csvName = stem + ".metrics.csv";
@@ -193,7 +162,8 @@ int evaluateImage(const EvaluateOptions& o) {
 int evaluateDataset(const EvaluateOptions& o) {
     if (o.count < 1) throw Error("--count " + std::to_string(o.count) + " is not valid; evaluate at least 1 image");
     if (o.first < 0) throw Error("--first " + std::to_string(o.first) + " is not valid; the first image is 0");
-    if (!o.explain.segments.empty()) throw Error("--segments cannot be used with --dataset (one label map, many images)");
+    if (!o.explain.segments.empty())
+        throw Error("--segments cannot be used with --dataset (one label map, many images)");
     ExplainOptions eo = o.explain;
     const bool quiet = eo.quiet;
     eo.quiet = true;  // one line per image instead of a bar per method
@@ -218,9 +188,8 @@ int evaluateDataset(const EvaluateOptions& o) {
             cv::cvtColor(images[i], s.image.rgb, cv::COLOR_GRAY2RGB);
             s.target = resolveTarget(s.model(), s.image.rgb, eo.target);
             s.run.explanations.clear();
-            runExplainers(s, eo);
-            const auto faith = evaluateFaithfulness(faithfulnessRequest(s, eo), s.run.explanations,
-                                                    progressContext("metrics", true));
+            const RunResults results = runSession(s, eo, metricsPlan(s, eo, o.sanity));
+            const FaithfulnessReport& faith = results.faithfulness;
             fs = faith.settings;
             pixels = faith.pixels;
             perStep = faith.pixels_per_step;
@@ -238,7 +207,7 @@ int evaluateDataset(const EvaluateOptions& o) {
             guardFired += faith.guard.fired;
             baselineText = toString(faith.baseline.baseline) + " (from " + faith.baseline.source + ")";
             if (o.sanity) {
-                const auto sanity = sanityOf(s, eo, progressContext("sanity", true));
+                const SanityCheckResult& sanity = results.sanity;
                 layers = sanity.layers;
                 for (size_t m = 0; m < methods; ++m) {
                     auto& r = rho[m];
@@ -253,24 +222,26 @@ int evaluateDataset(const EvaluateOptions& o) {
                              s.run.explanations.front().target_index, s.run.explanations.front().target_label.c_str());
         }
     } catch (const Cancelled&) {
-        std::cerr << "\ncancelled\n";
         return 130;
     }
 
     std::printf("Faithfulness of %d images (items %d-%d of %s), model %s, target %s, seed %llu\n", n, o.first,
                 o.first + n - 1, o.dataset.c_str(), s.model().info().name.c_str(), eo.target.c_str(),
                 static_cast<unsigned long long>(eo.seed));
-    std::printf("%d pixels per step of %d (step fraction %.5f), baseline %s, insertion from %s, random floor: mean "
-                "of %d rankings per image\n",
-                perStep, pixels, fs.step_fraction, baselineText.c_str(),
-                fs.insertion_start == "blur" ? "a blur" : "the baseline", fs.random_repeats);
+    std::printf(
+        "%d pixels per step of %d (step fraction %.5f), baseline %s, insertion from %s, random floor: mean "
+        "of %d rankings per image\n",
+        perStep, pixels, fs.step_fraction, baselineText.c_str(),
+        fs.insertion_start == "blur" ? "a blur" : "the baseline", fs.random_repeats);
     if (guardFired > 0)
-        std::printf("warning: on %d of %d images the baseline alone keeps at least %.0f%% of the target's "
-                    "probability; choose another baseline (--set perturbation.baseline=...)\n",
-                    guardFired, n, 100 * perturbationSettingsFrom(s.groups.at("perturbation")).guard);
-    std::printf("\n| method | mean deletion AUC ↓ | random's mean deletion AUC | mean insertion AUC ↑ | random's mean "
-                "insertion AUC | beats random on average (del / ins) | images del < random | images ins > random | "
-                "images both |\n|---|---|---|---|---|---|---|---|---|\n");
+        std::printf(
+            "warning: on %d of %d images the baseline alone keeps at least %.0f%% of the target's "
+            "probability; choose another baseline (--set perturbation.baseline=...)\n",
+            guardFired, n, 100 * perturbationSettingsFrom(s.groups.at("perturbation")).guard);
+    std::printf(
+        "\n| method | mean deletion AUC ↓ | random's mean deletion AUC | mean insertion AUC ↑ | random's mean "
+        "insertion AUC | beats random on average (del / ins) | images del < random | images ins > random | "
+        "images both |\n|---|---|---|---|---|---|---|---|---|\n");
     bool all = true;
     const double rd = rndDel / n, ri = rndIns / n;
     for (size_t m = 0; m < methods; ++m) {
@@ -285,9 +256,10 @@ int evaluateDataset(const EvaluateOptions& o) {
 
     if (o.sanity) {
         const auto ss = sanitySettingsFrom(s.groups.at("sanity"));
-        std::printf("\nSanity check (cascading randomisation, top layer first; mean Spearman rank correlation of %s "
-                    "maps with the original over %d images; flagged when >= %.2f after the last step)\n\n",
-                    ss.compare == "absolute" ? "|map|" : "signed", n, ss.threshold);
+        std::printf(
+            "\nSanity check (cascading randomisation, top layer first; mean Spearman rank correlation of %s "
+            "maps with the original over %d images; flagged when >= %.2f after the last step)\n\n",
+            ss.compare == "absolute" ? "|map|" : "signed", n, ss.threshold);
         std::printf("| layers randomised |");
         for (size_t m = 0; m < methods; ++m) std::printf(" %s |", s.explainers[m]->title().c_str());
         std::printf("\n|---|");
@@ -314,7 +286,8 @@ CLI::App* addEvaluateCommand(CLI::App& app, EvaluateOptions& o, const std::strin
         "evaluate",
         "Explain like `explain`, then measure the maps: deletion/insertion AUC against a random ranking, agreement "
         "between methods, optionally the model-randomisation sanity check. With --image: writes explain's files plus "
-        "<stem>.metrics.csv (curves) and the numbers in the report. With --dataset: prints mean tables over test images");
+        "<stem>.metrics.csv (curves) and the numbers in the report. With --dataset: prints mean tables over test "
+        "images");
     addExplainOptions(*cmd, o.explain, modelHelp, false);
     cmd->add_option("--step", o.step,
                     "fraction of the pixels removed/revealed per step, e.g. 0.01 or 1/56 (default 1/224 as in RISE; "

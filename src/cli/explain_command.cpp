@@ -104,9 +104,7 @@ Progress& progressLine() {
     return p;
 }
 
-double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
 
@@ -218,7 +216,8 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
         s.explainers.push_back(makeExplainer(m));
         anySuperpixels = anySuperpixels || s.explainers.back()->usesSuperpixels();
     }
-    if (!(o.opacity >= 0 && o.opacity <= 1)) throw Error("--opacity must be between 0 and 1, got " + std::to_string(o.opacity));
+    if (!(o.opacity >= 0 && o.opacity <= 1))
+        throw Error("--opacity must be between 0 and 1, got " + std::to_string(o.opacity));
     OverlayOptions overlay;
     overlay.colormap = o.colormap;
     overlay.opacity = o.opacity;
@@ -261,29 +260,59 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
     return s;
 }
 
-void runExplainers(ExplainSession& s, const ExplainOptions& o) {
+RunPlan planFor(const ExplainSession& s, const ExplainOptions& o) {
+    RunPlan plan;
+    for (const auto& ex : s.explainers) plan.methods.push_back({ex->name(), s.groups.at(ex->name())});
+    plan.superpixels = s.groups.at("superpixels");
+    plan.perturbation = s.groups.at("perturbation");
+    plan.segments = s.segments;
+    plan.target_index = s.target;
+    plan.target_request = o.target;
+    plan.seed = o.seed;
+    plan.batch_size = o.batch_size;
+    return plan;
+}
+
+RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan& plan) {
     std::signal(SIGINT, onInterrupt);
     std::signal(SIGTERM, onInterrupt);
-    for (auto& ex : s.explainers) {
-        ExplainRequest req = makeRequest(s.model(), s.image.rgb, s.target, o.seed, o.batch_size, s.groups, ex->name());
-        req.segments = s.segments;
-        RunContext ctx;
-        const std::string name = ex->name();
-        const bool quiet = o.quiet;
-        ctx.progress = [name, quiet](double f, const std::string& msg) { printProgress(name, f, msg, quiet); };
-        ctx.cancel = &g_cancel;
-        try {
-            s.run.explanations.push_back(ex->explain(req, ctx));
-        } catch (const Cancelled&) {
-            std::cerr << "\ncancelled during " << name << ": no files were written\n";
-            throw;
+    const bool quiet = o.quiet;
+    auto stepName = [&plan](int step) -> std::string {
+        if (step == kFaithfulnessStep) return "metrics";
+        if (step == kSanityStep) return "sanity";
+        return plan.methods.at(static_cast<size_t>(step)).method;
+    };
+    RunObserver observer;
+    observer.progress = [&](int step, double f, const std::string& msg) {
+        printProgress(stepName(step), f, msg, quiet);
+    };
+    observer.step = [&](const StepEvent& e) {
+        const std::string name = stepName(e.step);
+        if (e.state == StepState::Cancelled) {
+            const std::string stage = e.step == kFaithfulnessStep ? "the faithfulness curves"
+                                      : e.step == kSanityStep     ? "the sanity check"
+                                                                  : name;
+            std::cerr << "\ncancelled during " << stage << ": no files were written\n";
         }
-        printDone(name, s.run.explanations.back().seconds, o.quiet);
-        for (const auto& f : s.run.explanations.back().flags)
-            if (f == kFlagNoPositiveEvidence) std::cerr << "  " << name << ": no positive evidence for the target\n";
-        for (const auto& w : s.run.explanations.back().warnings) std::cerr << "warning: " << w << "\n";
-    }
+        if (e.state != StepState::Done) return;
+        if (e.explanation) {
+            printDone(name, e.explanation->seconds, quiet);
+            for (const auto& f : e.explanation->flags)
+                if (f == kFlagNoPositiveEvidence)
+                    std::cerr << "  " << name << ": no positive evidence for the target\n";
+            for (const auto& w : e.explanation->warnings) std::cerr << "warning: " << w << "\n";
+        } else if (e.step == kFaithfulnessStep) {
+            printDone(name, e.results->faithfulness.seconds, quiet);
+        } else if (e.step == kSanityStep) {
+            printDone(name, e.results->sanity.seconds, quiet);
+        }
+    };
+    RunResults results = runPlan(s.model(), s.image.rgb, plan, observer, &g_cancel, OnFailure::Stop);
+    s.run.explanations.insert(s.run.explanations.end(), results.explanations.begin(), results.explanations.end());
+    return results;
 }
+
+void runExplainers(ExplainSession& s, const ExplainOptions& o) { runSession(s, o, planFor(s, o)); }
 
 int runExplain(const ExplainOptions& o) {
     ExplainSession s = prepareExplain(o);
@@ -411,10 +440,10 @@ nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const t
         writeStateDictForPython(info.weights_file, dir / "tensors.bin", dir / "tensors.json");
         cmd << " --tensors " << shellQuote((dir / "tensors.json").string());
     }
-    cmd << " --input " << shellQuote((dir / "input.f32").string())
-        << " --logits " << shellQuote((dir / "logits.f32").string()) << " --shape " << input.size(1) << ','
-        << input.size(2) << ',' << input.size(3) << " --batch " << batch << " --threads " << torch::get_num_threads()
-        << " --images " << images << " --rounds 3 --evaluations " << evaluations;
+    cmd << " --input " << shellQuote((dir / "input.f32").string()) << " --logits "
+        << shellQuote((dir / "logits.f32").string()) << " --shape " << input.size(1) << ',' << input.size(2) << ','
+        << input.size(3) << " --batch " << batch << " --threads " << torch::get_num_threads() << " --images " << images
+        << " --rounds 3 --evaluations " << evaluations;
     FILE* pipe = popen(cmd.str().c_str(), "r");
     if (!pipe) throw Error("cannot start " + python);
     std::string out;
@@ -422,8 +451,8 @@ nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const t
     while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
     const int status = pclose(pipe);
     if (status != 0 || out.empty())
-        throw Error("the PyTorch comparison failed (" + cmd.str() + "): " +
-                    (out.empty() ? "no output" : clipForMessage(out, 2000)));
+        throw Error("the PyTorch comparison failed (" + cmd.str() +
+                    "): " + (out.empty() ? "no output" : clipForMessage(out, 2000)));
     return parseJsonBounded(out, "the PyTorch comparison's output");
 }
 
@@ -442,12 +471,27 @@ double timedImages(Model& model, const torch::Tensor& one, int batch, int64_t co
 
 // `count` forward + backward passes at the input (what the gradient methods
 // pay), in batches: the gradient of the top class with respect to the input.
+// `count` images through forwardReplacingLayer in batches: the input and the
+// layer's activation repeated (Ablation-CAM's model work without the rest).
+double timedReplacing(Model& model, const torch::Tensor& one, const std::string& layer, const torch::Tensor& activation,
+                      int batch, int64_t count) {
+    torch::InferenceMode guard;
+    const double t0 = now();
+    for (int64_t done = 0; done < count; done += batch) {
+        const int64_t n = std::min<int64_t>(batch, count - done);
+        auto out = model.forwardReplacingLayer(one.expand({n, -1, -1, -1}).contiguous(), layer,
+                                               activation.repeat({n, 1, 1, 1}));
+        if (model.device().is_cuda()) torch::cuda::synchronize();
+        (void)out;
+    }
+    return now() - t0;
+}
 double timedGradients(Model& model, const torch::Tensor& one, int batch, int64_t count, int target) {
     c10::InferenceMode notInference(false);
     torch::AutoGradMode grad(true);
     torch::jit::GraphOptimizerEnabledGuard unoptimised(false);
-    const std::string layer = model.info().default_target_layer.empty() ? model.layers().back().path
-                                                                          : model.info().default_target_layer;
+    const std::string layer =
+        model.info().default_target_layer.empty() ? model.layers().back().path : model.info().default_target_layer;
     const double t0 = now();
     for (int64_t done = 0; done < count; done += batch) {
         const int64_t n = std::min<int64_t>(batch, count - done);
@@ -514,13 +558,15 @@ int runBench(const BenchOptions& o) {
         mirRate = rates[rates.size() / 2];
     }
 
-    // What the method's model work is: batches of perturbed images (surrogates,
-    // perturbation methods, Score-CAM), gradients at the input (the gradient
-    // family), or one forward + backward through a layer (the other CAMs).
+    // What the method's model work is (the registry's ModelWork): batches of
+    // perturbed images (surrogates, perturbation methods, Score-CAM), gradients
+    // at the input (the gradient family), batches with a layer's output
+    // replaced (Ablation-CAM), or one forward + backward through a layer.
     const MethodEntry* entry = findMethod(o.method);
-    const bool evaluatesBatches = explainer->usesSuperpixels() || (entry && entry->family == MethodFamily::Perturbation) ||
-                                  o.method == "scorecam";
-    const bool gradientsAtInput = entry && entry->family == MethodFamily::Gradient;
+    const ModelWork work = entry ? entry->work : ModelWork::OneTap;
+    const bool evaluatesBatches = work == ModelWork::ImageBatches;
+    const bool gradientsAtInput = work == ModelWork::InputGradients;
+    const bool replacesLayer = work == ModelWork::LayerReplacement;
     std::vector<double> explainTimes, modelTimes, insideTimes;
     for (int r = 0; r < o.repeat; ++r) {
         sync();
@@ -537,6 +583,13 @@ int runBench(const BenchOptions& o) {
             // The image and its baseline (forward), then the gradients.
             modelTimes.push_back(timedImages(model, input, batch, 2) +
                                  timedGradients(model, input, batch, evaluations - 2, target));
+        } else if (replacesLayer) {
+            // The tapped forward that gives the activation, then the rest as replaced-layer batches.
+            const std::string layer = e.settings.value("layer", model.info().default_target_layer);
+            t0 = now();
+            const torch::Tensor activation = model.forwardWithTap(input, layer).activation.detach();
+            sync();
+            modelTimes.push_back(now() - t0 + timedReplacing(model, input, layer, activation, batch, evaluations - 1));
         } else {
             t0 = now();
             auto tap = model.forwardWithTap(input, e.settings.value("layer", model.info().default_target_layer));
@@ -551,10 +604,11 @@ int runBench(const BenchOptions& o) {
         return v[v.size() / 2];
     };
     const double te = median(explainTimes), tm = median(modelTimes);
-    std::printf("model      %s (%s) on %s, batch %d%s, %d threads\n", model.info().name.c_str(),
-                model.info().architecture.c_str(), model.device().str().c_str(), batch,
-                o.batch_size > 0 ? "" : (" (auto, measured in " + std::to_string(batchSeconds).substr(0, 4) + " s)").c_str(),
-                torch::get_num_threads());
+    std::printf(
+        "model      %s (%s) on %s, batch %d%s, %d threads\n", model.info().name.c_str(),
+        model.info().architecture.c_str(), model.device().str().c_str(), batch,
+        o.batch_size > 0 ? "" : (" (auto, measured in " + std::to_string(batchSeconds).substr(0, 4) + " s)").c_str(),
+        torch::get_num_threads());
     std::printf("evaluation %s\n", model.evaluationPath().c_str());
     std::printf("method     %s (%s), median of %d runs\n", o.method.c_str(), explainer->title().c_str(), o.repeat);
     if (evaluatesBatches)
@@ -563,6 +617,9 @@ int runBench(const BenchOptions& o) {
     else if (gradientsAtInput)
         std::printf("model work alone         2 images + %lld input gradients  %.3f s\n",
                     static_cast<long long>(evaluations - 2), tm);
+    else if (replacesLayer)
+        std::printf("model work alone         1 tapped forward + %lld images with the layer replaced  %.3f s\n",
+                    static_cast<long long>(evaluations - 1), tm);
     else
         std::printf("one forward + backward   %.4f s\n", tm);
     std::printf("full explanation         %.3f s  (model time inside: %.3f s)\n", te, median(insideTimes));

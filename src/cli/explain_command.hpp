@@ -11,11 +11,13 @@
 #include "image/image_io.hpp"
 #include "models/model_zoo.hpp"
 #include "report/run_export.hpp"
+#include "run/run_plan.hpp"
 
 namespace mirada::cli {
 // Adds the `explain` and `bench` subcommands; returns a runner called after parsing.
 struct ExplainOptions {
-    std::string model, image, methods = "gradcam,gradcampp,lime,kernelshap", target = "top1", out = ".", device = "auto";
+    std::string model, image, methods = "gradcam,gradcampp,lime,kernelshap", target = "top1", out = ".",
+                              device = "auto";
     std::vector<std::string> sets;
     std::string segments, colormap = "jet", scale = "per-map";  // scale: colour range, per-map | shared
     double opacity = 0.5;
@@ -60,7 +62,7 @@ struct ExplainSession {
     LoadedImage image;
     cv::Mat segments;  // imported label map or empty
     int target = 0;
-    RunRecord run;     // filled in, explanations empty
+    RunRecord run;  // filled in, explanations empty
     Model& model() { return *loaded.model; }
 };
 // Validates the options, loads model and image, applies --set to the method
@@ -72,6 +74,13 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
 // cancelling (installs the handler). Appends to s.run.explanations. Throws
 // mirada::Cancelled when interrupted.
 void runExplainers(ExplainSession& s, const ExplainOptions& o);
+// The core's run plan for the session's methods, groups, image, target and seed (no metrics).
+RunPlan planFor(const ExplainSession& s, const ExplainOptions& o);
+// Runs `plan` (core runPlan, stopping at the first failure) with progress and
+// warnings on stderr and Ctrl-C cancelling; appends the maps to
+// s.run.explanations. Throws mirada::Cancelled when interrupted (after saying
+// which step was cancelled).
+RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan& plan);
 // The flag that Ctrl-C / SIGTERM set once runExplainers installed the handler.
 const std::atomic<bool>* interruptFlag();
 // Progress line on stderr: a bar on a terminal, every 10% otherwise.

@@ -42,17 +42,15 @@ int runPredict(const std::string& modelSpec, const std::string& imagePath, const
     const auto scores = mirada::predictTopK(model, image.rgb, top);
     if (asJson) {
         nlohmann::json j;
-        j["model"] = {{"name", model.info().name},
-                      {"file", model.info().weights_file},
-                      {"sha256", model.info().weights_sha256}};
-        j["image"] = {{"file", imagePath},
-                      {"sha256", image.sha256},
-                      {"width", image.rgb.cols},
-                      {"height", image.rgb.rows}};
+        j["model"] = {
+            {"name", model.info().name}, {"file", model.info().weights_file}, {"sha256", model.info().weights_sha256}};
+        j["image"] = {
+            {"file", imagePath}, {"sha256", image.sha256}, {"width", image.rgb.cols}, {"height", image.rgb.rows}};
         j["device"] = model.device().str();
         j["top"] = nlohmann::json::array();
         for (const auto& s : scores)
-            j["top"].push_back({{"index", s.index}, {"label", s.label}, {"probability", s.probability}, {"score", s.score}});
+            j["top"].push_back(
+                {{"index", s.index}, {"label", s.label}, {"probability", s.probability}, {"score", s.score}});
         std::cout << j.dump(2) << "\n";
     } else {
         std::cout << "model  " << model.info().name << " (" << model.device().str() << ")\n"
@@ -135,7 +133,8 @@ void printSettingsTable(const mirada::ParamSet& params) {
                     if (!c.empty()) range += (range.empty() ? "" : ", ") + c;
                 break;
         }
-        std::cout << "| `" << p.name << "` | " << type << " | " << def << " | " << cell(range) << " | " << cell(p.help) << " |\n";
+        std::cout << "| `" << p.name << "` | " << type << " | " << def << " | " << cell(range) << " | " << cell(p.help)
+                  << " |\n";
     }
     std::cout << "\n";
 }
@@ -145,7 +144,8 @@ void printSettingsTable(const mirada::ParamSet& params) {
 int runMethods(bool settings, bool markdown) {
     const auto& reg = mirada::methodRegistry();
     if (markdown) {
-        std::cout << "| method | family | name | what it shows | checked in the GUI at first start |\n|---|---|---|---|---|\n";
+        std::cout << "| method | family | name | what it shows | checked in the GUI at first start "
+                     "|\n|---|---|---|---|---|\n";
         for (const auto& m : reg)
             std::cout << "| `" << m.name << "` | " << mirada::toString(m.family) << " | " << cell(m.title) << " | "
                       << cell(m.summary) << " | " << (m.default_on ? "yes" : "") << " |\n";
@@ -201,8 +201,9 @@ int main(int argc, char** argv) {
     methods->add_flag("--markdown", methodMarkdown, "print Markdown tables (the README's)");
 
     mirada::cli::ExplainOptions ex;
-    auto* explain = app.add_subcommand("explain", "Explain the model's decision with one or more methods; write overlays, "
-                                                  "raw heatmaps, the comparison sheet and a JSON report");
+    auto* explain = app.add_subcommand("explain",
+                                       "Explain the model's decision with one or more methods; write overlays, "
+                                       "raw heatmaps, the comparison sheet and a JSON report");
     mirada::cli::addExplainOptions(*explain, ex, modelHelp, true);
 
     mirada::cli::EvaluateOptions ev;
@@ -221,9 +222,10 @@ int main(int argc, char** argv) {
                     "also run plain PyTorch eval of the same weights file (python3-torch, same batch and threads) "
                     "and print both images/s, their ratio, and the method end to end against the same evaluations");
     bench->add_option("--images", bo.images, "images timed for the throughput comparison (0 = four batches)");
-    bench->add_option("--evaluation", bo.evaluation,
-                      "optimized (frozen, BN-folded, oneDNN TorchScript; the default everywhere) or plain "
-                      "(the model as loaded), to see what the optimization gives")
+    bench
+        ->add_option("--evaluation", bo.evaluation,
+                     "optimized (frozen, BN-folded, oneDNN TorchScript; the default everywhere) or plain "
+                     "(the model as loaded), to see what the optimization gives")
         ->capture_default_str();
     bench->add_option("--repeat", bo.repeat, "runs to take the median of")->capture_default_str();
     bench->add_option("--device", bo.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));

@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const std::pair<int, int> kRanges[] = {{0, 0},  {1, 2},       {2, 3},      {-1, 1},
+    static const std::pair<int, int> kRanges[] = {{0, 0},  {1, 2},       {2, 3},       {-1, 1},
                                                   {0, -1}, {INT_MAX, 1}, {1, INT_MAX}, {INT_MIN, INT_MAX}};
     const auto file = mirada_fuzz::writeFile("data-idx-ubyte", data, size);
     readBoth(file, 0, 1);

@@ -70,7 +70,8 @@ TEST_P(CudaParity, MapOnCudaEqualsMapOnCpu) {
     EXPECT_EQ(a.target_index, b.target_index);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllMethods, CudaParity, ::testing::Values("gradcam", "gradcampp", "cam", "lime", "kernelshap"));
+INSTANTIATE_TEST_SUITE_P(AllMethods, CudaParity,
+                         ::testing::Values("gradcam", "gradcampp", "cam", "lime", "kernelshap"));
 
 }  // namespace
 }  // namespace mirada

@@ -114,7 +114,8 @@ private Q_SLOTS:
         QCOMPARE(list->topLevelItem(0)->text(0), QStringLiteral("Sneaker"));
         QVERIFY(list->topLevelItem(0)->text(2).toDouble() > 0.9);
         // Probabilities are in decreasing order.
-        for (int i = 1; i < 5; ++i) QVERIFY(list->topLevelItem(i)->text(2).toDouble() <= list->topLevelItem(i - 1)->text(2).toDouble());
+        for (int i = 1; i < 5; ++i)
+            QVERIFY(list->topLevelItem(i)->text(2).toDouble() <= list->topLevelItem(i - 1)->text(2).toDouble());
         auto* target = child<QComboBox>(w.get(), QStringLiteral("targetCombo"));
         QCOMPARE(target->count(), 11);  // top-1 + 10 classes
         QVERIFY(w->windowTitle().contains(QStringLiteral("fashion-sneaker.png")));
@@ -156,7 +157,8 @@ private Q_SLOTS:
         runAndWait(*w);
         const auto& slots = w->session()->slots();
         QCOMPARE(slots.size(), size_t(2));
-        QVERIFY2(slots[0].state == MethodState::Done && slots[1].state == MethodState::Done, qPrintable(slots[1].message));
+        QVERIFY2(slots[0].state == MethodState::Done && slots[1].state == MethodState::Done,
+                 qPrintable(slots[1].message));
         const Explanation& cam = *slots[0].explanation;
         const Explanation& lime = *slots[1].explanation;
         QCOMPARE(cam.settings["layer"].get<std::string>(), std::string("block2"));
@@ -164,7 +166,8 @@ private Q_SLOTS:
         QCOMPARE(lime.settings["superpixels"]["count"].get<int>(), 20);
         QCOMPARE(lime.settings["seed"].get<int>(), 7);
         QCOMPARE(lime.target_index, 4);
-        QCOMPARE(lime.model_evaluations, int64_t(124));  // the 123 samples (the first is the image) + the baseline for the guard
+        QCOMPARE(lime.model_evaluations,
+                 int64_t(124));  // the 123 samples (the first is the image) + the baseline for the guard
     }
 
     void unknownTargetTextIsRefused() {
@@ -192,8 +195,8 @@ private Q_SLOTS:
             QVERIFY(!tile->view()->image().isNull());
             QCOMPARE(tile->statusText(), QStringLiteral("Done"));
         }
-        QVERIFY(grid->tile(3)->numbersText().contains(QStringLiteral("R2")));        // LIME
-        QVERIFY(grid->tile(4)->numbersText().contains(QStringLiteral("f(x)")));      // KernelSHAP
+        QVERIFY(grid->tile(3)->numbersText().contains(QStringLiteral("R2")));    // LIME
+        QVERIFY(grid->tile(4)->numbersText().contains(QStringLiteral("f(x)")));  // KernelSHAP
         QVERIFY(child<QPushButton>(w.get(), QStringLiteral("exportButton"))->isEnabled());
         // For looking at the screens: MIRADA_GUI_SHOTS=<folder> saves the window and the whole form.
         const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
@@ -201,7 +204,8 @@ private Q_SLOTS:
             QTest::mouseMove(grid->tile(0)->view(), grid->tile(0)->view()->rect().center() + QPoint(20, 10));
             w->grab().save(QDir(shots).filePath(QStringLiteral("window.png")));
             QWidget* form = child<QWidget>(w.get(), QStringLiteral("formWidget"));
-            form->grab(QRect(QPoint(0, 0), form->sizeHint().expandedTo(form->size()))).save(QDir(shots).filePath(QStringLiteral("form.png")));
+            form->grab(QRect(QPoint(0, 0), form->sizeHint().expandedTo(form->size())))
+                .save(QDir(shots).filePath(QStringLiteral("form.png")));
         }
     }
 
@@ -213,9 +217,9 @@ private Q_SLOTS:
         QSignalSpy finished(w.get(), &MainWindow::runFinished);
         w->startRun();
         auto* grid = w->grid();
-        QTRY_VERIFY_WITH_TIMEOUT(grid->tileCount() == 3 && grid->tile(1)->state() == MethodState::Running &&
-                                     grid->tile(1)->progress() > 0,
-                                 kRunTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            grid->tileCount() == 3 && grid->tile(1)->state() == MethodState::Running && grid->tile(1)->progress() > 0,
+            kRunTimeout);
         QElapsedTimer clock;
         clock.start();
         w->cancelRun();
@@ -242,7 +246,8 @@ private Q_SLOTS:
                                    "fashion-sneaker.segments.png",        "fashion-sneaker.comparison.png",
                                    "fashion-sneaker.report.json",         "fashion-sneaker.input.png"};
         for (const auto& f : expected) QVERIFY2(QFileInfo(out.filePath(f)).size() > 0, qPrintable(f));
-        const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
+        const auto report =
+            nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
         QCOMPARE(report["methods"].size(), size_t(2));
         QCOMPARE(report["methods"][1]["settings"]["params"]["samples"].get<int>(), 200);
         // The GUI's input check goes into the report like the CLI's (no hint for a fashion sample).
@@ -252,7 +257,8 @@ private Q_SLOTS:
         // Only the report, in a second folder.
         QTemporaryDir out2;
         ExportOptions onlyReport;
-        onlyReport.overlays = onlyReport.heatmaps = onlyReport.segments = onlyReport.comparison = onlyReport.model_input = false;
+        onlyReport.overlays = onlyReport.heatmaps = onlyReport.segments = onlyReport.comparison =
+            onlyReport.model_input = false;
         QVERIFY(w->exportTo(out2.path(), onlyReport));
         QCOMPARE(QDir(out2.path()).entryList(QDir::Files), QStringList{QStringLiteral("fashion-sneaker.report.json")});
         // A tile's overlay on its own.
@@ -309,7 +315,8 @@ private Q_SLOTS:
         QVERIFY(child<QWidget>(w.get(), QStringLiteral("errorBanner"))->isVisible());
         QCOMPARE(w->session()->modelInfo().name, std::string("fashion-cnn"));  // still usable
         QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w.get(), QStringLiteral("runButton"))->isEnabled(), 20000);
-        QCOMPARE(child<QComboBox>(w.get(), QStringLiteral("modelCombo"))->currentData().toString(), QStringLiteral("fashion-cnn"));
+        QCOMPARE(child<QComboBox>(w.get(), QStringLiteral("modelCombo"))->currentData().toString(),
+                 QStringLiteral("fashion-cnn"));
         onlyMethods(*w, {"gradcam"});
         runAndWait(*w);
         QCOMPARE(w->grid()->tile(0)->state(), MethodState::Done);
@@ -326,7 +333,8 @@ private Q_SLOTS:
         QDropEvent drop(QPointF(400, 300), Qt::CopyAction, &data, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(w.get(), &drop);
         auto* list = child<QTreeWidget>(w.get(), QStringLiteral("predictionList"));
-        QTRY_VERIFY_WITH_TIMEOUT(list->topLevelItemCount() == 5 && list->topLevelItem(0)->text(0) == QStringLiteral("Bag"), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            list->topLevelItemCount() == 5 && list->topLevelItem(0)->text(0) == QStringLiteral("Bag"), 20000);
         QCOMPARE(QFileInfo(w->session()->imagePath()).fileName(), QStringLiteral("fashion-bag.png"));
         QVERIFY(w->windowTitle().contains(QStringLiteral("fashion-bag.png")));
     }
@@ -359,7 +367,8 @@ private Q_SLOTS:
         // Exported with the run: numbers in the report.
         QTemporaryDir out;
         QVERIFY(w->exportTo(out.path(), {}));
-        const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
+        const auto report =
+            nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
         QVERIFY(report["extra"]["metrics"]["faithfulness"]["methods"].contains("gradcam"));
         QCOMPARE(report["extra"]["metrics"]["agreement"]["methods"].size(), size_t(2));
         const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
@@ -392,7 +401,8 @@ private Q_SLOTS:
         QCOMPARE(again.front().probability, before);
         QTemporaryDir out;
         QVERIFY(w->exportTo(out.path(), {}));
-        const auto report = nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
+        const auto report =
+            nlohmann::json::parse(readAll(out.filePath(QStringLiteral("fashion-sneaker.report.json"))).toStdString());
         QVERIFY(report["extra"]["metrics"]["sanity"]["methods"].contains("lime"));
         const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
         if (!shots.isEmpty()) {
@@ -405,14 +415,15 @@ private Q_SLOTS:
         auto w = openWindow();
         onlyMethods(*w, {"gradcam"});
         w->metricsSection()->setChecked(true);
-        child<QDoubleSpinBox>(w.get(), QStringLiteral("faithfulness.step_fraction"))->setValue(0.0013);  // one pixel a step
+        child<QDoubleSpinBox>(w.get(), QStringLiteral("faithfulness.step_fraction"))
+            ->setValue(0.0013);  // one pixel a step
         child<QSpinBox>(w.get(), QStringLiteral("faithfulness.random_repeats"))->setValue(20);
         child<QSpinBox>(w.get(), QStringLiteral("batchSpin"))->setValue(4);
         QSignalSpy finished(w.get(), &MainWindow::runFinished);
         w->startRun();
-        QTRY_VERIFY_WITH_TIMEOUT(w->session()->metricsSlot().state == MethodState::Running &&
-                                     w->session()->metricsSlot().progress > 0,
-                                 kRunTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->session()->metricsSlot().state == MethodState::Running && w->session()->metricsSlot().progress > 0,
+            kRunTimeout);
         w->cancelRun();
         QVERIFY(finished.wait(30000));
         QCOMPARE(w->session()->metricsSlot().state, MethodState::Cancelled);
@@ -512,8 +523,10 @@ private Q_SLOTS:
         QVERIFY(grid->tile(1)->valueText().contains(QStringLiteral("value")));
         QVERIFY(grid->originalTile()->valueText().contains(QStringLiteral("RGB")));
         // The value shown is the raw heatmap value under the cursor.
-        const float raw = grid->tile(0)->explanation()->heatmap.at<float>(static_cast<int>(p.y()), static_cast<int>(p.x()));
-        QVERIFY2(grid->tile(0)->valueText().contains(QString::number(raw, 'g', 3)), qPrintable(grid->tile(0)->valueText()));
+        const float raw =
+            grid->tile(0)->explanation()->heatmap.at<float>(static_cast<int>(p.y()), static_cast<int>(p.x()));
+        QVERIFY2(grid->tile(0)->valueText().contains(QString::number(raw, 'g', 3)),
+                 qPrintable(grid->tile(0)->valueText()));
         // Wheel on one tile zooms every tile.
         QWheelEvent wheel(QPointF(centre), first->mapToGlobal(QPointF(centre)), QPoint(), QPoint(0, 240), Qt::NoButton,
                           Qt::NoModifier, Qt::NoScrollPhase, false);
@@ -559,7 +572,8 @@ private Q_SLOTS:
         {
             QSettings s(settingsFile(), QSettings::IniFormat);
             s.setValue(QStringLiteral("mirada/settingsVersion"), 1);
-            s.setValue(QStringLiteral("methods/json"), QStringLiteral(R"({"lime":{"enabled":true,"params":{"samples":-5}}})"));
+            s.setValue(QStringLiteral("methods/json"),
+                       QStringLiteral(R"({"lime":{"enabled":true,"params":{"samples":-5}}})"));
         }
         auto w = openWindow();
         QVERIFY2(w->lastNotice().contains(QStringLiteral("lime.samples")), qPrintable(w->lastNotice()));
@@ -619,7 +633,8 @@ private Q_SLOTS:
         const RunMetrics* m = w->metricsView()->metrics();
         QVERIFY(m);
         QCOMPARE(toString(m->faithfulness.baseline.baseline), std::string("black"));
-        QVERIFY2(w->metricsView()->messageText().contains(QStringLiteral("<b>black</b>")), qPrintable(w->metricsView()->messageText()));
+        QVERIFY2(w->metricsView()->messageText().contains(QStringLiteral("<b>black</b>")),
+                 qPrintable(w->metricsView()->messageText()));
         // The verdict is the core's, word for word (GUI and CLI agree).
         QCOMPARE(w->metricsView()->aucTable()->item(0, 4)->text(), qs(faithfulnessVerdict(m->faithfulness, 0)));
 
@@ -635,15 +650,17 @@ private Q_SLOTS:
         m = w->metricsView()->metrics();
         QVERIFY(m);
         QCOMPARE(toString(m->faithfulness.baseline.baseline), std::string("blur"));
-        QVERIFY2(w->metricsView()->messageText().contains(QStringLiteral("<b>blur</b>")), qPrintable(w->metricsView()->messageText()));
+        QVERIFY2(w->metricsView()->messageText().contains(QStringLiteral("<b>blur</b>")),
+                 qPrintable(w->metricsView()->messageText()));
         // Kept between sessions, and "Reset to defaults" goes back to the model's own.
         w->close();
         w = openWindow();
         QCOMPARE(w->perturbationForm()->values().getChoice("baseline"), std::string("blur"));
         QTest::mouseClick(child<QPushButton>(w.get(), QStringLiteral("reset.perturbation")), Qt::LeftButton);
         QCOMPARE(w->perturbationForm()->values().getChoice("baseline"), std::string("model"));
-        QCOMPARE(child<QComboBox>(w.get(), QStringLiteral("perturbation.baseline"))->currentData(Qt::UserRole).toString(),
-                 QStringLiteral("model"));
+        QCOMPARE(
+            child<QComboBox>(w.get(), QStringLiteral("perturbation.baseline"))->currentData(Qt::UserRole).toString(),
+            QStringLiteral("model"));
     }
 
     void baselinePreviewShowsWhatRemovedLooksLike() {
@@ -655,7 +672,8 @@ private Q_SLOTS:
         QCOMPARE(first.baseline.size(), QSize(28, 28));
         QVERIFY(allPixels(first.baseline, 0));
         QVERIFY(!child<QLabel>(w.get(), QStringLiteral("baselinePreview"))->pixmap().isNull());
-        QCOMPARE(child<QLabel>(w.get(), QStringLiteral("baselinePreview"))->pixmap().width(), 28 * 5);  // enlarged, whole pixels
+        QCOMPARE(child<QLabel>(w.get(), QStringLiteral("baselinePreview"))->pixmap().width(),
+                 28 * 5);  // enlarged, whole pixels
         QVERIFY(child<QLabel>(w.get(), QStringLiteral("baselineCaption"))->text().contains(QStringLiteral("black")));
         // The coalition: about half the superpixels removed, each pixel either the model's input or the baseline.
         const QImage input = w->modelInputImage();
@@ -675,7 +693,9 @@ private Q_SLOTS:
         QVERIFY(child<QLabel>(w.get(), QStringLiteral("coalitionCaption"))->text().contains(QStringLiteral("removed")));
         const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
         if (!shots.isEmpty())
-            child<QWidget>(w.get(), QStringLiteral("perturbationBox"))->grab().save(QDir(shots).filePath(QStringLiteral("baseline-default.png")));
+            child<QWidget>(w.get(), QStringLiteral("perturbationBox"))
+                ->grab()
+                .save(QDir(shots).filePath(QStringLiteral("baseline-default.png")));
 
         // Another choice: the previews follow.
         chooseBaseline(*w, QStringLiteral("grey"));
@@ -698,16 +718,20 @@ private Q_SLOTS:
         QVERIFY(overrides->isVisible());
         QVERIFY2(overrides->text().contains(QStringLiteral("lime.fill")), qPrintable(overrides->text()));
         if (!shots.isEmpty())
-            child<QWidget>(w.get(), QStringLiteral("perturbationBox"))->grab().save(QDir(shots).filePath(QStringLiteral("baseline-blur.png")));
+            child<QWidget>(w.get(), QStringLiteral("perturbationBox"))
+                ->grab()
+                .save(QDir(shots).filePath(QStringLiteral("baseline-blur.png")));
     }
 
     void colourPhotoOnGreyModelShowsHintsAndWhatTheModelSees() {
         auto w = openWindow();
         auto* hints = child<QLabel>(w.get(), QStringLiteral("inputHintsLabel"));
         auto* caution = child<QLabel>(w.get(), QStringLiteral("targetCautionLabel"));
-        QVERIFY2(!hints->isVisible(), qPrintable(hints->text()));  // a fashion sample on the fashion model: nothing to say
+        QVERIFY2(!hints->isVisible(),
+                 qPrintable(hints->text()));  // a fashion sample on the fashion model: nothing to say
         QVERIFY(!caution->isVisible());
-        QVERIFY(!w->grid()->originalTile()->detailText().contains(QStringLiteral("model sees")));  // it sees the image as is
+        QVERIFY(!w->grid()->originalTile()->detailText().contains(
+            QStringLiteral("model sees")));  // it sees the image as is
         w->openImage(kCat);
         QTRY_VERIFY_WITH_TIMEOUT(hints->isVisible(), kLoadTimeout);
         QVERIFY2(hints->text().contains(QStringLiteral("colour")), qPrintable(hints->text()));
@@ -740,7 +764,8 @@ private Q_SLOTS:
         if (!shots.isEmpty()) {
             target->setCurrentIndex(target->findData(lowest));
             QWidget* form = child<QWidget>(w.get(), QStringLiteral("formWidget"));
-            form->grab(QRect(QPoint(0, 0), QSize(form->width(), 700))).save(QDir(shots).filePath(QStringLiteral("cat-form.png")));
+            form->grab(QRect(QPoint(0, 0), QSize(form->width(), 700)))
+                .save(QDir(shots).filePath(QStringLiteral("cat-form.png")));
         }
     }
 
@@ -761,8 +786,10 @@ private Q_SLOTS:
         QVERIFY(!lime->explanation()->warnings.empty());
         QVERIFY(lime->warningVisible());
         QVERIFY2(lime->warningText().startsWith(QStringLiteral("⚠")), qPrintable(lime->warningText()));
-        QVERIFY2(lime->warningText().contains(QStringLiteral("baseline alone predicts the target")), qPrintable(lime->warningText()));
-        QVERIFY2(lime->warningToolTip().contains(QStringLiteral("with every part removed")), qPrintable(lime->warningToolTip()));
+        QVERIFY2(lime->warningText().contains(QStringLiteral("baseline alone predicts the target")),
+                 qPrintable(lime->warningText()));
+        QVERIFY2(lime->warningToolTip().contains(QStringLiteral("with every part removed")),
+                 qPrintable(lime->warningToolTip()));
         // Grad-CAM removes nothing: no warning, but the line keeps its room, so both maps start at the same height.
         QVERIFY(!cam->warningVisible());
         QVERIFY(cam->warningText().isEmpty());
@@ -834,7 +861,8 @@ private Q_SLOTS:
         QVERIFY2(view.messageText().contains(QStringLiteral("<b>blur</b>")) &&
                      view.messageText().contains(QStringLiteral("perturbation.baseline")),
                  qPrintable(view.messageText()));
-        QVERIFY2(view.warningText().contains(QStringLiteral("with every part removed")), qPrintable(view.warningText()));
+        QVERIFY2(view.warningText().contains(QStringLiteral("with every part removed")),
+                 qPrintable(view.warningText()));
         QTableWidget* sanity = view.sanityTable();
         QCOMPARE(sanity->item(1, 0)->text(), QStringLiteral("0.40"));
         QCOMPARE(sanity->item(1, 1)->text(), QStringLiteral("blank"));  // not "0.00": a constant map has no ranking
@@ -847,7 +875,8 @@ private Q_SLOTS:
         m->faithfulness.guard.image_probability = 0.05;
         m->sanity.target_probability = 0.05;
         view.showMetrics(m);
-        QVERIFY2(view.aucTable()->item(0, 4)->text().contains(QStringLiteral("caution")), qPrintable(view.aucTable()->item(0, 4)->text()));
+        QVERIFY2(view.aucTable()->item(0, 4)->text().contains(QStringLiteral("caution")),
+                 qPrintable(view.aucTable()->item(0, 4)->text()));
         QVERIFY(view.sanityTable()->item(0, 2)->text().contains(QStringLiteral("caution")));
         QVERIFY(view.warningText().contains(QStringLiteral("Caution")));
         view.showMetrics(nullptr);
@@ -859,7 +888,8 @@ private Q_SLOTS:
         auto* count = child<QLabel>(w.get(), QStringLiteral("superpixelCountLabel"));
         QTRY_VERIFY_WITH_TIMEOUT(!count->text().isEmpty(), 10000);
         child<QSpinBox>(w.get(), QStringLiteral("superpixels.count"))->setValue(9);
-        QTRY_VERIFY_WITH_TIMEOUT(count->text().startsWith(QStringLiteral("9 ")) || count->text().startsWith(QStringLiteral("8 ")) ||
+        QTRY_VERIFY_WITH_TIMEOUT(count->text().startsWith(QStringLiteral("9 ")) ||
+                                     count->text().startsWith(QStringLiteral("8 ")) ||
                                      count->text().startsWith(QStringLiteral("10 ")),
                                  10000);
         QVERIFY(!child<QLabel>(w.get(), QStringLiteral("superpixelPreview"))->pixmap().isNull());

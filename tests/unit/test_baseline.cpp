@@ -54,8 +54,9 @@ TEST(Baseline, DescriptorFieldIsReadCheckedAndDefaultsToBlur) {
     const auto ts = dir / "m.pt";
     writeText(ts, "not read by the descriptor parser");
     auto descriptor = [&](const std::string& extra) {
-        writeText(dir / "m.json", "{\"torchscript\": \"m.pt\", \"input\": {\"width\": 8, \"height\": 8, \"channels\": 1}" +
-                                      extra + "}");
+        writeText(
+            dir / "m.json",
+            "{\"torchscript\": \"m.pt\", \"input\": {\"width\": 8, \"height\": 8, \"channels\": 1}" + extra + "}");
         return readModelDescriptor(dir / "m.json");
     };
     EXPECT_EQ(descriptor("").info.baseline.kind, Baseline::Kind::Blur);
@@ -111,8 +112,8 @@ TEST(BaselineGuard, FiresWhenTheBaselineAlreadyPredictsTheTarget) {
                                      [](const std::string& w) { return w.find("baseline") != std::string::npos; });
         ASSERT_NE(it, e.warnings.end()) << method;
         const std::string& w = *it;
-        EXPECT_NE(w.find("[1]"), std::string::npos) << w;        // names the baseline
-        EXPECT_NE(w.find("region"), std::string::npos) << w;     // and the target
+        EXPECT_NE(w.find("[1]"), std::string::npos) << w;                    // names the baseline
+        EXPECT_NE(w.find("region"), std::string::npos) << w;                 // and the target
         EXPECT_NE(w.find("perturbation.baseline"), std::string::npos) << w;  // and what to change
         EXPECT_TRUE(e.settings["baseline_guard"]["fired"].get<bool>());
         EXPECT_NEAR(e.settings["baseline_guard"]["baseline_probability"].get<double>(), 1.0, 1e-6);

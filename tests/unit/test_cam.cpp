@@ -99,7 +99,8 @@ double compareWithReference(Model& model, const cv::Mat& image, const CamWeighti
     const double r = pearson(got, ref);
     // Same scale, not just the same shape: the maps are raw (never normalised).
     EXPECT_NEAR(maxAbs(got) / maxAbs(ref), 1.0, 1e-3) << refFile;
-    std::cout << "[ corr     ] " << w.title() << " vs " << refFile << ": Pearson r = " << std::setprecision(10) << r << "\n";
+    std::cout << "[ corr     ] " << w.title() << " vs " << refFile << ": Pearson r = " << std::setprecision(10) << r
+              << "\n";
     return r;
 }
 
@@ -147,9 +148,9 @@ TEST(CamReference, GradCamAndGradCamPlusPlusMatchPythonOnResidualCnn) {
     const int target = readInt(fx("cam-residual.target.txt"));
     EXPECT_GE(compareWithReference(*model, image, *makeGradCamWeighting(), "cam-residual.gradcam.f32", target, 32),
               0.999);
-    EXPECT_GE(compareWithReference(*model, image, *makeGradCamPlusPlusWeighting(), "cam-residual.gradcampp.f32",
-                                   target, 32),
-              0.999);
+    EXPECT_GE(
+        compareWithReference(*model, image, *makeGradCamPlusPlusWeighting(), "cam-residual.gradcampp.f32", target, 32),
+        0.999);
 }
 
 TEST(CamReference, GradCamAndGradCamPlusPlusMatchPythonOnNativeResnet50) {
@@ -167,9 +168,9 @@ TEST(CamReference, GradCamAndGradCamPlusPlusMatchPythonOnNativeResnet50) {
     const int target = readInt(fx("cam-resnet50.target.txt"));
     EXPECT_GE(compareWithReference(*model, image, *makeGradCamWeighting(), "cam-resnet50.gradcam.f32", target, 224),
               0.999);
-    EXPECT_GE(compareWithReference(*model, image, *makeGradCamPlusPlusWeighting(), "cam-resnet50.gradcampp.f32",
-                                   target, 224),
-              0.999);
+    EXPECT_GE(
+        compareWithReference(*model, image, *makeGradCamPlusPlusWeighting(), "cam-resnet50.gradcampp.f32", target, 224),
+        0.999);
 
     // ResNet50's layer4 is followed by global average pooling and one linear layer: CAM applies
     // and equals Grad-CAM times h*w = 49.
@@ -393,6 +394,7 @@ TEST(CamExplainers, RepeatedRunsOnATorchScriptModelGiveTheSameMap) {
     for (int i = 0; i < 4; ++i) {
         CamMaps again = computeCamMaps(*model, image, 2, signedMap, *makeGradCamWeighting());
         EXPECT_LE(cv::norm(first.input_map, again.input_map, cv::NORM_INF),
-                  1e-5 * cv::norm(first.input_map, cv::NORM_INF)) << "run " << i + 2;
+                  1e-5 * cv::norm(first.input_map, cv::NORM_INF))
+            << "run " << i + 2;
     }
 }

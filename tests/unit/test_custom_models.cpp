@@ -342,16 +342,28 @@ TEST(CustomModels, BadOutputsAreRefusedNamingTheModel) {
     TempDir out;
     const std::string image = samplePath("photo-cat.jpg");
     EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " predict --device cpu --model " +
-                             (fixtureDir() / "nan-scores.json").string() + " --image " + image, &log), 1) << log;
+                             (fixtureDir() / "nan-scores.json").string() + " --image " + image,
+                         &log),
+              1)
+        << log;
     EXPECT_NE(log.find("non-finite scores"), std::string::npos) << log;
     EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " explain --quiet --device cpu --methods gradcam --model " +
-                             (fixtureDir() / "nan-scores.json").string() + " --image " + image + " --out " + out.path().string(), &log), 1)
+                             (fixtureDir() / "nan-scores.json").string() + " --image " + image + " --out " +
+                             out.path().string(),
+                         &log),
+              1)
         << log;
     EXPECT_NE(log.find("non-finite"), std::string::npos) << log;
     EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " predict --device cpu --model " +
-                             (fixtureDir() / "logits-as-probs.json").string() + " --image " + image, &log), 1) << log;
+                             (fixtureDir() / "logits-as-probs.json").string() + " --image " + image,
+                         &log),
+              1)
+        << log;
     EXPECT_NE(log.find("\"output\": \"logits\""), std::string::npos) << log;
     EXPECT_EQ(runCommand(std::string(MIRADA_CLI) + " predict --device cpu --model " +
-                             (fixtureDir() / "zero-classes.json").string() + " --image " + image, &log), 1) << log;
+                             (fixtureDir() / "zero-classes.json").string() + " --image " + image,
+                         &log),
+              1)
+        << log;
     EXPECT_NE(log.find("0 class scores"), std::string::npos) << log;
 }

@@ -31,9 +31,9 @@ TEST(EvaluateCli, WritesCurvesAndMetricsIntoTheReport) {
                                   out.path().string(),
                               &log);
     ASSERT_EQ(rc, 0) << log;
-    for (const std::string f : {"fashion-trouser.gradcam.overlay.png", "fashion-trouser.lime.heatmap.npy",
-                                "fashion-trouser.comparison.png", "fashion-trouser.report.json",
-                                "fashion-trouser.metrics.csv"})
+    for (const std::string f :
+         {"fashion-trouser.gradcam.overlay.png", "fashion-trouser.lime.heatmap.npy", "fashion-trouser.comparison.png",
+          "fashion-trouser.report.json", "fashion-trouser.metrics.csv"})
         EXPECT_TRUE(fs::exists(out / f)) << f;
 
     // Curves: header, then 29 points (0, 28, ..., 784 pixels) per curve for 2 methods + random.
@@ -72,26 +72,26 @@ TEST(EvaluateCli, WritesCurvesAndMetricsIntoTheReport) {
 
 TEST(EvaluateCli, BadValuesGiveClearErrorsAndNoFiles) {
     TempDir out;
-    const std::string base = cli() + " evaluate --quiet --device cpu --model fashion-cnn --methods gradcam --out " +
-                             out.path().string();
+    const std::string base =
+        cli() + " evaluate --quiet --device cpu --model fashion-cnn --methods gradcam --out " + out.path().string();
     const std::string image = " --image " + samplePath("fashion-bag.png");
     expectCliErrors(base, {
-        {image + " --step 0", "--step '0'"},
-        {image + " --step 2", "--step '2'"},
-        {image + " --step abc", "--step 'abc'"},
-        {image + " --step 1/0", "--step '1/0'"},
-        {image + " --top-k 200", "agreement.top_percent"},
-        {image + " --top-k ten", "agreement.top_percent"},
-        {image + " --set faithfulness.blur_kernel=4", "blur_kernel = 4"},
-        {image + " --set faithfulness.fill=purple", "faithfulness.fill"},
-        {image + " --set sanity.compare=maybe", "sanity.compare"},
-        {image + " --set metrics.x=1", "'metrics' is not one of"},
-        {"", "--image FILE or --dataset"},
-        {image + " --dataset " + kFashionSet, "not both"},
-        {" --dataset " + kFashionSet + " --count 0", "--count 0"},
-        {" --dataset " + kFashionSet + " --first 9999 --count 5", "holds 10000 items"},
-        {" --dataset /nonexistent/dir", "/nonexistent/dir"},
-    });
+                              {image + " --step 0", "--step '0'"},
+                              {image + " --step 2", "--step '2'"},
+                              {image + " --step abc", "--step 'abc'"},
+                              {image + " --step 1/0", "--step '1/0'"},
+                              {image + " --top-k 200", "agreement.top_percent"},
+                              {image + " --top-k ten", "agreement.top_percent"},
+                              {image + " --set faithfulness.blur_kernel=4", "blur_kernel = 4"},
+                              {image + " --set faithfulness.fill=purple", "faithfulness.fill"},
+                              {image + " --set sanity.compare=maybe", "sanity.compare"},
+                              {image + " --set metrics.x=1", "'metrics' is not one of"},
+                              {"", "--image FILE or --dataset"},
+                              {image + " --dataset " + kFashionSet, "not both"},
+                              {" --dataset " + kFashionSet + " --count 0", "--count 0"},
+                              {" --dataset " + kFashionSet + " --first 9999 --count 5", "holds 10000 items"},
+                              {" --dataset /nonexistent/dir", "/nonexistent/dir"},
+                          });
     EXPECT_TRUE(fs::is_empty(out.path()));
 }
 

@@ -129,19 +129,19 @@ TEST(ExplainCli, BadInputsGiveClearErrorsAndNoFiles) {
                              (fixtureDir() / "residual-cnn.json").string() + " --image " +
                              (fixtureDir() / "residual-cnn.image.png").string() + " --out " + out.path().string();
     expectCliErrors(base, {
-        {" --methods lime --set lime.samples=0", "lime.samples"},
-        {" --methods lime --set lime.samples=-5", "lime.samples"},
-        {" --methods gradcam --set gradcam.layer=block9", "block9"},
-        {" --methods shapley", "unknown method 'shapley'"},
-        {" --methods gradcam --target 17", "out of range"},
-        {" --methods gradcam --target zebra", "zebra"},
-        {" --methods lime --set superpixels.count=2000", "superpixels.count"},
-        {" --methods lime --set lime.kernel_width=abc", "lime.kernel_width"},
-        {" --methods gradcam --set lime.samples=10", "lime"},
-        {" --methods gradcam --colormap rainbow", "rainbow"},
-        {" --methods gradcam --scale auto", "per-map, shared"},
-        {" --methods gradcam --clip 30", "between 50 and 100"},
-    });
+                              {" --methods lime --set lime.samples=0", "lime.samples"},
+                              {" --methods lime --set lime.samples=-5", "lime.samples"},
+                              {" --methods gradcam --set gradcam.layer=block9", "block9"},
+                              {" --methods shapley", "unknown method 'shapley'"},
+                              {" --methods gradcam --target 17", "out of range"},
+                              {" --methods gradcam --target zebra", "zebra"},
+                              {" --methods lime --set superpixels.count=2000", "superpixels.count"},
+                              {" --methods lime --set lime.kernel_width=abc", "lime.kernel_width"},
+                              {" --methods gradcam --set lime.samples=10", "lime"},
+                              {" --methods gradcam --colormap rainbow", "rainbow"},
+                              {" --methods gradcam --scale auto", "per-map, shared"},
+                              {" --methods gradcam --clip 30", "between 50 and 100"},
+                          });
     EXPECT_TRUE(fs::is_empty(out.path()));
 }
 
@@ -181,11 +181,12 @@ TEST(ExplainCli, FashionCnnAllMethods) {
 TEST(ExplainCli, OutOfDomainHintsAndTheBaselineGuardAreReported) {
     TempDir out;
     std::string log;
-    const int rc = runCommand(cli() + " explain --quiet --device cpu --model fashion-cnn --image " +
-                                  samplePath("photo-cat.jpg") +
-                                  " --methods kernelshap --set superpixels.count=8 --set perturbation.baseline=dataset-mean"
-                                  " --target Bag --out " + out.path().string(),
-                              &log);
+    const int rc =
+        runCommand(cli() + " explain --quiet --device cpu --model fashion-cnn --image " + samplePath("photo-cat.jpg") +
+                       " --methods kernelshap --set superpixels.count=8 --set perturbation.baseline=dataset-mean"
+                       " --target Bag --out " +
+                       out.path().string(),
+                   &log);
     ASSERT_EQ(rc, 0) << log;
     EXPECT_NE(log.find("hint: This is a colour image"), std::string::npos) << log;
     EXPECT_NE(log.find("larger than the model's input"), std::string::npos) << log;

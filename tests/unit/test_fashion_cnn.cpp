@@ -31,7 +31,9 @@ std::vector<unsigned char> readGz(const fs::path& p) {
     return out;
 }
 
-uint32_t be32(const unsigned char* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
+uint32_t be32(const unsigned char* p) {
+    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
 
 std::unique_ptr<Model> loadFashion() {
     ModelLoadOptions opt;
@@ -95,7 +97,8 @@ TEST(FashionCnn, SamplesAreClassifiedAsTheirNamesSay) {
         auto letters = [](const std::string& s) {
             std::string out;
             for (char c : s)
-                if (std::isalnum(static_cast<unsigned char>(c))) out += char(std::tolower(static_cast<unsigned char>(c)));
+                if (std::isalnum(static_cast<unsigned char>(c)))
+                    out += char(std::tolower(static_cast<unsigned char>(c)));
             return out;
         };
         const std::string wanted = letters(stem.substr(8));

@@ -61,8 +61,8 @@ void expectOptimizedMatchesPlain(Model& model, const torch::Tensor& input, const
                                  torch::Tensor* optimizedOut = nullptr) {
     model.setOptimizedEvaluation(true);
     const auto fast = model.forward(input);
-    EXPECT_TRUE(startsWith(model.evaluationPath(), "optimized TorchScript (frozen")) << what << ": "
-                                                                                     << model.evaluationPath();
+    EXPECT_TRUE(startsWith(model.evaluationPath(), "optimized TorchScript (frozen"))
+        << what << ": " << model.evaluationPath();
     model.setOptimizedEvaluation(false);
     const auto plain = model.forward(input);
     EXPECT_TRUE(startsWith(model.evaluationPath(), "plain")) << what << ": " << model.evaluationPath();
@@ -175,9 +175,12 @@ TEST(FastEval, GeneratedResnet50ScriptIsFrozenWithBatchNormFolded) {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
     for (const auto& spec : nativeStateDictLayout("resnet50")) {
         torch::Tensor t;
-        if (spec.dtype != torch::kFloat) t = torch::zeros(spec.shape, spec.dtype);
-        else if (spec.name.find("running_var") != std::string::npos) t = torch::rand(spec.shape, gen) + 0.5;
-        else t = torch::randn(spec.shape, gen) * (spec.shape.size() == 4 ? 0.05 : 0.2);
+        if (spec.dtype != torch::kFloat)
+            t = torch::zeros(spec.shape, spec.dtype);
+        else if (spec.name.find("running_var") != std::string::npos)
+            t = torch::rand(spec.shape, gen) + 0.5;
+        else
+            t = torch::randn(spec.shape, gen) * (spec.shape.size() == 4 ? 0.05 : 0.2);
         tensors.emplace_back(spec.name, t);
     }
     auto script = scriptNativeNetwork("resnet50", tensors);
@@ -275,10 +278,11 @@ TEST(FastEval, BatchSizeExplicitOrMeasuredOnceAndCached) {
 TEST(FastEval, CliBenchComparesWithPlainPytorch) {
     MIRADA_REQUIRE_FIXTURE(fx("residual-cnn.json"));
     std::string out;
-    const int rc = runCommand(std::string(MIRADA_CLI) + " bench --device cpu --compare-pytorch --model " +
-                                  fx("residual-cnn.json").string() + " --image " + fx("residual-cnn.image.png").string() +
-                                  " --method lime --samples 16 --batch-size 4 --images 8 --repeat 1",
-                              &out);
+    const int rc =
+        runCommand(std::string(MIRADA_CLI) + " bench --device cpu --compare-pytorch --model " +
+                       fx("residual-cnn.json").string() + " --image " + fx("residual-cnn.image.png").string() +
+                       " --method lime --samples 16 --batch-size 4 --images 8 --repeat 1",
+                   &out);
     ASSERT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("evaluation "), std::string::npos) << out;
     EXPECT_EQ(out.find("evaluation plain"), std::string::npos) << out;

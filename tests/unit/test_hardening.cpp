@@ -61,8 +61,8 @@ TEST(Hardening, BenchScriptRefusesPicklesThatRunCode) {
     writeBytes(tmp.path() / "in.f32", std::string(3 * 8 * 8 * 4, '\0'));
     std::string out;
     const int rc = runCommand(std::string(MIRADA_PYTHON) + " " + sq(sourceDir() / "scripts" / "bench_pytorch.py") +
-                                  " --arch resnet50 --weights " + sq(weights) + " --input " + sq(tmp.path() / "in.f32") +
-                                  " --shape 3,8,8 --batch 1 --threads 1 --images 1",
+                                  " --arch resnet50 --weights " + sq(weights) + " --input " +
+                                  sq(tmp.path() / "in.f32") + " --shape 3,8,8 --batch 1 --threads 1 --images 1",
                               &out);
     EXPECT_NE(rc, 0) << out;
     EXPECT_FALSE(fs::exists(marker)) << "code from the weight file ran:\n" << out;
@@ -73,23 +73,25 @@ TEST(Hardening, BenchScriptRefusesPicklesThatRunCode) {
 // A stand-in for Python records what it was given.
 TEST(Hardening, BenchTempFolderIsPrivateAndRemoved) {
     TempDir tmp;
-    const fs::path tmpdir = tmp.path() / "tmp", record = tmp.path() / "record.txt", fake = tmp.path() / "fake-python.sh";
+    const fs::path tmpdir = tmp.path() / "tmp", record = tmp.path() / "record.txt",
+                   fake = tmp.path() / "fake-python.sh";
     fs::create_directories(tmpdir);
     writeText(fake,
               "#!/bin/sh\n"
               "while [ $# -gt 0 ]; do [ \"$1\" = --input ] && in=\"$2\"; shift; done\n"
               "d=$(dirname \"$in\")\n"
-              "{ echo \"dir $(basename \"$d\") $(stat -c %a \"$d\")\"; for f in \"$d\"/*; do echo \"file $(stat -c %a \"$f\")\"; done; } > " +
+              "{ echo \"dir $(basename \"$d\") $(stat -c %a \"$d\")\"; for f in \"$d\"/*; do echo \"file $(stat -c %a "
+              "\"$f\")\"; done; } > " +
                   sq(record) +
                   "\n"
                   "echo '{\"images_per_s\": 1.0, \"evaluations_seconds\": 1.0, \"torch\": \"fake\"}'\n");
     fs::permissions(fake, fs::perms::owner_all);
     std::string out;
-    const int rc = runCommand("TMPDIR=" + sq(tmpdir) + " MIRADA_PYTHON=" + sq(fake) + " " + kCli +
-                                  " bench --device cpu --compare-pytorch --model fashion-cnn --image " +
-                                  sq(samplePath("fashion-bag.png")) +
-                                  " --method gradcam --batch-size 2 --images 2 --repeat 1",
-                              &out);
+    const int rc =
+        runCommand("TMPDIR=" + sq(tmpdir) + " MIRADA_PYTHON=" + sq(fake) + " " + kCli +
+                       " bench --device cpu --compare-pytorch --model fashion-cnn --image " +
+                       sq(samplePath("fashion-bag.png")) + " --method gradcam --batch-size 2 --images 2 --repeat 1",
+                   &out);
     ASSERT_EQ(rc, 0) << out;
     const std::string rec = slurp(record);
     ASSERT_FALSE(rec.empty()) << out;
@@ -105,9 +107,7 @@ TEST(Hardening, BenchTempFolderIsPrivateAndRemoved) {
 }
 
 namespace {
-std::string be32(uint32_t v) {
-    return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
+std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 }  // namespace
 
 // D2: a 16-byte IDX header whose n * rows * cols wraps to 0 in 64 bits passed
@@ -159,9 +159,8 @@ TEST(Hardening, LabelsFileIsBounded) {
     for (const auto& [labels, why] : cases) {
         const auto d = writeDescriptor(tmp.path(), "m.json", ", \"labels_file\": \"" + labels.string() + "\"");
         std::string out;
-        const int rc = runCommand("timeout 60 " + kCli + " predict --model " + sq(d) + " --image " +
-                                      sq(samplePath("fashion-bag.png")),
-                                  &out);
+        const int rc = runCommand(
+            "timeout 60 " + kCli + " predict --model " + sq(d) + " --image " + sq(samplePath("fashion-bag.png")), &out);
         EXPECT_EQ(rc, 1) << labels << ": " << out;
         EXPECT_NE(out.find(labels.string()), std::string::npos) << out;
         EXPECT_NE(out.find(why), std::string::npos) << out;
@@ -176,14 +175,15 @@ TEST(Hardening, SpecialFilesAreRefusedBeforeOpening) {
     const fs::path fifoPth = tmp.path() / "fifo.pth", fifoJson = tmp.path() / "fifo.json",
                    fifoPt = tmp.path() / "fifo.pt", fifoPng = tmp.path() / "fifo.png",
                    fifoMap = tmp.path() / "fifo-segments.png", fifoTxt = tmp.path() / "fifo.txt";
-    for (const auto& f : {fifoPth, fifoJson, fifoPt, fifoPng, fifoMap, fifoTxt}) ASSERT_EQ(::mkfifo(f.c_str(), 0600), 0);
+    for (const auto& f : {fifoPth, fifoJson, fifoPt, fifoPng, fifoMap, fifoTxt})
+        ASSERT_EQ(::mkfifo(f.c_str(), 0600), 0);
     const fs::path loopA = tmp.path() / "loop-a.pth", loopB = tmp.path() / "loop-b.pth";
     fs::create_symlink(loopB, loopA);
     fs::create_symlink(loopA, loopB);
     const fs::path tsDesc = tmp.path() / "ts-fifo.json";
     writeText(tsDesc, "{\"torchscript\": \"" + fifoPt.string() + "\"}");
-    const auto labelsDesc = writeDescriptor(tmp.path(), "labels-fifo.json",
-                                            ", \"labels_file\": \"" + fifoTxt.string() + "\"");
+    const auto labelsDesc =
+        writeDescriptor(tmp.path(), "labels-fifo.json", ", \"labels_file\": \"" + fifoTxt.string() + "\"");
     const std::string image = " --image " + sq(samplePath("fashion-bag.png"));
     struct Case {
         std::string args;
@@ -222,9 +222,8 @@ TEST(Hardening, DeeplyNestedJsonIsRefused) {
     const auto deep = writeDescriptor(tmp.path(), "deep.json",
                                       ", \"labels\": " + std::string(100000, '[') + std::string(100000, ']'));
     std::string out;
-    const int rc = runCommand("timeout 60 " + kCli + " predict --model " + sq(deep) + " --image " +
-                                  sq(samplePath("fashion-bag.png")),
-                              &out);
+    const int rc = runCommand(
+        "timeout 60 " + kCli + " predict --model " + sq(deep) + " --image " + sq(samplePath("fashion-bag.png")), &out);
     EXPECT_EQ(rc, 1) << out.substr(0, 2000);
     EXPECT_NE(out.find(deep.string()), std::string::npos) << out.substr(0, 2000);
     EXPECT_NE(out.find("64 levels"), std::string::npos) << out.substr(0, 2000);
@@ -232,16 +231,17 @@ TEST(Hardening, DeeplyNestedJsonIsRefused) {
 
     // The limit itself: 64 levels parse, 65 do not.
     EXPECT_NO_THROW(parseJsonBounded(std::string(64, '[') + std::string(64, ']'), "x"));
-    EXPECT_NE(errorOf([] { parseJsonBounded(std::string(65, '[') + std::string(65, ']'), "the file 'y'"); })
-                  .find("the file 'y' nests"),
+    EXPECT_NE(errorOf([] {
+                  parseJsonBounded(std::string(65, '[') + std::string(65, ']'), "the file 'y'");
+              }).find("the file 'y' nests"),
               std::string::npos);
     EXPECT_NE(errorOf([] { parseJsonBounded("{\"a\": [1, 2", "the file 'z'"); }).find("the file 'z' is not valid JSON"),
               std::string::npos);
 
     // A long wrong value is cut in the message.
     const auto wide = writeDescriptor(tmp.path(), "wide.json", ", \"mean\": [\"" + std::string(100000, 'x') + "\"]");
-    const int rc2 = runCommand(kCli + " predict --model " + sq(wide) + " --image " + sq(samplePath("fashion-bag.png")),
-                               &out);
+    const int rc2 =
+        runCommand(kCli + " predict --model " + sq(wide) + " --image " + sq(samplePath("fashion-bag.png")), &out);
     EXPECT_EQ(rc2, 1) << out.substr(0, 2000);
     EXPECT_NE(out.find("mean"), std::string::npos) << out.substr(0, 2000);
     EXPECT_LT(out.size(), 1000u) << out.substr(0, 2000);

@@ -100,8 +100,8 @@ inline void expectCliErrors(const std::string& base, const std::vector<CliErrorC
     }
 }
 
-#define MIRADA_REQUIRE_FIXTURE(path)                                                          \
-    do {                                                                                      \
+#define MIRADA_REQUIRE_FIXTURE(path)                                                                   \
+    do {                                                                                               \
         ASSERT_TRUE(std::filesystem::exists(path)) << "fixture missing: " << (path) << " (run ctest)"; \
     } while (0)
 

@@ -40,7 +40,8 @@ fs::path hostile(const std::string& name) {
     const char* env = std::getenv("MIRADA_FIXTURE_DIR");
     const fs::path p = fs::path(env ? env : MIRADA_FIXTURE_DIR) / "hostile_weights" / name;
     if (!fs::exists(p))
-        throw std::runtime_error("fixture " + p.string() + " is missing; run ctest (fixture.gen_hostile_weights) first");
+        throw std::runtime_error("fixture " + p.string() +
+                                 " is missing; run ctest (fixture.gen_hostile_weights) first");
     return p;
 }
 
@@ -93,9 +94,9 @@ std::vector<std::uint8_t> tiffWithTwoSizes(std::uint32_t w1, std::uint32_t h1, s
     const std::uint32_t ifdSize = 2 + entries * 12 + 4;
     const std::uint32_t stripOffset = 8 + ifdSize;
     const std::vector<Entry> ifd = {
-        {256, 4, w1}, {257, 4, h1}, {256, 4, w2}, {257, 4, h2},  // the duplicated size
-        {258, 3, 8},  {259, 3, 1},  {262, 3, 1},                 // 8 bits, no compression, BlackIsZero
-        {273, 4, stripOffset}, {277, 3, 1}, {278, 4, h1}, {279, 4, stripBytes}, {284, 3, 1},
+        {256, 4, w1},          {257, 4, h1}, {256, 4, w2}, {257, 4, h2},  // the duplicated size
+        {258, 3, 8},           {259, 3, 1},  {262, 3, 1},                 // 8 bits, no compression, BlackIsZero
+        {273, 4, stripOffset}, {277, 3, 1},  {278, 4, h1}, {279, 4, stripBytes}, {284, 3, 1},
     };
     std::vector<std::uint8_t> b = {'I', 'I', 42, 0};
     put32le(b, 8);

@@ -29,8 +29,8 @@ class ImageIoTest : public ::testing::Test {
 protected:
     void SetUp() override {
         std::random_device rd;
-        dir_ = fs::temp_directory_path() /
-               ("mirada_image_io_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
+        dir_ =
+            fs::temp_directory_path() / ("mirada_image_io_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
         fs::create_directories(dir_);
     }
     void TearDown() override {
@@ -111,20 +111,40 @@ Bytes makePng(std::uint32_t w, std::uint32_t h, int depth, int color_type, const
 Bytes exifTiff(int orientation, bool big_endian) {
     Bytes t;
     auto p16 = [&](std::uint16_t v) {
-        if (big_endian) { t.push_back(v >> 8); t.push_back(v & 0xFF); }
-        else { t.push_back(v & 0xFF); t.push_back(v >> 8); }
+        if (big_endian) {
+            t.push_back(v >> 8);
+            t.push_back(v & 0xFF);
+        } else {
+            t.push_back(v & 0xFF);
+            t.push_back(v >> 8);
+        }
     };
     auto p32 = [&](std::uint32_t v) {
-        if (big_endian) { p16(v >> 16); p16(v & 0xFFFF); }
-        else { p16(v & 0xFFFF); p16(v >> 16); }
+        if (big_endian) {
+            p16(v >> 16);
+            p16(v & 0xFFFF);
+        } else {
+            p16(v & 0xFFFF);
+            p16(v >> 16);
+        }
     };
-    if (big_endian) t.insert(t.end(), {'M', 'M'}); else t.insert(t.end(), {'I', 'I'});
+    if (big_endian)
+        t.insert(t.end(), {'M', 'M'});
+    else
+        t.insert(t.end(), {'I', 'I'});
     p16(42);
     p32(8);
-    p16(2);                                      // two entries
-    p16(0x010F); p16(2); p32(4); t.insert(t.end(), {'A', 'c', 'm', 0});  // Make
-    p16(0x0112); p16(3); p32(1); p16(static_cast<std::uint16_t>(orientation)); p16(0);
-    p32(0);                                      // no next IFD
+    p16(2);  // two entries
+    p16(0x010F);
+    p16(2);
+    p32(4);
+    t.insert(t.end(), {'A', 'c', 'm', 0});  // Make
+    p16(0x0112);
+    p16(3);
+    p32(1);
+    p16(static_cast<std::uint16_t>(orientation));
+    p16(0);
+    p32(0);  // no next IFD
     return t;
 }
 // Inserts an APP1 Exif segment right after SOI.
@@ -187,8 +207,8 @@ void expectQuadrants(const cv::Mat& rgb, int orientation, int tolerance, const s
     ASSERT_EQ(rgb.cols, swapped ? 32 : 64) << what;
     ASSERT_EQ(rgb.rows, swapped ? 64 : 32) << what;
     const int cw = rgb.cols / 2, ch = rgb.rows / 2;
-    const cv::Point centres[4] = {{cw / 2, ch / 2}, {cw + cw / 2, ch / 2}, {cw / 2, ch + ch / 2},
-                                  {cw + cw / 2, ch + ch / 2}};
+    const cv::Point centres[4] = {
+        {cw / 2, ch / 2}, {cw + cw / 2, ch / 2}, {cw / 2, ch + ch / 2}, {cw + cw / 2, ch + ch / 2}};
     for (int i = 0; i < 4; ++i) {
         const cv::Vec3b got = rgb.at<cv::Vec3b>(centres[i]);
         const cv::Vec3b want = colourOf(kExpected[orientation][i]);
@@ -246,9 +266,9 @@ TEST_F(ImageIoTest, GreyPngBecomesRgb) {
 TEST_F(ImageIoTest, SixteenBitPngIsScaledAndRounded) {
     // BGR order in the Mat given to OpenCV.
     cv::Mat bgr16(1, 4, CV_16UC3);
-    bgr16.at<cv::Vec3w>(0, 0) = {0, 32896, 65535};    // R=65535 G=32896 B=0
-    bgr16.at<cv::Vec3w>(0, 1) = {256, 257, 385};     // 0.996 -> 1, 1, 1.498 -> 1
-    bgr16.at<cv::Vec3w>(0, 2) = {386, 128, 129};     // 1.502 -> 2, 0.498 -> 0, 0.502 -> 1
+    bgr16.at<cv::Vec3w>(0, 0) = {0, 32896, 65535};     // R=65535 G=32896 B=0
+    bgr16.at<cv::Vec3w>(0, 1) = {256, 257, 385};       // 0.996 -> 1, 1, 1.498 -> 1
+    bgr16.at<cv::Vec3w>(0, 2) = {386, 128, 129};       // 1.502 -> 2, 0.498 -> 0, 0.502 -> 1
     bgr16.at<cv::Vec3w>(0, 3) = {65407, 65408, 1000};  // B 254.502, G 254.506, R 3.89
     const fs::path p = dir_ / "deep.png";
     writeBytes(p, encode(".png", bgr16));
@@ -276,11 +296,11 @@ TEST_F(ImageIoTest, SixteenBitPngIsScaledAndRounded) {
 
 TEST_F(ImageIoTest, RgbaPngIsCompositedOnWhite) {
     cv::Mat bgra(1, 5, CV_8UC4);
-    bgra.at<cv::Vec4b>(0, 0) = {0, 0, 255, 128};      // red, half transparent
-    bgra.at<cv::Vec4b>(0, 1) = {50, 200, 100, 64};    // (100,200,50) quarter opaque
-    bgra.at<cv::Vec4b>(0, 2) = {10, 20, 30, 0};       // fully transparent
-    bgra.at<cv::Vec4b>(0, 3) = {10, 20, 30, 255};     // opaque
-    bgra.at<cv::Vec4b>(0, 4) = {0, 0, 0, 127};        // black, almost half
+    bgra.at<cv::Vec4b>(0, 0) = {0, 0, 255, 128};    // red, half transparent
+    bgra.at<cv::Vec4b>(0, 1) = {50, 200, 100, 64};  // (100,200,50) quarter opaque
+    bgra.at<cv::Vec4b>(0, 2) = {10, 20, 30, 0};     // fully transparent
+    bgra.at<cv::Vec4b>(0, 3) = {10, 20, 30, 255};   // opaque
+    bgra.at<cv::Vec4b>(0, 4) = {0, 0, 0, 127};      // black, almost half
     const fs::path p = dir_ / "rgba.png";
     writeBytes(p, encode(".png", bgra));
     const auto img = mirada::loadImage(p);
@@ -339,8 +359,7 @@ TEST_F(ImageIoTest, GreyAlphaAndPalettePngs) {
     EXPECT_EQ(b.rgb.at<cv::Vec3b>(0, 1), cv::Vec3b(0, 0, 0));
 
     // Palette with tRNS: index 0 = red fully transparent, index 1 = green opaque.
-    const Bytes pal = makePng(2, 1, 8, 3, {{0, 1}},
-                              {{"PLTE", {255, 0, 0, 0, 255, 0}}, {"tRNS", {0, 255}}});
+    const Bytes pal = makePng(2, 1, 8, 3, {{0, 1}}, {{"PLTE", {255, 0, 0, 0, 255, 0}}, {"tRNS", {0, 255}}});
     const auto c = mirada::decodeImage(pal, "palette.png");
     EXPECT_TRUE(c.had_alpha);
     EXPECT_EQ(c.rgb.at<cv::Vec3b>(0, 0), cv::Vec3b(255, 255, 255));
@@ -350,9 +369,15 @@ TEST_F(ImageIoTest, GreyAlphaAndPalettePngs) {
 TEST_F(ImageIoTest, OtherFormatsDecodeToRgb) {
     const cv::Mat rgb = quadrantsRgb();
     const cv::Mat bgr = toBgr(rgb);
-    struct Case { std::string ext; std::vector<int> params; int tolerance; };
-    const std::vector<Case> cases = {{".bmp", {}, 0},        {".tiff", {}, 0},
-                                     {".ppm", {}, 0},        {".webp", {cv::IMWRITE_WEBP_QUALITY, 101}, 0},
+    struct Case {
+        std::string ext;
+        std::vector<int> params;
+        int tolerance;
+    };
+    const std::vector<Case> cases = {{".bmp", {}, 0},
+                                     {".tiff", {}, 0},
+                                     {".ppm", {}, 0},
+                                     {".webp", {cv::IMWRITE_WEBP_QUALITY, 101}, 0},
                                      {".jpg", {cv::IMWRITE_JPEG_QUALITY, 95}, 40},
                                      {".webp", {cv::IMWRITE_WEBP_QUALITY, 90}, 40}};
     for (const auto& c : cases) {
@@ -418,7 +443,10 @@ TEST_F(ImageIoTest, UnsupportedFormatsAreNamed) {
     Bytes g(gif.begin(), gif.end());
     g.resize(64, 0);
     expectError([&] { mirada::decodeImage(g, "anim.gif"); }, {"anim.gif", "GIF"});
-    const std::string heic = std::string("\0\0\0\x18" "ftypheic", 12);
+    const std::string heic = std::string(
+        "\0\0\0\x18"
+        "ftypheic",
+        12);
     Bytes h(heic.begin(), heic.end());
     h.resize(64, 0);
     expectError([&] { mirada::decodeImage(h, "photo.heic"); }, {"photo.heic", "HEIF", "convert it"});
@@ -508,7 +536,8 @@ TEST_F(ImageIoTest, HugeDeclaredDimensionsAreRefusedBeforeDecoding) {
     const fs::path p = dir_ / "huge.png";
     writeBytes(p, png);
     expectError([&] { mirada::loadImage(p); },
-                {p.string(), "declares 60000 x 60000 = 3.6 gigapixels; the limit is 150 megapixels: downscale the image first"});
+                {p.string(),
+                 "declares 60000 x 60000 = 3.6 gigapixels; the limit is 150 megapixels: downscale the image first"});
 
     // JPEG: SOI, SOF0 60000 x 60000 x 3, EOI.
     const Bytes jpg = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0xEA, 0x60, 0xEA, 0x60, 0x03,
@@ -594,8 +623,8 @@ TEST_F(ImageIoTest, ExifOrientationFromPilFiles) {
              "    except Exception:\n"
              "        pass\n";
     }
-    const std::string cmd = std::string("\"") + MIRADA_PYTHON + "\" \"" + script.string() + "\" \"" +
-                            dir_.string() + "\" > /dev/null 2>&1";
+    const std::string cmd =
+        std::string("\"") + MIRADA_PYTHON + "\" \"" + script.string() + "\" \"" + dir_.string() + "\" > /dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "PIL (python3-pil) is not available to " << MIRADA_PYTHON;
     ASSERT_TRUE(fs::exists(dir_ / "pil_8.jpg"));
     for (int o = 1; o <= 8; ++o) {
@@ -631,9 +660,12 @@ TEST(ImageHeader, KnownAndUnknownFormats) {
     EXPECT_EQ(h->height, 480u);
 
     cv::Mat m(30, 70, CV_8UC3, cv::Scalar(1, 2, 3));
-    for (const auto& [ext, fmt] : std::vector<std::pair<std::string, std::string>>{
-             {".png", "png"}, {".jpg", "jpeg"}, {".bmp", "bmp"}, {".tiff", "tiff"}, {".webp", "webp"},
-             {".pgm", "pnm"}}) {
+    for (const auto& [ext, fmt] : std::vector<std::pair<std::string, std::string>>{{".png", "png"},
+                                                                                   {".jpg", "jpeg"},
+                                                                                   {".bmp", "bmp"},
+                                                                                   {".tiff", "tiff"},
+                                                                                   {".webp", "webp"},
+                                                                                   {".pgm", "pnm"}}) {
         Bytes b;
         ASSERT_TRUE(cv::imencode(ext, ext == ".pgm" ? cv::Mat(30, 70, CV_8UC1, cv::Scalar(9)) : m, b));
         h = mirada::readImageHeader(b.data(), b.size());
@@ -664,12 +696,14 @@ TEST_F(ImageIoTest, FailedWriteLeavesExistingFileUntouched) {
     const fs::path p = dir_ / "keep.png";
     mirada::writePngAtomic(p, quadrantsRgb());
     const std::string before = mirada::sha256File(p);
-    expectError([&] { mirada::writePngAtomic(p, cv::Mat(4, 4, CV_32FC1, cv::Scalar(0.5))); },
-                {p.string(), "CV_32FC1"});
+    expectError([&] { mirada::writePngAtomic(p, cv::Mat(4, 4, CV_32FC1, cv::Scalar(0.5))); }, {p.string(), "CV_32FC1"});
     expectError([&] { mirada::writePngAtomic(p, cv::Mat()); }, {p.string(), "empty"});
     EXPECT_EQ(mirada::sha256File(p), before);
     std::size_t files = 0;
-    for (const auto& e : fs::directory_iterator(dir_)) { (void)e; ++files; }
+    for (const auto& e : fs::directory_iterator(dir_)) {
+        (void)e;
+        ++files;
+    }
     EXPECT_EQ(files, 1u);  // no temporary left behind
 }
 

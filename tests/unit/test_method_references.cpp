@@ -57,8 +57,8 @@ constexpr double kRiseKeep = 0.5;
 constexpr uint64_t kRiseSeed = 11;
 
 constexpr double kMinCorrelation = 0.999;
-constexpr double kScaleTolerance = 1e-3;      // |max|got| / max|ref| - 1|
-constexpr double kWeightTolerance = 1e-4;     // channel weights, relative to the largest |reference weight|
+constexpr double kScaleTolerance = 1e-3;   // |max|got| / max|ref| - 1|
+constexpr double kWeightTolerance = 1e-4;  // channel weights, relative to the largest |reference weight|
 
 fs::path fx(const std::string& name) { return fixtureDir() / name; }
 
@@ -213,7 +213,8 @@ TEST(MethodReference, CamVariantsMatchPythonOnResidualCnn) {
                       {"xgradcam", "block1"},
                       {"layercam", "block1"},
                       {"eigencam", "block2"},
-                      {"scorecam", "block2"}});
+                      {"scorecam", "block2"},
+                      {"ablationcam", "block1"}});
 
     // Eigen-CAM uses no class: another target gives the same map.
     const int target = meta.at("target").get<int>();
@@ -266,8 +267,8 @@ TEST(MethodReference, GradientMethodsMatchPythonOnResidualCnn) {
     EXPECT_LE(std::abs(miradaError), 0.01 * std::abs(delta));
     EXPECT_LE(std::abs(ig.at("completeness_error").get<double>()), 0.01 * std::abs(delta));
     const double miradaDelta = e.numbers.at("f_image").get<double>() - e.numbers.at("f_baseline").get<double>();
-    EXPECT_NEAR(e.numbers.at("completeness_error_relative").get<double>(), std::abs(miradaError) / std::abs(miradaDelta),
-                1e-9);
+    EXPECT_NEAR(e.numbers.at("completeness_error_relative").get<double>(),
+                std::abs(miradaError) / std::abs(miradaDelta), 1e-9);
     EXPECT_TRUE(e.signed_map);
 }
 
@@ -281,11 +282,10 @@ TEST(MethodReference, SmoothGradMatchesPythonWithTheSameRandomStream) {
     ASSERT_EQ(sg.at("samples").get<int64_t>(), kSmoothGradSamples);
     ASSERT_DOUBLE_EQ(sg.at("noise").get<double>(), kSmoothGradNoise);
     ASSERT_EQ(sg.at("seed").get<uint64_t>(), kSmoothGradSeed);
-    Explanation e = runMethod(*model, image, meta.at("target").get<int>(), "smoothgrad",
-                              {{"samples", kSmoothGradSamples},
-                               {"noise", kSmoothGradNoise},
-                               {"output", std::string("logit")}},
-                              kSmoothGradSeed);
+    Explanation e =
+        runMethod(*model, image, meta.at("target").get<int>(), "smoothgrad",
+                  {{"samples", kSmoothGradSamples}, {"noise", kSmoothGradNoise}, {"output", std::string("logit")}},
+                  kSmoothGradSeed);
     EXPECT_NEAR(e.numbers.at("sigma").get<double>(), sg.at("sigma").get<double>(), 1e-6);
     // r >= 0.999 only holds with the same noise: a failure here while saliency passes means the
     // C++ generator's stream is not Python's torch.Generator().manual_seed(seed).
@@ -328,24 +328,20 @@ TEST(MethodReference, RiseMatchesPythonWithTheSameRandomStream) {
     ASSERT_EQ(rise.at("grid").get<int64_t>(), kRiseGrid);
     ASSERT_DOUBLE_EQ(rise.at("keep").get<double>(), kRiseKeep);
     ASSERT_EQ(rise.at("seed").get<uint64_t>(), kRiseSeed);
-    Explanation e = runMethod(*model, image, meta.at("target").get<int>(), "rise",
-                              {{"masks", kRiseMasks},
-                               {"grid", kRiseGrid},
-                               {"keep", kRiseKeep},
-                               {"output", std::string("probability")}},
-                              kRiseSeed);
+    Explanation e = runMethod(
+        *model, image, meta.at("target").get<int>(), "rise",
+        {{"masks", kRiseMasks}, {"grid", kRiseGrid}, {"keep", kRiseKeep}, {"output", std::string("probability")}},
+        kRiseSeed);
     EXPECT_EQ(e.model_evaluations, 2 + kRiseMasks);  // image + baseline, then one per mask
     // As for SmoothGrad: only the same masks (same stream, all drawn before the first batch) give r >= 0.999.
     expectMatchesReference(e, cv::Rect(0, 0, 32, 32), "ref-residual.rise.f32");
     EXPECT_TRUE(e.signed_map);  // centred on the mean masked score
 
     // The masks do not depend on the batch size (drawn before any evaluation).
-    Explanation other = runMethod(*model, image, meta.at("target").get<int>(), "rise",
-                                  {{"masks", kRiseMasks},
-                                   {"grid", kRiseGrid},
-                                   {"keep", kRiseKeep},
-                                   {"output", std::string("probability")}},
-                                  kRiseSeed, 5);
+    Explanation other = runMethod(
+        *model, image, meta.at("target").get<int>(), "rise",
+        {{"masks", kRiseMasks}, {"grid", kRiseGrid}, {"keep", kRiseKeep}, {"output", std::string("probability")}},
+        kRiseSeed, 5);
     EXPECT_LT(cv::norm(e.heatmap, other.heatmap, cv::NORM_INF), 1e-6 * (cv::norm(e.heatmap, cv::NORM_INF) + 1e-12));
 }
 
@@ -366,7 +362,8 @@ TEST(MethodReference, CamVariantsMatchPythonOnNativeResnet50) {
                       {"xgradcam", "layer3"},
                       {"layercam", "layer3"},
                       {"eigencam", "layer4"},
-                      {"scorecam", "maxpool"}});
+                      {"scorecam", "maxpool"},
+                      {"ablationcam", "maxpool"}});
 }
 
 TEST(MethodReference, GradientAndOcclusionMatchPythonOnNativeResnet50) {
@@ -381,13 +378,56 @@ TEST(MethodReference, GradientAndOcclusionMatchPythonOnNativeResnet50) {
     const Settings logit{{"output", std::string("logit")}};
 
     expectMatchesReference(runMethod(*model, image, target, "saliency", logit), crop, "ref-resnet50.saliency.f32");
-    expectMatchesReference(runMethod(*model, image, target, "gradxinput", logit), crop,
-                           "ref-resnet50.gradxinput.f32");
+    expectMatchesReference(runMethod(*model, image, target, "gradxinput", logit), crop, "ref-resnet50.gradxinput.f32");
 
     // Window 75, stride 50: positions 0, 50, 100 and 149 flush with the border -> 4 x 4 windows.
-    Explanation e = runMethod(*model, image, target, "occlusion",
-                              {{"window", int64_t{75}}, {"stride", int64_t{50}}, {"output", std::string("probability")}});
+    Explanation e =
+        runMethod(*model, image, target, "occlusion",
+                  {{"window", int64_t{75}}, {"stride", int64_t{50}}, {"output", std::string("probability")}});
     EXPECT_EQ(e.numbers.at("windows").get<int64_t>(), meta.at("occlusion").at("windows").get<int64_t>());
     EXPECT_EQ(e.numbers.at("windows").get<int64_t>(), 16);
     expectMatchesReference(e, crop, "ref-resnet50.occlusion.f32");
+}
+
+TEST(MethodReference, IntegratedGradientsSmoothGradAndRiseMatchPythonOnNativeResnet50) {
+    MIRADA_REQUIRE_FIXTURE(fx("ref-methods.json"));
+    MIRADA_REQUIRE_FIXTURE(fx("ref-resnet50.pth"));
+    auto model = load(fx("ref-resnet50.pth").string());
+    const cv::Mat image = loadImage(fx("ref-resnet50.image.png")).rgb;
+    ASSERT_EQ(image.size(), cv::Size(256, 256));
+    const nlohmann::json meta = referenceMeta("ref-resnet50");
+    const int target = meta.at("target").get<int>();
+    const cv::Rect crop(16, 16, 224, 224);
+
+    // Integrated Gradients at 50 steps: the map, and completeness within 1% of f(x) - f(x0).
+    const nlohmann::json& ig = meta.at("integratedgradients");
+    ASSERT_EQ(ig.at("steps").get<int>(), kIgSteps);
+    Explanation e = runMethod(*model, image, target, "integratedgradients",
+                              {{"steps", int64_t{kIgSteps}}, {"output", std::string("logit")}});
+    expectMatchesReference(e, crop, "ref-resnet50.integratedgradients.f32", 5e-3);
+    const double delta = ig.at("f_image").get<double>() - ig.at("f_baseline").get<double>();
+    ASSERT_GT(std::abs(delta), 1e-3);
+    std::cout << "[ complete ] ResNet50: f(x) - f(x0) = " << delta << "; completeness error: Mirada "
+              << e.numbers.at("completeness_error").get<double>() << ", reference "
+              << ig.at("completeness_error").get<double>() << "\n";
+    EXPECT_LE(std::abs(e.numbers.at("completeness_error").get<double>()), 0.01 * std::abs(delta));
+
+    // SmoothGrad and RISE with the reference's random streams (smaller budgets than on the small CNN).
+    const nlohmann::json& sg = meta.at("smoothgrad");
+    Explanation s = runMethod(*model, image, target, "smoothgrad",
+                              {{"samples", sg.at("samples").get<int64_t>()},
+                               {"noise", sg.at("noise").get<double>()},
+                               {"output", std::string("logit")}},
+                              sg.at("seed").get<uint64_t>());
+    EXPECT_NEAR(s.numbers.at("sigma").get<double>(), sg.at("sigma").get<double>(), 1e-6);
+    expectMatchesReference(s, crop, "ref-resnet50.smoothgrad.f32");
+
+    const nlohmann::json& rise = meta.at("rise");
+    Explanation r = runMethod(*model, image, target, "rise",
+                              {{"masks", rise.at("masks").get<int64_t>()},
+                               {"grid", rise.at("grid").get<int64_t>()},
+                               {"keep", rise.at("keep").get<double>()},
+                               {"output", std::string("probability")}},
+                              rise.at("seed").get<uint64_t>());
+    expectMatchesReference(r, crop, "ref-resnet50.rise.f32");
 }

@@ -46,10 +46,11 @@ class EveryMethod : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
 
-TEST(MethodRegistry, HoldsTheSixteenMethodsOnceEachWithMatchingNamesAndTitles) {
-    const std::set<std::string> expected = {"gradcam", "gradcampp", "cam", "hirescam", "xgradcam", "layercam",
-                                            "eigencam", "scorecam", "saliency", "gradxinput", "integratedgradients",
-                                            "smoothgrad", "occlusion", "rise", "lime", "kernelshap"};
+TEST(MethodRegistry, HoldsTheSeventeenMethodsOnceEachWithMatchingNamesAndTitles) {
+    const std::set<std::string> expected = {
+        "gradcam",    "gradcampp", "cam",         "hirescam", "xgradcam",   "layercam",
+        "eigencam",   "scorecam",  "ablationcam", "saliency", "gradxinput", "integratedgradients",
+        "smoothgrad", "occlusion", "rise",        "lime",     "kernelshap"};
     std::set<std::string> seen;
     for (const auto& m : methodRegistry()) {
         EXPECT_TRUE(seen.insert(m.name).second) << m.name << " is listed twice";
@@ -145,3 +146,39 @@ TEST_P(EveryMethod, RunsOnFashionCnnWithDefaultsDeterministicallyAndCancels) {
 
 INSTANTIATE_TEST_SUITE_P(Registry, EveryMethod, ::testing::ValuesIn(explainerNames()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The noise tunnel is a setting of saliency and gradient x input: off by
+// default (the plain map), and when on, the mean of the method's map over noisy
+// copies. With noise level 0 every copy is the image itself, so the mean must
+// equal the plain map; with noise it differs and still follows the seed.
+TEST(NoiseTunnel, IsASettingOfTheGradientMapsThatAveragesOverNoisyCopies) {
+    const cv::Mat image = loadImage(samplePath("fashion-sneaker.png")).rgb;
+    for (const std::string method : {"saliency", "gradxinput"}) {
+        SCOPED_TRACE(method);
+        auto explainer = makeExplainer(method);
+        ExplainRequest plainReq = requestFor(method, image, 3);
+        ASSERT_EQ(plainReq.params.getInt("noise_samples"), 0) << "the tunnel must be off by default";
+        const Explanation plain = explainer->explain(plainReq, {});
+        EXPECT_EQ(plain.numbers.at("noise_samples").get<int64_t>(), 0);
+
+        ExplainRequest zeroNoise = plainReq;
+        zeroNoise.params.set("noise_samples", int64_t{5});
+        zeroNoise.params.set("noise_level", 0.0);
+        const Explanation same = explainer->explain(zeroNoise, {});
+        EXPECT_EQ(same.model_evaluations, plain.model_evaluations + 4) << "one gradient per copy";
+        EXPECT_LE(cv::norm(same.heatmap, plain.heatmap, cv::NORM_INF),
+                  1e-5 * (1.0 + cv::norm(plain.heatmap, cv::NORM_INF)));
+
+        ExplainRequest noisy = zeroNoise;
+        noisy.params.set("noise_level", 0.2);
+        const Explanation a = explainer->explain(noisy, {});
+        EXPECT_GT(a.numbers.at("noise_sigma").get<double>(), 0.0);
+        EXPECT_GT(cv::norm(a.heatmap, plain.heatmap, cv::NORM_INF), 1e-4 * cv::norm(plain.heatmap, cv::NORM_INF))
+            << "noise changed nothing";
+        const Explanation b = explainer->explain(noisy, {});
+        EXPECT_EQ(cv::norm(a.heatmap, b.heatmap, cv::NORM_INF), 0.0) << "same seed, same noise";
+        noisy.batch_size = 2;  // the copies do not depend on the batch size
+        const Explanation c = explainer->explain(noisy, {});
+        EXPECT_LE(cv::norm(a.heatmap, c.heatmap, cv::NORM_INF), 1e-5 * (1.0 + cv::norm(a.heatmap, cv::NORM_INF)));
+    }
+}

@@ -19,8 +19,7 @@ using namespace mirada::test;
 namespace {
 
 // Faithfulness on the region model: one pixel per step, so every curve point is exact.
-FaithfulnessRequest regionRequest(RegionFractionModel& model, const cv::Mat& image, int batch = 16,
-                                  uint64_t seed = 3) {
+FaithfulnessRequest regionRequest(RegionFractionModel& model, const cv::Mat& image, int batch = 16, uint64_t seed = 3) {
     FaithfulnessRequest r;
     r.model = &model;
     r.image = image;
@@ -41,10 +40,10 @@ FaithfulnessRequest regionRequest(RegionFractionModel& model, const cv::Mat& ima
 
 TEST(MetricsAuc, ConstantCurveHasItsValueAndTrapezoidsAreExact) {
     EXPECT_DOUBLE_EQ(curveAuc({0, 0.25, 1}, {0.7, 0.7, 0.7}), 0.7);
-    EXPECT_DOUBLE_EQ(curveAuc({0, 1}, {1, 0}), 0.5);                  // triangle
-    EXPECT_DOUBLE_EQ(curveAuc({0, 0.5, 1}, {0, 1, 1}), 0.75);          // 0.25 + 0.5
-    EXPECT_DOUBLE_EQ(curveAuc({0.2, 0.6}, {0.1, 0.3}), 0.2);           // normalised by the span
-    EXPECT_DOUBLE_EQ(curveAuc({0.5}, {0.4}), 0.4);                     // one point: its value
+    EXPECT_DOUBLE_EQ(curveAuc({0, 1}, {1, 0}), 0.5);           // triangle
+    EXPECT_DOUBLE_EQ(curveAuc({0, 0.5, 1}, {0, 1, 1}), 0.75);  // 0.25 + 0.5
+    EXPECT_DOUBLE_EQ(curveAuc({0.2, 0.6}, {0.1, 0.3}), 0.2);   // normalised by the span
+    EXPECT_DOUBLE_EQ(curveAuc({0.5}, {0.4}), 0.4);             // one point: its value
     EXPECT_THROW(curveAuc({0, 1}, {1}), Error);
     EXPECT_THROW(curveAuc({0, 0}, {1, 1}), Error);
     EXPECT_THROW(curveAuc({}, {}), Error);
@@ -255,7 +254,8 @@ TEST(MetricsAgreement, MatrixOverExplanationsIsSymmetricWithUnitDiagonal) {
     EXPECT_EQ(j["pairs"][0]["a"], "first");
     AgreementSettings bad;
     bad.top_percent = 0;
-    EXPECT_NE(errorOf([&] { agreementMatrix(ex, inputGeometry(cv::Size(8, 8), model.info().input), bad); })
-                  .find("agreement.top_percent"),
+    EXPECT_NE(errorOf([&] {
+                  agreementMatrix(ex, inputGeometry(cv::Size(8, 8), model.info().input), bad);
+              }).find("agreement.top_percent"),
               std::string::npos);
 }

@@ -38,9 +38,9 @@ bool haveFixtures(const std::string& arch) {
     return true;
 }
 
-#define REQUIRE_FIXTURES(arch)                                                                     \
-    ASSERT_TRUE(haveFixtures(arch)) << "fixture files for " << (arch) << " are absent in " << fixtureDir()             \
-                 << " (made by tests/fixtures/gen_torchvision_models.py)"
+#define REQUIRE_FIXTURES(arch)                                                                             \
+    ASSERT_TRUE(haveFixtures(arch)) << "fixture files for " << (arch) << " are absent in " << fixtureDir() \
+                                    << " (made by tests/fixtures/gen_torchvision_models.py)"
 
 torch::Tensor readF32(const fs::path& file, std::vector<int64_t> shape) {
     int64_t n = 1;
@@ -54,7 +54,9 @@ torch::Tensor readF32(const fs::path& file, std::vector<int64_t> shape) {
 }
 
 torch::Tensor fixtureInput() { return readF32(fixtureDir() / "input-2x3x224x224.f32", {2, 3, 224, 224}); }
-torch::Tensor fixtureLogits(const std::string& arch) { return readF32(fixtureDir() / (arch + "-logits.f32"), {2, 1000}); }
+torch::Tensor fixtureLogits(const std::string& arch) {
+    return readF32(fixtureDir() / (arch + "-logits.f32"), {2, 1000});
+}
 
 std::vector<int64_t> parseShape(const std::string& s) {
     std::vector<int64_t> out;
@@ -220,7 +222,8 @@ TEST(NativeNets, LayersEqualTorchvisionNamedModules) {
     for (const std::string arch : kArchs) {
         ASSERT_TRUE(fs::exists(fixtureDir() / (arch + "-modules.txt"))) << "no " << arch << "-modules.txt fixture";
         const auto rows = readTable(fixtureDir() / (arch + "-modules.txt"));
-        auto model = arch == "vgg16" ? makeNativeVgg16Random(infoFor(arch), 1) : makeNativeResnet50Random(infoFor(arch), 1);
+        auto model =
+            arch == "vgg16" ? makeNativeVgg16Random(infoFor(arch), 1) : makeNativeResnet50Random(infoFor(arch), 1);
         const auto layers = model->layers();
         ASSERT_EQ(layers.size(), rows.size()) << arch;
         for (size_t i = 0; i < rows.size(); ++i) {
@@ -242,7 +245,8 @@ TEST_P(NativeNetsLogits, MatchTorchvision) {
         sd = stateDictFromTorchScript(fixtureDir() / (arch + "-ts.pt"));
     } else {
         const auto file = fixtureDir() / (arch + "-" + format + ".pth");
-        EXPECT_EQ(sniffWeightFileFormat(file), format == "zip" ? WeightFileFormat::PickleZip : WeightFileFormat::PickleLegacy);
+        EXPECT_EQ(sniffWeightFileFormat(file),
+                  format == "zip" ? WeightFileFormat::PickleZip : WeightFileFormat::PickleLegacy);
         sd = readStateDict(file);
     }
     const auto t1 = std::chrono::steady_clock::now();
@@ -260,9 +264,7 @@ TEST_P(NativeNetsLogits, MatchTorchvision) {
 INSTANTIATE_TEST_SUITE_P(NativeNets, NativeNetsLogits,
                          ::testing::Combine(::testing::Values("vgg16", "resnet50"),
                                             ::testing::Values("zip", "legacy", "ts")),
-                         [](const auto& info) {
-                             return std::get<0>(info.param) + "_" + std::get<1>(info.param);
-                         });
+                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 // ---------------------------------------------------------------------------
 // Tapping.
@@ -343,7 +345,8 @@ TEST(NativeNets, UnknownLayerErrorListsValidLayers) {
     std::printf("[ message ] %s\n", m.c_str());
     for (const char* s : {"layer5", "conv1", "layer4", "layer4.2", "fc", "mirada-cli layers"})
         EXPECT_NE(m.find(s), std::string::npos) << s << " not in: " << m;
-    EXPECT_NE(errorOf([&] { res->forwardWithTap(x, "model.layer4"); }).find("Did you mean 'layer4'"), std::string::npos);
+    EXPECT_NE(errorOf([&] { res->forwardWithTap(x, "model.layer4"); }).find("Did you mean 'layer4'"),
+              std::string::npos);
 
     auto vgg = makeNativeVgg16Random(infoFor("vgg16"), 1);
     const std::string v = errorOf([&] { vgg->forwardWithTap(x, "features[29]"); });
@@ -365,8 +368,9 @@ TEST(NativeNets, VggWeightsIntoResnetIsAnErrorThatSaysSo) {
     const std::string m = errorOf([&] { makeNativeResnet50(vggSd, infoFor("resnet50")); });
     std::printf("[ message ] %s\n", m.c_str());
     ASSERT_FALSE(m.empty()) << "no mirada::Error thrown";
-    for (const char* s : {"resnet50", "looks like torchvision vgg16", "missing", "conv1.weight (expected [64, 3, 7, 7])",
-                          "unexpected", "features.0.weight [64, 3, 3, 3]", "Load it as the 'vgg16'"})
+    for (const char* s :
+         {"resnet50", "looks like torchvision vgg16", "missing", "conv1.weight (expected [64, 3, 7, 7])", "unexpected",
+          "features.0.weight [64, 3, 3, 3]", "Load it as the 'vgg16'"})
         EXPECT_NE(m.find(s), std::string::npos) << s << " not in: " << m;
 
     // and the other way round
@@ -384,8 +388,8 @@ TEST(NativeNets, ResnetMismatchMessages) {
     }
     std::string m = errorOf([&] { makeNativeResnet50(sd, infoFor("resnet50")); });
     std::printf("[ message ] %s\n", m.c_str());
-    for (const char* s : {"10 output classes", "with the wrong shape", "fc.weight (expected [1000, 2048], file has [10, 2048])",
-                          "TorchScript"})
+    for (const char* s : {"10 output classes", "with the wrong shape",
+                          "fc.weight (expected [1000, 2048], file has [10, 2048])", "TorchScript"})
         EXPECT_NE(m.find(s), std::string::npos) << s << " not in: " << m;
 
     // DataParallel prefix.
@@ -397,15 +401,17 @@ TEST(NativeNets, ResnetMismatchMessages) {
 
     // Old files without num_batches_tracked load (PyTorch accepts them too).
     sd = zeroStateDict("resnet50");
-    sd.erase(std::remove_if(sd.begin(), sd.end(),
-                            [](const NamedTensor& t) { return t.name.find("num_batches_tracked") != std::string::npos; }),
-             sd.end());
+    sd.erase(
+        std::remove_if(sd.begin(), sd.end(),
+                       [](const NamedTensor& t) { return t.name.find("num_batches_tracked") != std::string::npos; }),
+        sd.end());
     EXPECT_NO_THROW(makeNativeResnet50(sd, infoFor("resnet50")));
 
     // One tensor missing.
     sd = zeroStateDict("resnet50");
-    sd.erase(std::remove_if(sd.begin(), sd.end(), [](const NamedTensor& t) { return t.name == "layer2.1.bn2.running_var"; }),
-             sd.end());
+    sd.erase(
+        std::remove_if(sd.begin(), sd.end(), [](const NamedTensor& t) { return t.name == "layer2.1.bn2.running_var"; }),
+        sd.end());
     m = errorOf([&] { makeNativeResnet50(sd, infoFor("resnet50")); });
     EXPECT_NE(m.find("1 missing: layer2.1.bn2.running_var (expected [128])"), std::string::npos) << m;
 }

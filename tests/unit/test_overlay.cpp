@@ -115,7 +115,8 @@ TEST(OverlayColour, SignedMapWithSmallNegativesIsStillDivergingAndSymmetric) {
     EXPECT_EQ(legendLabels(u), (std::vector<std::string>{"0", "1"}));
     // Explanations: the kind is Explanation::signed_map, whatever the values.
     const cv::Mat positive = row({0.1f, 0.4f});
-    const auto scales = colourScalesFor(std::vector<Explanation>{explanation(positive, true), explanation(m, false)}, o);
+    const auto scales =
+        colourScalesFor(std::vector<Explanation>{explanation(positive, true), explanation(m, false)}, o);
     EXPECT_TRUE(scales[0].signed_map);
     EXPECT_FLOAT_EQ(scales[0].end, 0.4f);
     EXPECT_FALSE(scales[1].signed_map);
@@ -123,7 +124,7 @@ TEST(OverlayColour, SignedMapWithSmallNegativesIsStillDivergingAndSymmetric) {
 
 TEST(OverlayColour, SharedRangeIsOnePerKind) {
     OverlayOptions o;
-    const cv::Mat a = row({0.0f, 2.0f}), b = row({0.0f, 0.5f});          // unsigned
+    const cv::Mat a = row({0.0f, 2.0f}), b = row({0.0f, 0.5f});           // unsigned
     const cv::Mat c = row({-0.3f, 0.1f}), d = row({0.05f, -0.1f, 0.0f});  // signed
     const std::vector<ScaledMap> maps{{&a, false}, {&c, true}, {&b, false}, {&d, true}};
     auto per = colourScalesFor(maps, o);
@@ -150,9 +151,8 @@ TEST(OverlayColour, SharedRangeIsOnePerKind) {
     EXPECT_FLOAT_EQ(only[0].end, 0.5f);
     EXPECT_FLOAT_EQ(only[1].end, 0.0f);
     // Through explanations, as the sheet and the export use it.
-    const auto viaE = colourScalesFor(std::vector<Explanation>{explanation(a, false), explanation(b, false),
-                                                                explanation(c, true)},
-                                      o);
+    const auto viaE = colourScalesFor(
+        std::vector<Explanation>{explanation(a, false), explanation(b, false), explanation(c, true)}, o);
     EXPECT_FLOAT_EQ(viaE[1].end, 2.0f);
     EXPECT_FLOAT_EQ(viaE[2].end, 0.3f);
 }
@@ -254,8 +254,7 @@ TEST(OverlayColour, LegendTextAndSheetLegends) {
     EXPECT_EQ(formatScaleValue(0.031, true), "+0.031");
     EXPECT_EQ(formatScaleValue(-0.031, true), "-0.031");
     EXPECT_EQ(formatScaleValue(0.0, true), "0");
-    EXPECT_EQ(legendLabels(ColourScale{true, 0.031f, false}),
-              (std::vector<std::string>{"-0.031", "0", "+0.031"}));
+    EXPECT_EQ(legendLabels(ColourScale{true, 0.031f, false}), (std::vector<std::string>{"-0.031", "0", "+0.031"}));
     EXPECT_EQ(legendLabels(ColourScale{false, 0.87f, false}), (std::vector<std::string>{"0", "0.87"}));
     OverlayOptions o;
     o.clip_percentile = 99;

@@ -97,14 +97,15 @@ TEST(MetricsSanity, ModelIndependentMapIsFlaggedAndWeightsComeBack) {
     PixelScoreExplainer follows;
     BrightnessExplainer ignores;
     const torch::Tensor before = model.weight().clone();
-    const auto r = runSanityCheck({inputFor(follows, model, image), inputFor(ignores, model, image)}, sanityParams(), 5);
+    const auto r =
+        runSanityCheck({inputFor(follows, model, image), inputFor(ignores, model, image)}, sanityParams(), 5);
     ASSERT_EQ(r.layers, (std::vector<std::string>{"score"}));
     ASSERT_EQ(r.methods.size(), 2u);
     EXPECT_EQ(r.methods[0].method, "pixelscore");
     ASSERT_EQ(r.methods[0].spearman.size(), 1u);
     EXPECT_LT(std::abs(r.methods[0].spearman[0]), 0.5);  // random weights: the per-pixel scores are noise
     EXPECT_FALSE(r.methods[0].flagged);
-    EXPECT_DOUBLE_EQ(r.methods[1].spearman[0], 1.0);      // the same image, the same map
+    EXPECT_DOUBLE_EQ(r.methods[1].spearman[0], 1.0);  // the same image, the same map
     EXPECT_TRUE(r.methods[1].flagged);
     EXPECT_TRUE(torch::equal(model.weight(), before));
     const auto j = toJson(r);

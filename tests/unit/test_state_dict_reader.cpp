@@ -50,8 +50,8 @@ class ScratchDir {
 public:
     ScratchDir() {
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = fs::temp_directory_path() /
-                ("mirada_sdr_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+        path_ =
+            fs::temp_directory_path() / ("mirada_sdr_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
         fs::remove_all(path_);
         fs::create_directories(path_);
     }
@@ -99,8 +99,7 @@ void expectMatchesReference(const mirada::StateDict& sd) {
         const torch::Tensor flat = t.to(torch::kFloat64).contiguous().flatten();
         ASSERT_EQ(flat.numel(), static_cast<int64_t>(expected.size()));
         const double* got = flat.data_ptr<double>();
-        for (std::size_t k = 0; k < expected.size(); ++k)
-            ASSERT_EQ(got[k], expected[k]) << "element " << k;
+        for (std::size_t k = 0; k < expected.size(); ++k) ASSERT_EQ(got[k], expected[k]) << "element " << k;
     }
 }
 

@@ -158,8 +158,8 @@ TEST(Superpixels, LabelMapRoundTripsThroughSixteenBitPng) {
     cv::Mat labels(30, 40, CV_32S);
     for (int y = 0; y < 30; ++y)
         for (int x = 0; x < 40; ++x) labels.at<int>(y, x) = (y * 40 + x) * 53 % 1000;
-    labels.at<int>(0, 0) = -1;        // "no segment"
-    labels.at<int>(29, 39) = 65534;   // the largest label a 16-bit PNG holds
+    labels.at<int>(0, 0) = -1;       // "no segment"
+    labels.at<int>(29, 39) = 65534;  // the largest label a 16-bit PNG holds
     writeLabelMap(dir / "labels.png", labels);
     const cv::Mat back = readLabelMap(dir / "labels.png");
     ASSERT_EQ(back.type(), CV_32S);
@@ -230,7 +230,7 @@ TEST(Superpixels, ImportedMapIsSampledOntoTheInputGrid) {
     spec.resize = InputSpec::Resize::Letterbox;
     const InputGeometry g = inputGeometry(original.size(), spec);
     grid = labelsToInputGrid(original, g);
-    EXPECT_EQ(grid.at<int>(0, 0), -1);     // padding (image occupies rows 8..23)
+    EXPECT_EQ(grid.at<int>(0, 0), -1);  // padding (image occupies rows 8..23)
     EXPECT_EQ(grid.at<int>(31, 31), -1);
     EXPECT_EQ(grid.at<int>(16, 0), 3);
     EXPECT_EQ(grid.at<int>(16, 31), 7);

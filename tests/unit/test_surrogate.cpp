@@ -34,9 +34,8 @@ using mirada::test::errorOf;
 
 // v(z) = b + sum c_i z_i
 FunctionCoalitionValue linearGame(const Eigen::VectorXd& c, double b) {
-    return FunctionCoalitionValue(static_cast<int>(c.size()), [c, b](const Eigen::MatrixXd& z) -> Eigen::VectorXd {
-        return (z * c).array() + b;
-    });
+    return FunctionCoalitionValue(static_cast<int>(c.size()),
+                                  [c, b](const Eigen::MatrixXd& z) -> Eigen::VectorXd { return (z * c).array() + b; });
 }
 
 Eigen::VectorXd someCoefficients(int m, unsigned seed) {
@@ -190,7 +189,9 @@ TEST(KernelShap, DesignWeightsFollowTheShapleyKernel) {
     for (Eigen::Index i = 0; i < m2; ++i) EXPECT_EQ(d.coalitions.row(i).sum(), 1);
     EXPECT_EQ(d.coalitions.row(m2).sum(), m2 - 1);
     double kernelTotal = 0;
-    for (int s = 1; s < m2; ++s) kernelTotal += shapleyKernelWeight(m2, s) * std::round(std::exp(std::lgamma(m2 + 1.0) - std::lgamma(s + 1.0) - std::lgamma(m2 - s + 1.0)));
+    for (int s = 1; s < m2; ++s)
+        kernelTotal += shapleyKernelWeight(m2, s) *
+                       std::round(std::exp(std::lgamma(m2 + 1.0) - std::lgamma(s + 1.0) - std::lgamma(m2 - s + 1.0)));
     EXPECT_NEAR(d.weights(0), shapleyKernelWeight(m2, 1) / kernelTotal, 1e-12);
     EXPECT_NEAR(d.weights.tail(200 - 22).sum(), 1.0 - 22 * shapleyKernelWeight(m2, 1) / kernelTotal, 1e-12);
     // Each sampled row is followed by its complement.
@@ -257,8 +258,8 @@ TEST(Lime, FitOnFixedSamplesEqualsClosedFormWeightedRidge) {
         // Weighted R^2 as sklearn's score(sample_weight=w).
         const Eigen::VectorXd yhat = a * theta;
         const double mean = w.dot(y) / w.sum();
-        const double r2 = 1 - (w.array() * (y - yhat).array().square()).sum() /
-                                  (w.array() * (y.array() - mean).square()).sum();
+        const double r2 =
+            1 - (w.array() * (y - yhat).array().square()).sum() / (w.array() * (y.array() - mean).square()).sum();
         EXPECT_NEAR(r.r2, r2, 1e-9);
     }
 }
@@ -279,8 +280,7 @@ TEST(Lime, OneDecisiveSuperpixelRanksFirst) {
     const int m = 20;
     FunctionCoalitionValue game(m, [](const Eigen::MatrixXd& z) -> Eigen::VectorXd {
         Eigen::VectorXd v(z.rows());
-        for (Eigen::Index i = 0; i < z.rows(); ++i)
-            v(i) = 0.05 + 0.9 * z(i, 13) + 0.02 * z(i, 2) - 0.01 * z(i, 7);
+        for (Eigen::Index i = 0; i < z.rows(); ++i) v(i) = 0.05 + 0.9 * z(i, 13) + 0.02 * z(i, 2) - 0.01 * z(i, 7);
         return v;
     });
     const LimeResult r = runLime(game, LimeSettings{}, 17, 16, quietContext());
@@ -518,7 +518,8 @@ TEST(Perturbation, AllZerosGivesTheFillForEveryMode) {
                             break;
                         }
                     }
-                    ASSERT_NEAR(a[c][y][x], normalised(want, spec, c), 1e-4) << name << " c" << c << " " << x << "," << y;
+                    ASSERT_NEAR(a[c][y][x], normalised(want, spec, c), 1e-4)
+                        << name << " c" << c << " " << x << "," << y;
                 }
         }
     }
@@ -703,7 +704,8 @@ TEST(SurrogateModel, LogitOutputAndSegmentMeanFill) {
     EXPECT_NEAR(e.numbers["fx"].get<double>(), out[0][e.target_index].item<double>(), 1e-5);
     EXPECT_EQ(e.numbers["exact"], false);
     EXPECT_EQ(e.numbers["samples"], 22);
-    EXPECT_LE(std::abs(e.numbers["sum_check"].get<double>()), 1e-6 * std::max(1.0, std::abs(e.numbers["fx"].get<double>())));
+    EXPECT_LE(std::abs(e.numbers["sum_check"].get<double>()),
+              1e-6 * std::max(1.0, std::abs(e.numbers["fx"].get<double>())));
 }
 
 TEST(SurrogateModel, BadTargetCancelAndWrongSizedSegmentsAreReported) {

@@ -22,10 +22,10 @@
 
 namespace fs = std::filesystem;
 using namespace mirada;
-using mirada::test::TempDir;
 using mirada::test::errorOf;
 using mirada::test::fixtureDir;
 using mirada::test::runCommand;
+using mirada::test::TempDir;
 
 namespace {
 
@@ -53,7 +53,10 @@ TEST(UnclearErrors, AFailureInsideForwardAtRunTimeNamesTheModelAndItsMessage) {
     ASSERT_TRUE(cv::imwrite(white.string(), cv::Mat(32, 32, CV_8UC3, cv::Scalar(255, 255, 255))));
     std::string log;
     EXPECT_EQ(runCommand(cli() + " predict --device cpu --model " + unclear("raises-on-bright.json").string() +
-                             " --image " + white.string(), &log), 1) << log;
+                             " --image " + white.string(),
+                         &log),
+              1)
+        << log;
     EXPECT_TRUE(has(log, "ValueError: input brighter than the calibration range")) << log;
     EXPECT_TRUE(has(log, "raises-on-bright.pt")) << log;
     EXPECT_FALSE(has(log, "unexpected failure")) << log;
@@ -62,7 +65,10 @@ TEST(UnclearErrors, AFailureInsideForwardAtRunTimeNamesTheModelAndItsMessage) {
     const fs::path dark = dir / "dark.png";
     ASSERT_TRUE(cv::imwrite(dark.string(), cv::Mat(32, 32, CV_8UC3, cv::Scalar(20, 20, 20))));
     EXPECT_EQ(runCommand(cli() + " predict --device cpu --model " + unclear("raises-on-bright.json").string() +
-                             " --image " + dark.string(), &log), 0) << log;
+                             " --image " + dark.string(),
+                         &log),
+              0)
+        << log;
 }
 
 TEST(UnclearErrors, AnInputTooLargeForMemoryIsReportedAsMemoryNotAsAShape) {
@@ -73,9 +79,10 @@ TEST(UnclearErrors, AnInputTooLargeForMemoryIsReportedAsMemoryNotAsAShape) {
     // ulimit -v makes the 128 GiB allocation fail on any machine, whatever its
     // overcommit policy; the 8192 x 8192 input itself (805 MB) still fits.
     std::string log;
-    const int rc = runCommand("ulimit -v 6000000; " + cli() + " predict --device cpu --model " +
-                                  unclear("huge-input.json").string() + " --image " +
-                                  mirada::test::samplePath("photo-cat.jpg"), &log);
+    const int rc =
+        runCommand("ulimit -v 6000000; " + cli() + " predict --device cpu --model " +
+                       unclear("huge-input.json").string() + " --image " + mirada::test::samplePath("photo-cat.jpg"),
+                   &log);
     EXPECT_EQ(rc, 1) << log;
     EXPECT_TRUE(has(log, "ran out of memory")) << log;
     EXPECT_TRUE(has(log, "huge-input.pt")) << log;
@@ -111,12 +118,13 @@ TEST(UnclearErrors, AnimatedWebpIsNamedAsSuch) {
 }
 
 TEST(UnclearErrors, FailureTextKeepsTheRaisedLineAndSpotsMemory) {
-    const c10::Error script("The following operation failed in the TorchScript interpreter.\n"
-                            "Traceback of TorchScript (most recent call last):\n"
-                            "  File \"<string>\", line 3, in forward\n"
-                            "    raise ValueError(\"bad scale\")\n"
-                            "builtins.ValueError: bad scale\n",
-                            "");
+    const c10::Error script(
+        "The following operation failed in the TorchScript interpreter.\n"
+        "Traceback of TorchScript (most recent call last):\n"
+        "  File \"<string>\", line 3, in forward\n"
+        "    raise ValueError(\"bad scale\")\n"
+        "builtins.ValueError: bad scale\n",
+        "");
     const FailureText f = describeFailure(script);
     EXPECT_EQ(f.text, "builtins.ValueError: bad scale");
     EXPECT_FALSE(f.out_of_memory);
@@ -124,7 +132,8 @@ TEST(UnclearErrors, FailureTextKeepsTheRaisedLineAndSpotsMemory) {
     const c10::Error alloc("DefaultCPUAllocator: not enough memory: you tried to allocate 137438953472 bytes.", "");
     EXPECT_TRUE(describeFailure(alloc).out_of_memory);
     EXPECT_TRUE(describeFailure(std::bad_alloc()).out_of_memory);
-    const cv::Exception cvOom(cv::Error::StsNoMem, "Failed to allocate 6000000000 bytes", "OutOfMemoryError", "alloc.cpp", 1);
+    const cv::Exception cvOom(cv::Error::StsNoMem, "Failed to allocate 6000000000 bytes", "OutOfMemoryError",
+                              "alloc.cpp", 1);
     EXPECT_TRUE(describeFailure(cvOom).out_of_memory);
     EXPECT_TRUE(has(userMessage(cvOom), "out of memory")) << userMessage(cvOom);
     // Mirada's own errors pass through unchanged.

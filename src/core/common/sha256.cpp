@@ -40,7 +40,8 @@ std::string sha256Hex(const void* data, std::size_t size) {
 
 std::string sha256File(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error("cannot open '" + file.string() + "' to compute its SHA-256: check that it exists and is readable");
+    if (!in)
+        throw Error("cannot open '" + file.string() + "' to compute its SHA-256: check that it exists and is readable");
     DigestCtx d;
     std::vector<char> buf(1 << 20);
     while (in) {

@@ -46,8 +46,7 @@ ParamSet perturbationParams() {
 
 PerturbationSettings perturbationSettingsFrom(const ParamSet& given) {
     const ParamSet p = given.specs().empty() ? perturbationParams() : given;
-    if (p.group() != "perturbation")
-        throw Error("the settings given are for '" + p.group() + "', not 'perturbation'");
+    if (p.group() != "perturbation") throw Error("the settings given are for '" + p.group() + "', not 'perturbation'");
     PerturbationSettings s;
     s.baseline = p.getChoice("baseline");
     s.guard = p.getFloat("guard");
@@ -61,8 +60,9 @@ std::vector<std::string> methodFillChoices(bool superpixels) {
 }
 
 std::string methodFillHelp(bool superpixels) {
-    std::string h = "What replaces a removed part: shared (default: the perturbation.baseline setting, which follows the "
-                    "model's own baseline) or ";
+    std::string h =
+        "What replaces a removed part: shared (default: the perturbation.baseline setting, which follows the "
+        "model's own baseline) or ";
     h += superpixels ? baselineHelp() : baselineHelp().substr(0, baselineHelp().find(", segment-mean"));
     return h;
 }
@@ -101,7 +101,8 @@ BaselineGuard checkBaseline(double imageProbability, double baselineProbability,
                     pct(imageProbability > 0 ? baselineProbability / imageProbability : 1.0) +
                     " of the image's p = " + num(imageProbability) +
                     ". Removing parts barely changes the prediction, so this map cannot show what the model uses; "
-                    "try another baseline (perturbation.baseline = " + other + ").";
+                    "try another baseline (perturbation.baseline = " +
+                    other + ").";
     }
     return g;
 }

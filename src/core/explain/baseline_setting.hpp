@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "models/baseline.hpp"
 #include "models/model.hpp"
 

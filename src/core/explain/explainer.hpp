@@ -12,31 +12,33 @@
 #include <vector>
 
 #include "explain/run_context.hpp"
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
+#include "models/batch_size.hpp"  // defaultBatchSize, resolveBatchSize
 #include "image/preprocess.hpp"
 #include "models/model.hpp"
-#include "models/predict.hpp"  // resolveTarget (moved there; kept reachable for callers)
+#include "models/predict.hpp"       // resolveTarget
+#include "segment/superpixels.hpp"  // superpixelParams
 
 namespace mirada {
 
 struct ExplainRequest {
-    Model* model = nullptr;          // not owned; already on its device
-    cv::Mat image;                   // CV_8UC3 RGB, original resolution
-    int target_index = -1;           // class to explain; -1 = the model's top-1 (resolved by resolveTarget)
-    uint64_t seed = 0;               // every random choice derives from it
-    int batch_size = 0;              // model evaluations per batch; 0 = auto (measured once per model, models/batch_size.hpp)
-    ParamSet params;                 // this method's settings (its own table)
-    ParamSet superpixels;            // shared superpixel settings (table: superpixelParams())
-    ParamSet perturbation;           // shared baseline settings (table: perturbationParams()); empty = defaults
-    cv::Mat segments;                // optional imported label map, CV_32S at original resolution (labels >= 0)
+    Model* model = nullptr;  // not owned; already on its device
+    cv::Mat image;           // CV_8UC3 RGB, original resolution
+    int target_index = -1;   // class to explain; -1 = the model's top-1 (resolved by resolveTarget)
+    uint64_t seed = 0;       // every random choice derives from it
+    int batch_size = 0;      // model evaluations per batch; 0 = auto (measured once per model, models/batch_size.hpp)
+    ParamSet params;         // this method's settings (its own table)
+    ParamSet superpixels;    // shared superpixel settings (table: superpixelParams())
+    ParamSet perturbation;   // shared baseline settings (table: perturbationParams()); empty = defaults
+    cv::Mat segments;        // optional imported label map, CV_32S at original resolution (labels >= 0)
 };
 
 // Method-agnostic result. heatmap is float32 at the original image's
 // resolution with its raw values (positive = evidence for the target).
 struct Explanation {
-    std::string method;              // "gradcam", "lime", ...
-    std::string method_title;        // "Grad-CAM", "LIME", ...
-    cv::Mat heatmap;                 // CV_32F, image rows x cols, raw values, never NaN
+    std::string method;        // "gradcam", "lime", ...
+    std::string method_title;  // "Grad-CAM", "LIME", ...
+    cv::Mat heatmap;           // CV_32F, image rows x cols, raw values, never NaN
     int target_index = 0;
     std::string target_label;
     float target_probability = 0;    // softmax probability of the target on the unperturbed image
@@ -52,10 +54,10 @@ struct Explanation {
     // around 0; unsigned maps (the CAM family) on a sequential scale from 0.
     // Set by the method, never guessed from the values.
     bool signed_map = false;
-    cv::Mat segments;                // CV_32S at original resolution when superpixels were used (-1 outside the model's view)
-    double seconds = 0;              // wall time of the whole explanation
-    double model_seconds = 0;        // part of it spent in model evaluations
-    int64_t model_evaluations = 0;   // images passed through the model
+    cv::Mat segments;          // CV_32S at original resolution when superpixels were used (-1 outside the model's view)
+    double seconds = 0;        // wall time of the whole explanation
+    double model_seconds = 0;  // part of it spent in model evaluations
+    int64_t model_evaluations = 0;  // images passed through the model
 };
 
 inline constexpr const char* kFlagNoPositiveEvidence = "no-positive-evidence";
@@ -83,13 +85,5 @@ public:
 std::vector<std::string> explainerNames();
 // Throws mirada::Error listing the valid names.
 std::unique_ptr<Explainer> makeExplainer(const std::string& name);
-
-// Settings table shared by every superpixel method.
-ParamSet superpixelParams();
-
-
-// Fallback model batch size for a device (CPU: 16, CUDA: 64), used when the
-// automatic measurement (models/batch_size.hpp) cannot run.
-int defaultBatchSize(const torch::Device& device);
 
 }  // namespace mirada

@@ -56,8 +56,7 @@ fs::path resolve(const fs::path& file, const char* testSetName) {
 void checkRange(const fs::path& p, int first, int count, uint32_t available) {
     if (first < 0 || count < 0 || static_cast<uint64_t>(first) + count > available)
         throw Error("dataset file '" + p.string() + "' holds " + std::to_string(available) + " items; items " +
-                    std::to_string(first) + " to " + std::to_string(int64_t(first) + count - 1) +
-                    " were asked for");
+                    std::to_string(first) + " to " + std::to_string(int64_t(first) + count - 1) + " were asked for");
 }
 
 }  // namespace
@@ -66,7 +65,8 @@ std::vector<cv::Mat> readIdxImages(const fs::path& file, int first, int count) {
     const fs::path p = resolve(file, "t10k-images-idx3-ubyte.gz");
     const auto bytes = readMaybeGz(p);
     if (bytes.size() < 16 || be32(bytes.data()) != 2051)
-        throw Error("'" + p.string() + "' is not an IDX image file (magic number 2051, e.g. t10k-images-idx3-ubyte.gz)");
+        throw Error("'" + p.string() +
+                    "' is not an IDX image file (magic number 2051, e.g. t10k-images-idx3-ubyte.gz)");
     const uint32_t n = be32(bytes.data() + 4), rows = be32(bytes.data() + 8), cols = be32(bytes.data() + 12);
     if (rows == 0 || cols == 0 || rows > kMaxIdxSide || cols > kMaxIdxSide)
         throw Error("'" + p.string() + "' announces images of " + std::to_string(rows) + " x " + std::to_string(cols) +
@@ -93,7 +93,8 @@ std::vector<int> readIdxLabels(const fs::path& file, int first, int count) {
     const fs::path p = resolve(file, "t10k-labels-idx1-ubyte.gz");
     const auto bytes = readMaybeGz(p);
     if (bytes.size() < 8 || be32(bytes.data()) != 2049)
-        throw Error("'" + p.string() + "' is not an IDX label file (magic number 2049, e.g. t10k-labels-idx1-ubyte.gz)");
+        throw Error("'" + p.string() +
+                    "' is not an IDX label file (magic number 2049, e.g. t10k-labels-idx1-ubyte.gz)");
     const uint32_t n = be32(bytes.data() + 4);
     if (bytes.size() < 8 + uint64_t(n)) throw Error("'" + p.string() + "' is truncated");
     checkRange(p, first, count, n);

@@ -36,10 +36,22 @@ int validOrientation(std::uint64_t v) { return (v >= 1 && v <= 8) ? static_cast<
 // ---------------------------------------------------------------- TIFF / EXIF
 std::size_t tiffTypeSize(std::uint32_t type) {
     switch (type) {
-        case 1: case 2: case 6: case 7: return 1;  // BYTE, ASCII, SBYTE, UNDEFINED
-        case 3: case 8: return 2;                  // SHORT, SSHORT
-        case 4: case 9: case 11: case 13: return 4;  // LONG, SLONG, FLOAT, IFD
-        case 5: case 10: case 12: case 16: case 17: case 18: return 8;  // RATIONAL.., LONG8..
+        case 1:
+        case 2:
+        case 6:
+        case 7: return 1;  // BYTE, ASCII, SBYTE, UNDEFINED
+        case 3:
+        case 8: return 2;  // SHORT, SSHORT
+        case 4:
+        case 9:
+        case 11:
+        case 13: return 4;  // LONG, SLONG, FLOAT, IFD
+        case 5:
+        case 10:
+        case 12:
+        case 16:
+        case 17:
+        case 18: return 8;  // RATIONAL.., LONG8..
         default: return 0;
     }
 }
@@ -56,9 +68,12 @@ struct TiffIfd0 {
 TiffIfd0 parseTiffIfd0(const Bytes& b) {
     TiffIfd0 out;
     bool big;
-    if (b.matches(0, std::string_view("II", 2))) big = false;
-    else if (b.matches(0, std::string_view("MM", 2))) big = true;
-    else return out;
+    if (b.matches(0, std::string_view("II", 2)))
+        big = false;
+    else if (b.matches(0, std::string_view("MM", 2)))
+        big = true;
+    else
+        return out;
     const std::uint32_t version = static_cast<std::uint32_t>(b.read(2, 2, big));
     bool bigtiff;
     std::uint64_t ifd;
@@ -174,7 +189,7 @@ std::optional<ImageHeader> readJpeg(const Bytes& b) {
     bool have_sof = false, exif_seen = false;
     std::size_t pos = 2;
     while (pos < b.size) {
-        if (b.data[pos] != 0xFF) break;  // not at a marker: malformed
+        if (b.data[pos] != 0xFF) break;                     // not at a marker: malformed
         while (pos < b.size && b.data[pos] == 0xFF) ++pos;  // fill bytes
         if (pos >= b.size) break;
         const std::uint8_t marker = b.data[pos++];
@@ -185,8 +200,7 @@ std::optional<ImageHeader> readJpeg(const Bytes& b) {
         if (len < 2) break;
         const std::size_t seg = pos + 2;
         const std::size_t seg_len = len - 2;
-        const bool sof = (marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 &&
-                         marker != 0xCC;
+        const bool sof = (marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
         if (sof && !have_sof && b.has(seg, 6)) {
             have_sof = true;
             h.bit_depth = b.data[seg];
@@ -247,8 +261,7 @@ std::optional<ImageHeader> readWebp(const Bytes& b) {
     h.format = "webp";
     h.bit_depth = 8;
     if (b.matches(12, "VP8 ")) {
-        if (!b.has(20, 10) || b.data[23] != 0x9D || b.data[24] != 0x01 || b.data[25] != 0x2A)
-            return std::nullopt;
+        if (!b.has(20, 10) || b.data[23] != 0x9D || b.data[24] != 0x01 || b.data[25] != 0x2A) return std::nullopt;
         h.width = b.le16(26) & 0x3FFF;
         h.height = b.le16(28) & 0x3FFF;
         h.channels = 3;
@@ -308,13 +321,18 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
 std::optional<ImageHeader> readPnm(const Bytes& b) {
     if (!b.has(0, 3) || b.data[0] != 'P' || b.data[1] < '1' || b.data[1] > '7') return std::nullopt;
     const char kind = static_cast<char>(b.data[1]);
-    auto is_space = [](std::uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+    auto is_space = [](std::uint8_t c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    };
     if (!is_space(b.data[2])) return std::nullopt;
     std::size_t pos = 2;
     // Next token (skipping whitespace and comments); empty when none.
     auto token = [&]() -> std::string {
         while (pos < b.size) {
-            if (is_space(b.data[pos])) { ++pos; continue; }
+            if (is_space(b.data[pos])) {
+                ++pos;
+                continue;
+            }
             if (b.data[pos] == '#') {
                 while (pos < b.size && b.data[pos] != '\n' && b.data[pos] != '\r') ++pos;
                 continue;
@@ -343,13 +361,20 @@ std::optional<ImageHeader> readPnm(const Bytes& b) {
             const std::string key = token();
             if (key.empty()) return std::nullopt;
             if (key == "ENDHDR") break;
-            if (key == "TUPLTYPE") { token(); continue; }
+            if (key == "TUPLTYPE") {
+                token();
+                continue;
+            }
             const auto v = number(token());
             if (!v) return std::nullopt;
-            if (key == "WIDTH") w = v;
-            else if (key == "HEIGHT") hh = v;
-            else if (key == "DEPTH") depth = v;
-            else if (key == "MAXVAL") maxval = v;
+            if (key == "WIDTH")
+                w = v;
+            else if (key == "HEIGHT")
+                hh = v;
+            else if (key == "DEPTH")
+                depth = v;
+            else if (key == "MAXVAL")
+                maxval = v;
         }
         if (!w || !hh) return std::nullopt;
         h.width = *w;

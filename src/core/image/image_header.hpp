@@ -21,13 +21,13 @@
 namespace mirada {
 
 struct ImageHeader {
-    std::string format;           // see the list above
+    std::string format;  // see the list above
     std::uint64_t width = 0;
     std::uint64_t height = 0;
-    int exif_orientation = 1;     // 1..8; 1 when absent or invalid
-    int channels = 0;             // channels as stored when the header says so (0 = unknown)
-    int bit_depth = 0;            // bits per channel when the header says so (0 = unknown)
-    bool animated = false;        // WebP with the VP8X animation flag (OpenCV 4.6 cannot decode those)
+    int exif_orientation = 1;  // 1..8; 1 when absent or invalid
+    int channels = 0;          // channels as stored when the header says so (0 = unknown)
+    int bit_depth = 0;         // bits per channel when the header says so (0 = unknown)
+    bool animated = false;     // WebP with the VP8X animation flag (OpenCV 4.6 cannot decode those)
 };
 
 std::optional<ImageHeader> readImageHeader(const std::uint8_t* data, std::size_t size);

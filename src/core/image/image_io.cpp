@@ -149,10 +149,11 @@ std::optional<std::string> jpegProblem(const std::uint8_t* d, std::size_t n) {
 
 // WebP: the RIFF container must be complete.
 std::optional<std::string> webpProblem(const std::uint8_t* d, std::size_t n) {
-    const std::uint64_t riff = std::uint64_t(d[4]) | (std::uint64_t(d[5]) << 8) | (std::uint64_t(d[6]) << 16) |
-                               (std::uint64_t(d[7]) << 24);
-    if (riff + 8 > n) return std::string("the RIFF container declares " + std::to_string(riff + 8) +
-                                         " bytes but the file has " + std::to_string(n));
+    const std::uint64_t riff =
+        std::uint64_t(d[4]) | (std::uint64_t(d[5]) << 8) | (std::uint64_t(d[6]) << 16) | (std::uint64_t(d[7]) << 24);
+    if (riff + 8 > n)
+        return std::string("the RIFF container declares " + std::to_string(riff + 8) + " bytes but the file has " +
+                           std::to_string(n));
     return std::nullopt;
 }
 
@@ -181,9 +182,21 @@ cv::Mat toRgb8(const cv::Mat& src, const cv::Vec3b& bg) {
             std::uint64_t r, g, b, a = kMax;
             switch (ch) {
                 case 1: r = g = b = s[0]; break;
-                case 2: r = g = b = s[0]; a = s[1]; break;
-                case 3: b = s[0]; g = s[1]; r = s[2]; break;
-                default: b = s[0]; g = s[1]; r = s[2]; a = s[3]; break;
+                case 2:
+                    r = g = b = s[0];
+                    a = s[1];
+                    break;
+                case 3:
+                    b = s[0];
+                    g = s[1];
+                    r = s[2];
+                    break;
+                default:
+                    b = s[0];
+                    g = s[1];
+                    r = s[2];
+                    a = s[3];
+                    break;
             }
             const std::uint64_t rest = kMax - a;
             o[0] = static_cast<std::uint8_t>((r * a + bgs[0] * rest + kDen / 2) / kDen);
@@ -223,12 +236,15 @@ void encodeAndWrite(const std::filesystem::path& file, const std::string& ext, c
 cv::Mat applyExifOrientation(const cv::Mat& image, int orientation) {
     cv::Mat out;
     switch (orientation) {
-        case 2: cv::flip(image, out, 1); break;                              // mirror horizontally
+        case 2: cv::flip(image, out, 1); break;  // mirror horizontally
         case 3: cv::rotate(image, out, cv::ROTATE_180); break;
-        case 4: cv::flip(image, out, 0); break;                              // mirror vertically
-        case 5: cv::transpose(image, out); break;                            // mirror across main diagonal
+        case 4: cv::flip(image, out, 0); break;    // mirror vertically
+        case 5: cv::transpose(image, out); break;  // mirror across main diagonal
         case 6: cv::rotate(image, out, cv::ROTATE_90_CLOCKWISE); break;
-        case 7: cv::transpose(image, out); cv::flip(out, out, -1); break;    // mirror across anti-diagonal
+        case 7:
+            cv::transpose(image, out);
+            cv::flip(out, out, -1);
+            break;  // mirror across anti-diagonal
         case 8: cv::rotate(image, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
         default: out = image; break;
     }
@@ -242,7 +258,8 @@ LoadedImage loadImage(const std::filesystem::path& file, const ImageLoadOptions&
     if (!std::filesystem::exists(st))
         throw Error("cannot open image " + quoted(name) + ": the file does not exist (check the path)");
     if (std::filesystem::is_directory(st))
-        throw Error("cannot open image " + quoted(name) + ": it is a folder, not an image file (give the path of an image)");
+        throw Error("cannot open image " + quoted(name) +
+                    ": it is a folder, not an image file (give the path of an image)");
     requireRegularFile(file, "image");  // a FIFO or device would block or never end
     std::ifstream in(file, std::ios::binary);
     if (!in)
@@ -256,7 +273,9 @@ LoadedImage loadImage(const std::filesystem::path& file, const ImageLoadOptions&
         if (size > 0) {
             bytes.resize(static_cast<std::size_t>(size));
             in.read(reinterpret_cast<char*>(bytes.data()), size);
-            if (in.gcount() != size) throw Error("cannot read image " + quoted(name) + ": reading stopped early (is the file still being written?)");
+            if (in.gcount() != size)
+                throw Error("cannot read image " + quoted(name) +
+                            ": reading stopped early (is the file still being written?)");
         } else if (size < 0) {
             // Not seekable (e.g. a pipe): read sequentially.
             in.clear();
@@ -273,8 +292,7 @@ LoadedImage decodeImage(const std::vector<std::uint8_t>& bytes, const std::strin
     const std::string q = quoted(name);
     const std::uint8_t* d = bytes.data();
     const std::size_t n = bytes.size();
-    if (n == 0)
-        throw Error("image " + q + " is empty (0 bytes): choose another file or export the image again");
+    if (n == 0) throw Error("image " + q + " is empty (0 bytes): choose another file or export the image again");
 
     const std::optional<ImageHeader> header = readImageHeader(d, n);
     if (!header) {
@@ -302,14 +320,15 @@ LoadedImage decodeImage(const std::vector<std::uint8_t>& bytes, const std::strin
         throw Error("image " + q + " declares " + std::to_string(w) + " x " + std::to_string(h) +
                     " pixels, more than one side can have: downscale the image first");
     if (header->animated)
-        throw Error("image " + q + " is an animated WebP, which Mirada cannot read (it explains still images): "
+        throw Error("image " + q +
+                    " is an animated WebP, which Mirada cannot read (it explains still images): "
                     "save the frame you want as PNG or JPEG and open that");
     if (auto problem = structuralProblem(header->format, d, n))
-        throw Error("image " + q + " is truncated or corrupt (" + *problem +
-                    "): export or download the image again");
+        throw Error("image " + q + " is truncated or corrupt (" + *problem + "): export or download the image again");
 
     if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-        throw Error("image " + q + " is larger than 2 GB, which OpenCV cannot decode: downscale or recompress it first");
+        throw Error("image " + q +
+                    " is larger than 2 GB, which OpenCV cannot decode: downscale or recompress it first");
     cv::Mat decoded;
     try {
         const cv::Mat buf(1, static_cast<int>(n), CV_8UC1, const_cast<std::uint8_t*>(d));
@@ -318,8 +337,8 @@ LoadedImage decodeImage(const std::vector<std::uint8_t>& bytes, const std::strin
         throw Error("image " + q + " is truncated or corrupt: OpenCV could not decode it (" + e.err +
                     "); export the image again as PNG or JPEG");
     } catch (const std::bad_alloc&) {
-        throw Error("not enough memory to decode image " + q + " (" + std::to_string(w) + " x " +
-                    std::to_string(h) + "): downscale the image first");
+        throw Error("not enough memory to decode image " + q + " (" + std::to_string(w) + " x " + std::to_string(h) +
+                    "): downscale the image first");
     }
     if (decoded.empty()) {
         if (header->format == "gif")
@@ -345,9 +364,8 @@ LoadedImage decodeImage(const std::vector<std::uint8_t>& bytes, const std::strin
     const int depth = decoded.depth();
     if (depth != CV_8U && depth != CV_16U) {
         const bool fp = depth == CV_32F || depth == CV_64F || depth == CV_16F;
-        throw Error("image " + q + " stores " + (fp ? "floating-point" : "signed or 32-bit integer") +
-                    " samples (" + matTypeName(decoded) +
-                    "), which Mirada does not read: convert it to an 8- or 16-bit PNG or TIFF");
+        throw Error("image " + q + " stores " + (fp ? "floating-point" : "signed or 32-bit integer") + " samples (" +
+                    matTypeName(decoded) + "), which Mirada does not read: convert it to an 8- or 16-bit PNG or TIFF");
     }
     const int ch = decoded.channels();
     if (ch < 1 || ch > 4)
@@ -367,10 +385,14 @@ LoadedImage decodeImage(const std::vector<std::uint8_t>& bytes, const std::strin
 
     cv::Mat rgb;
     try {
-        if (depth == CV_8U && ch == 3) cv::cvtColor(decoded, rgb, cv::COLOR_BGR2RGB);
-        else if (depth == CV_8U && ch == 1) cv::cvtColor(decoded, rgb, cv::COLOR_GRAY2RGB);
-        else if (depth == CV_8U) rgb = toRgb8<std::uint8_t>(decoded, options.background);
-        else rgb = toRgb8<std::uint16_t>(decoded, options.background);
+        if (depth == CV_8U && ch == 3)
+            cv::cvtColor(decoded, rgb, cv::COLOR_BGR2RGB);
+        else if (depth == CV_8U && ch == 1)
+            cv::cvtColor(decoded, rgb, cv::COLOR_GRAY2RGB);
+        else if (depth == CV_8U)
+            rgb = toRgb8<std::uint8_t>(decoded, options.background);
+        else
+            rgb = toRgb8<std::uint16_t>(decoded, options.background);
         decoded.release();
         // OpenCV's TIFF decoder applies the TIFF orientation tag itself (even with
         // IMREAD_UNCHANGED); for every other format it is applied here.
@@ -388,11 +410,15 @@ void writePngAtomic(const std::filesystem::path& file, const cv::Mat& image) {
     if (image.empty()) throw Error("cannot write " + q + ": the image is empty (nothing to save)");
     const int type = image.type();
     if (type != CV_8UC3 && type != CV_8UC1 && type != CV_16UC1)
-        throw Error("cannot write " + q + " as PNG: expected an 8-bit RGB (CV_8UC3), 8-bit grey (CV_8UC1) or "
-                    "16-bit single-channel (CV_16UC1) image, got " + matTypeName(image));
+        throw Error("cannot write " + q +
+                    " as PNG: expected an 8-bit RGB (CV_8UC3), 8-bit grey (CV_8UC1) or "
+                    "16-bit single-channel (CV_16UC1) image, got " +
+                    matTypeName(image));
     cv::Mat bgr;  // never convert in place: the caller's image stays RGB
-    if (type == CV_8UC3) cv::cvtColor(image, bgr, cv::COLOR_RGB2BGR);
-    else bgr = image;
+    if (type == CV_8UC3)
+        cv::cvtColor(image, bgr, cv::COLOR_RGB2BGR);
+    else
+        bgr = image;
     encodeAndWrite(file, ".png", bgr, {cv::IMWRITE_PNG_COMPRESSION, 3});
 }
 
@@ -422,8 +448,10 @@ void writeImageAtomic(const std::filesystem::path& file, const cv::Mat& rgb) {
         throw Error("cannot write " + q + ": expected an 8-bit RGB (CV_8UC3) or grey (CV_8UC1) image, got " +
                     matTypeName(rgb) + (type == CV_16UC1 ? " (16-bit images can be saved as .png)" : ""));
     cv::Mat bgr;  // never convert in place: the caller's image stays RGB
-    if (type == CV_8UC3) cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-    else bgr = rgb;
+    if (type == CV_8UC3)
+        cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    else
+        bgr = rgb;
     encodeAndWrite(file, codec, bgr, params);
 }
 

@@ -42,13 +42,13 @@ struct ImageLoadOptions {
 };
 
 struct LoadedImage {
-    cv::Mat rgb;                 // CV_8UC3, RGB order, EXIF orientation applied, alpha composited
-    std::string source;          // path or name for messages
-    std::string sha256;          // of the file's bytes
-    int source_bit_depth = 8;    // 8 or 16
-    int source_channels = 3;     // 1, 2, 3 or 4 as stored
+    cv::Mat rgb;               // CV_8UC3, RGB order, EXIF orientation applied, alpha composited
+    std::string source;        // path or name for messages
+    std::string sha256;        // of the file's bytes
+    int source_bit_depth = 8;  // 8 or 16
+    int source_channels = 3;   // 1, 2, 3 or 4 as stored
     bool had_alpha = false;
-    int exif_orientation = 1;    // 1..8 as read from the file (1 when none)
+    int exif_orientation = 1;  // 1..8 as read from the file (1 when none)
 };
 
 LoadedImage loadImage(const std::filesystem::path& file, const ImageLoadOptions& options = {});

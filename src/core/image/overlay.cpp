@@ -91,9 +91,12 @@ std::string ordinal(double p) {
     const long n = std::lround(p);
     const char* suffix = "th";
     if (n % 100 < 11 || n % 100 > 13) {
-        if (n % 10 == 1) suffix = "st";
-        else if (n % 10 == 2) suffix = "nd";
-        else if (n % 10 == 3) suffix = "rd";
+        if (n % 10 == 1)
+            suffix = "st";
+        else if (n % 10 == 2)
+            suffix = "nd";
+        else if (n % 10 == 3)
+            suffix = "rd";
     }
     std::snprintf(buf, sizeof buf, "%ld%s", n, suffix);
     return buf;
@@ -130,8 +133,10 @@ ColourScale colourScaleFor(const cv::Mat& heatmap, bool signedMap, const Overlay
             const float* h = heatmap.ptr<float>(y);
             for (int x = 0; x < heatmap.cols; ++x) {
                 const float v = std::isfinite(h[x]) ? h[x] : 0.0f;
-                if (signedMap) values.push_back(std::abs(v));
-                else if (v >= 0) values.push_back(v);
+                if (signedMap)
+                    values.push_back(std::abs(v));
+                else if (v >= 0)
+                    values.push_back(v);
             }
         }
         const float p = percentile(values, o.clip_percentile);
@@ -185,8 +190,7 @@ cv::Mat renderOverlay(const cv::Mat& rgb, const cv::Mat& heatmap, const ColourSc
         cv::Vec3b* dst = out.ptr<cv::Vec3b>(y);
         for (int x = 0; x < rgb.cols; ++x) {
             const cv::Vec3b colour = colourOf(h[x], scale, lut);
-            for (int c = 0; c < 3; ++c)
-                dst[x][c] = cv::saturate_cast<uchar>((1 - a) * src[x][c] + a * colour[c]);
+            for (int c = 0; c < 3; ++c) dst[x][c] = cv::saturate_cast<uchar>((1 - a) * src[x][c] + a * colour[c]);
         }
     }
     return out;

@@ -19,10 +19,13 @@
 namespace mirada {
 
 struct OverlayOptions {
-    std::string colormap = "jet";   // jet | turbo | inferno | viridis | magma | hot: unsigned maps; signed maps use blue-white-red
-    double opacity = 0.5;           // 0..1: weight of the scale colour over the image, the same for every pixel
-    std::string range = "per-map";  // per-map: each map's own end; shared: one end per kind (signed / unsigned) over all maps shown
-    double clip_percentile = 100;   // 50..100: the end is this percentile of |v| (unsigned: of the values >= 0); 100 = the maximum
+    std::string colormap =
+        "jet";  // jet | turbo | inferno | viridis | magma | hot: unsigned maps; signed maps use blue-white-red
+    double opacity = 0.5;  // 0..1: weight of the scale colour over the image, the same for every pixel
+    std::string range =
+        "per-map";  // per-map: each map's own end; shared: one end per kind (signed / unsigned) over all maps shown
+    double clip_percentile =
+        100;  // 50..100: the end is this percentile of |v| (unsigned: of the values >= 0); 100 = the maximum
 };
 
 std::vector<std::string> colormapNames();
@@ -59,7 +62,8 @@ cv::Vec3b scaleColour(float value, const ColourScale& scale, const std::string& 
 
 // RGB 8-bit overlay of `heatmap` (CV_32F, same size as rgb) on `rgb` (CV_8UC3).
 // Throws mirada::Error for bad options or inputs.
-cv::Mat renderOverlay(const cv::Mat& rgb, const cv::Mat& heatmap, const ColourScale& scale, const OverlayOptions& options);
+cv::Mat renderOverlay(const cv::Mat& rgb, const cv::Mat& heatmap, const ColourScale& scale,
+                      const OverlayOptions& options);
 
 // Colour bar (RGB) for a legend, `width` x `height`: column x shows the colour
 // of the value low + (high - low) * x / (width - 1), low on the left (0 unsigned,

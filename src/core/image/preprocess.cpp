@@ -117,11 +117,11 @@ cv::Mat mapToOriginal(const cv::Mat& inputMap, const InputGeometry& g, int inter
     if (src.cols != g.input_width || src.rows != g.input_height)
         cv::resize(inputMap, src, cv::Size(g.input_width, g.input_height), 0, 0, interpolation);
     // original (x, y) -> input (u, v) = ((x + 0.5 - x0) / sx - 0.5, ...)
-    cv::Mat M = (cv::Mat_<double>(2, 3) << 1.0 / g.sx, 0, (0.5 - g.x0) / g.sx - 0.5, 0, 1.0 / g.sy,
-                 (0.5 - g.y0) / g.sy - 0.5);
+    cv::Mat M =
+        (cv::Mat_<double>(2, 3) << 1.0 / g.sx, 0, (0.5 - g.x0) / g.sx - 0.5, 0, 1.0 / g.sy, (0.5 - g.y0) / g.sy - 0.5);
     cv::Mat out;
-    cv::warpAffine(src, out, M, cv::Size(g.image_width, g.image_height), interpolation | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT,
-                   cv::Scalar(outside));
+    cv::warpAffine(src, out, M, cv::Size(g.image_width, g.image_height), interpolation | cv::WARP_INVERSE_MAP,
+                   cv::BORDER_CONSTANT, cv::Scalar(outside));
     return out;
 }
 

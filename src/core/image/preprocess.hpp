@@ -4,7 +4,7 @@
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
-#include "models/model.hpp"
+#include "image/input_spec.hpp"
 
 namespace mirada {
 

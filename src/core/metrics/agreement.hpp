@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "explain/explainer.hpp"
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "image/preprocess.hpp"
 
 namespace mirada {
@@ -39,7 +39,7 @@ cv::Mat topFractionMask(const cv::Mat& map, double fraction, const cv::Mat& mask
 double topFractionIoU(const cv::Mat& a, const cv::Mat& b, double fraction, const cv::Mat& mask = {});
 
 struct AgreementMatrix {
-    std::vector<std::string> methods;           // row / column names
+    std::vector<std::string> methods;  // row / column names
     double top_percent = 10;
     std::vector<std::vector<double>> spearman;  // symmetric, 1 on the diagonal
     std::vector<std::vector<double>> top_iou;   // symmetric, 1 on the diagonal

@@ -25,9 +25,10 @@ ParamSet faithfulnessParams() {
             floatParam("step_fraction", d.step_fraction, 1e-6, 1.0,
                        "Fraction of the model input's pixels removed (deletion) or revealed (insertion) per step; "
                        "the paper's 1/224 = 0.00446 evaluates 225 points per curve, coarser steps are faster"),
-            choiceParam("fill", d.fill, methodFillChoices(false),
-                        "What a deleted pixel becomes (and, with insertion_start = fill, what insertion starts from): " +
-                            methodFillHelp(false)),
+            choiceParam(
+                "fill", d.fill, methodFillChoices(false),
+                "What a deleted pixel becomes (and, with insertion_start = fill, what insertion starts from): " +
+                    methodFillHelp(false)),
             choiceParam("insertion_start", d.insertion_start, {"fill", "blur"},
                         "What insertion starts from before revealing pixels: fill (default: the same baseline "
                         "deletion removes pixels to) or blur (RISE's blurred copy, blur_sigma / blur_kernel)"),
@@ -42,8 +43,7 @@ ParamSet faithfulnessParams() {
 
 FaithfulnessSettings faithfulnessSettingsFrom(const ParamSet& given) {
     const ParamSet p = given.specs().empty() ? faithfulnessParams() : given;
-    if (p.group() != "faithfulness")
-        throw Error("the settings given are for '" + p.group() + "', not 'faithfulness'");
+    if (p.group() != "faithfulness") throw Error("the settings given are for '" + p.group() + "', not 'faithfulness'");
     FaithfulnessSettings s;
     s.step_fraction = p.getFloat("step_fraction");
     s.fill = p.getChoice("fill");
@@ -87,7 +87,8 @@ torch::Tensor gaussianBlur(const torch::Tensor& x, double sigma, int kernel) {
     k = torch::exp(-(k * k) / (2 * sigma * sigma));
     k = (k / k.sum()).to(x.options());
     const bool reflect = x.size(2) > half && x.size(3) > half;
-    const auto mode = reflect ? F::PadFuncOptions::mode_t(torch::kReflect) : F::PadFuncOptions::mode_t(torch::kReplicate);
+    const auto mode =
+        reflect ? F::PadFuncOptions::mode_t(torch::kReflect) : F::PadFuncOptions::mode_t(torch::kReplicate);
     auto padded = F::pad(x, F::PadFuncOptions({half, half, half, half}).mode(mode));
     const auto conv = F::Conv2dFuncOptions().groups(c);
     auto h = F::conv2d(padded, k.view({1, 1, 1, kernel}).expand({c, 1, 1, kernel}).contiguous(), conv);
@@ -113,7 +114,7 @@ struct FaithfulnessEvaluator::State {
     torch::Tensor fill;     // [1, C, H, W] what deletion puts in
     torch::Tensor blurred;  // [1, C, H, W] insertion's start
     InputGeometry geometry;
-    cv::Mat inside;          // CV_8U input grid, 1 = sees the image
+    cv::Mat inside;  // CV_8U input grid, 1 = sees the image
     int inside_count = 0;
     std::vector<int64_t> tie_order;  // seeded permutation of all input pixels (tie-breaking)
 };
@@ -163,9 +164,9 @@ FaithfulnessEvaluator::FaithfulnessEvaluator(const FaithfulnessRequest& request)
         const auto& labels = model.info().labels;
         const std::string label =
             target_ < static_cast<int>(labels.size()) ? labels[target_] : "class " + std::to_string(target_);
-        guard_ = checkBaseline(probs[0][target_].item<double>(), probs[1][target_].item<double>(),
-                               perturbationSettingsFrom(request.perturbation).guard, baseline_, label,
-                               "Deletion/insertion");
+        guard_ =
+            checkBaseline(probs[0][target_].item<double>(), probs[1][target_].item<double>(),
+                          perturbationSettingsFrom(request.perturbation).guard, baseline_, label, "Deletion/insertion");
     }
 
     const int64_t n = static_cast<int64_t>(s.geometry.input_width) * s.geometry.input_height;
@@ -246,7 +247,8 @@ FaithfulnessCurves FaithfulnessEvaluator::evaluateRanking(const std::vector<int6
                 c10::InferenceMode guard;
                 // mask[i, p] = pixel p is among the first counts[start + i] of the ranking.
                 const auto mask = (rankpos < countsT.narrow(0, start, b).view({b, 1})).view({b, 1, h, w});
-                const auto mixed = deletion ? torch::where(mask, s.fill, s.input) : torch::where(mask, s.input, s.blurred);
+                const auto mixed =
+                    deletion ? torch::where(mask, s.fill, s.input) : torch::where(mask, s.input, s.blurred);
                 // Plain NCHW strides: where() over broadcast operands may return strides that make a
                 // one-channel batch look channels-last, which sends convolutions down a much slower path.
                 const auto batch = torch::empty(mixed.sizes(), mixed.options()).copy_(mixed);
@@ -269,8 +271,8 @@ FaithfulnessCurves FaithfulnessEvaluator::evaluateRanking(const std::vector<int6
             }
             ++batchesDone;
             ctx.report(static_cast<double>(batchesDone) / (2.0 * batchesPerCurve),
-                       std::string(deletion ? "deletion" : "insertion") + ": " +
-                           std::to_string(start + b) + "/" + std::to_string(points) + " points");
+                       std::string(deletion ? "deletion" : "insertion") + ": " + std::to_string(start + b) + "/" +
+                           std::to_string(points) + " points");
         }
         c.auc = curveAuc(c.fraction, c.score);
     }
@@ -311,8 +313,8 @@ FaithfulnessCurves FaithfulnessEvaluator::randomFloor(const RunContext& ctx) {
     return mean;
 }
 
-FaithfulnessReport evaluateFaithfulness(const FaithfulnessRequest& request, const std::vector<Explanation>& explanations,
-                                        const RunContext& ctx) {
+FaithfulnessReport evaluateFaithfulness(const FaithfulnessRequest& request,
+                                        const std::vector<Explanation>& explanations, const RunContext& ctx) {
     const auto t0 = std::chrono::steady_clock::now();
     FaithfulnessRequest req = request;
     if (req.target_index < 0 && !explanations.empty()) req.target_index = explanations.front().target_index;

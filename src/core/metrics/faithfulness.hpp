@@ -27,7 +27,7 @@
 #include "explain/baseline_setting.hpp"
 #include "explain/explainer.hpp"
 #include "explain/run_context.hpp"
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "models/model.hpp"
 
 namespace mirada {
@@ -35,11 +35,13 @@ namespace mirada {
 // Table: faithfulnessParams() (group "faithfulness"); member initialisers are the defaults.
 struct FaithfulnessSettings {
     double step_fraction = 1.0 / 224;  // fraction of the input's pixels changed per step, (0, 1]; paper: 1/224
-    std::string fill = "shared";       // deletion fill: "shared" (perturbation.baseline, the model's own by default) or a baseline name
-    std::string insertion_start = "fill";  // "fill": insertion starts from the same baseline; "blur": RISE's blurred copy
-    double blur_sigma = 5.0;           // Gaussian sigma of the blurred copy (insertion_start "blur"), input px, > 0
-    int blur_kernel = 11;              // Gaussian kernel size, odd, input px
-    int random_repeats = 3;            // random rankings averaged into the floor curves; 0 = no floor
+    std::string fill =
+        "shared";  // deletion fill: "shared" (perturbation.baseline, the model's own by default) or a baseline name
+    std::string insertion_start =
+        "fill";               // "fill": insertion starts from the same baseline; "blur": RISE's blurred copy
+    double blur_sigma = 5.0;  // Gaussian sigma of the blurred copy (insertion_start "blur"), input px, > 0
+    int blur_kernel = 11;     // Gaussian kernel size, odd, input px
+    int random_repeats = 3;   // random rankings averaged into the floor curves; 0 = no floor
 };
 
 ParamSet faithfulnessParams();
@@ -126,19 +128,19 @@ struct FaithfulnessReport {
     ResolvedBaseline baseline;  // what deleted pixels became, and why
     BaselineGuard guard;        // the baseline's score against the image's
     int target_index = 0;
-    int pixels = 0;           // input pixels ranked
-    int pixels_per_step = 0;  // pixels changed per step
-    std::vector<std::string> methods;           // Explanation::method, in the order given
-    std::vector<FaithfulnessCurves> curves;     // same order
-    FaithfulnessCurves random;                  // the floor (empty curves when random_repeats = 0)
+    int pixels = 0;                          // input pixels ranked
+    int pixels_per_step = 0;                 // pixels changed per step
+    std::vector<std::string> methods;        // Explanation::method, in the order given
+    std::vector<FaithfulnessCurves> curves;  // same order
+    FaithfulnessCurves random;               // the floor (empty curves when random_repeats = 0)
     int64_t model_evaluations = 0;
     double seconds = 0;
 };
 
 // request.target_index -1 takes the first explanation's target. Progress goes
 // over all maps and the floor; throws mirada::Cancelled when cancelled.
-FaithfulnessReport evaluateFaithfulness(const FaithfulnessRequest& request, const std::vector<Explanation>& explanations,
-                                        const RunContext& ctx = {});
+FaithfulnessReport evaluateFaithfulness(const FaithfulnessRequest& request,
+                                        const std::vector<Explanation>& explanations, const RunContext& ctx = {});
 
 // {"settings", "target_index", "pixels", "pixels_per_step", "model_evaluations", "seconds",
 //  "methods": {"gradcam": {"deletion_auc", "insertion_auc"}, ...},

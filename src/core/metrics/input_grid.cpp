@@ -25,9 +25,9 @@ void footprint(double lo, double step, int size, int& a, int& b) {
 
 cv::Mat heatmapToInputGrid(const cv::Mat& heatmap, const InputGeometry& g, float outside, cv::Mat* inside) {
     if (heatmap.type() != CV_32F || heatmap.cols != g.image_width || heatmap.rows != g.image_height)
-        throw Error("heatmap of " + std::to_string(heatmap.cols) + "x" + std::to_string(heatmap.rows) +
-                    " (type " + std::to_string(heatmap.type()) + ") does not match the image's " +
-                    std::to_string(g.image_width) + "x" + std::to_string(g.image_height) +
+        throw Error("heatmap of " + std::to_string(heatmap.cols) + "x" + std::to_string(heatmap.rows) + " (type " +
+                    std::to_string(heatmap.type()) + ") does not match the image's " + std::to_string(g.image_width) +
+                    "x" + std::to_string(g.image_height) +
                     "; the metrics need a float heatmap at the original image's resolution");
     cv::Mat sum;
     cv::integral(heatmap, sum, CV_64F);

@@ -16,7 +16,8 @@ std::vector<std::vector<std::string>> faithfulnessSheetLines(const FaithfulnessR
     std::vector<std::vector<std::string>> lines;
     const bool floor = !report.random.deletion.fraction.empty();
     for (const auto& c : report.curves) {
-        lines.push_back({"deletion AUC " + fixed3(c.deletion.auc) + (floor ? " (rnd " + fixed3(report.random.deletion.auc) + ")" : ""),
+        lines.push_back({"deletion AUC " + fixed3(c.deletion.auc) +
+                             (floor ? " (rnd " + fixed3(report.random.deletion.auc) + ")" : ""),
                          "insertion AUC " + fixed3(c.insertion.auc) +
                              (floor ? " (rnd " + fixed3(report.random.insertion.auc) + ")" : "")});
     }
@@ -55,10 +56,10 @@ std::string faithfulnessVerdict(const FaithfulnessReport& report, size_t i) {
 }
 
 std::string sanityVerdict(const SanityMethodResult& m, double p) {
-    const std::string v =
-        m.verdict == "blank"     ? "blank: with the weights randomised the map is constant, so the check cannot tell"
-        : m.verdict == "flagged" ? "FLAGGED: the map hardly changes, it does not reflect the model"
-                                 : "ok: the map changes with the model";
+    const std::string v = m.verdict == "blank"
+                              ? "blank: with the weights randomised the map is constant, so the check cannot tell"
+                          : m.verdict == "flagged" ? "FLAGGED: the map hardly changes, it does not reflect the model"
+                                                   : "ok: the map changes with the model";
     return withCaution(v, p);
 }
 

@@ -59,9 +59,7 @@ uint64_t splitmix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-bool isNormalisation(const std::string& kind) {
-    return kind.find("Norm") != std::string::npos;
-}
+bool isNormalisation(const std::string& kind) { return kind.find("Norm") != std::string::npos; }
 
 std::string suffixAfterDot(const std::string& name) {
     const auto dot = name.rfind('.');
@@ -145,8 +143,8 @@ SanityCheckResult runSanityCheck(const std::vector<SanityInput>& inputs, const P
     if (groups.empty())
         throw Error("sanity check: model '" + model->info().name +
                     "' does not expose its parameters, so its layers cannot be re-initialised");
-    const size_t steps = r.settings.layers == 0 ? groups.size()
-                                                : std::min(groups.size(), static_cast<size_t>(r.settings.layers));
+    const size_t steps =
+        r.settings.layers == 0 ? groups.size() : std::min(groups.size(), static_cast<size_t>(r.settings.layers));
     const bool absolute = r.settings.compare == "absolute";
     // Correlations on the model's input grid, like the agreement between methods.
     const InputGeometry geometry = inputGeometry(inputs.front().request.image.size(), model->info().input);
@@ -206,7 +204,8 @@ SanityCheckResult runSanityCheck(const std::vector<SanityInput>& inputs, const P
 
 nlohmann::json toJson(const SanityCheckResult& r) {
     nlohmann::json j;
-    j["settings"] = {{"layers", r.settings.layers}, {"threshold", r.settings.threshold}, {"compare", r.settings.compare}};
+    j["settings"] = {
+        {"layers", r.settings.layers}, {"threshold", r.settings.threshold}, {"compare", r.settings.compare}};
     j["seed"] = r.seed;
     j["layers"] = r.layers;
     j["seconds"] = r.seconds;

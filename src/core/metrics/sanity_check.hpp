@@ -18,16 +18,17 @@
 
 #include "explain/explainer.hpp"
 #include "explain/run_context.hpp"
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "models/model.hpp"
 
 namespace mirada {
 
 // Table: sanityParams() (group "sanity").
 struct SanitySettings {
-    int layers = 0;                    // layers randomised, top-down, one more per step; 0 = every layer
-    double threshold = 0.5;            // flag a method whose correlation after the last step is still >= this
-    std::string compare = "absolute";  // "absolute": rank |map| (Adebayo et al.'s main measure); "signed": rank raw values
+    int layers = 0;          // layers randomised, top-down, one more per step; 0 = every layer
+    double threshold = 0.5;  // flag a method whose correlation after the last step is still >= this
+    std::string compare =
+        "absolute";  // "absolute": rank |map| (Adebayo et al.'s main measure); "signed": rank raw values
 };
 ParamSet sanityParams();
 SanitySettings sanitySettingsFrom(const ParamSet& params);  // empty -> defaults
@@ -62,9 +63,9 @@ struct SanityInput {
 
 struct SanityMethodResult {
     std::string method, title;
-    std::vector<double> spearman;   // correlation with the original after each step (0 when the map is blank)
-    std::vector<bool> blank;        // per step: the recomputed map is constant (all zero, say) inside the view
-    bool flagged = false;           // spearman.back() >= threshold: the map does not follow the model
+    std::vector<double> spearman;  // correlation with the original after each step (0 when the map is blank)
+    std::vector<bool> blank;       // per step: the recomputed map is constant (all zero, say) inside the view
+    bool flagged = false;          // spearman.back() >= threshold: the map does not follow the model
     // "ok" (the map changes with the model), "flagged" (it hardly changes) or
     // "blank" (after the last step the map is constant: the method shows nothing
     // for the randomised model, which says nothing about whether it tracks the
@@ -78,7 +79,7 @@ struct SanityCheckResult {
     uint64_t seed = 0;
     std::vector<std::string> layers;  // the layer randomised at each step, top-down ("fc", "block3.0", ...)
     std::vector<SanityMethodResult> methods;
-    double target_probability = 1;    // p of the explained class on the image (for the caution on verdicts)
+    double target_probability = 1;  // p of the explained class on the image (for the caution on verdicts)
     double seconds = 0;
 };
 

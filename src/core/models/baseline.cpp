@@ -28,7 +28,8 @@ Baseline baselineFromName(const std::string& name) {
         if (names[i] == name) return Baseline{static_cast<Baseline::Kind>(i), {}};
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    throw Error("unknown baseline '" + name + "'; use one of: " + list + " (or a list of per-channel values on [0, 1])");
+    throw Error("unknown baseline '" + name + "'; use one of: " + list +
+                " (or a list of per-channel values on [0, 1])");
 }
 
 std::string baselineHelp() {

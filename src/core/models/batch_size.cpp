@@ -9,9 +9,10 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "explain/explainer.hpp"
 
 namespace mirada {
+
+int defaultBatchSize(const torch::Device& device) { return device.is_cuda() ? 64 : 16; }
 namespace {
 
 std::mutex g_mutex;

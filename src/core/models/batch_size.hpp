@@ -6,6 +6,10 @@
 
 namespace mirada {
 
+// Fallback model batch size for a device (CPU: 16, CUDA: 64), used when the
+// automatic measurement cannot run.
+int defaultBatchSize(const torch::Device& device);
+
 // requested > 0: returned as it is. 0 (auto): measuredBatchSize(model).
 // Negative: mirada::Error.
 int resolveBatchSize(Model& model, int requested);

@@ -82,9 +82,9 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
     const json j = parseJsonBounded(ss.str(), "model descriptor '" + file.string() + "'");
     if (!j.is_object()) throw Error("model descriptor '" + file.string() + "' must be a JSON object {...}");
 
-    static const std::set<std::string> known{"name", "torchscript", "input", "resize", "resize_shorter", "mean",
-                                             "std", "labels", "labels_file", "target_layer", "output", "baseline",
-                                             "comment"};
+    static const std::set<std::string> known{"name",   "torchscript", "input",  "resize",      "resize_shorter",
+                                             "mean",   "std",         "labels", "labels_file", "target_layer",
+                                             "output", "baseline",    "comment"};
     for (const auto& [key, value] : j.items()) {
         (void)value;
         if (!known.count(key)) {
@@ -222,12 +222,13 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
             } catch (const Error&) {
                 std::string list;
                 for (const auto& n : baselineNames()) list += (list.empty() ? "" : ", ") + ("\"" + n + "\"");
-                c.fail("baseline", "is \"" + name + "\"; use one of " + list +
-                                       " or a list of per-channel values on [0, 1]");
+                c.fail("baseline",
+                       "is \"" + name + "\"; use one of " + list + " or a list of per-channel values on [0, 1]");
             }
             if (info.baseline.kind == Baseline::Kind::SegmentMean)
-                c.fail("baseline", "is \"segment-mean\", which depends on superpixels; a model's baseline must be "
-                                   "an image (black, dataset-mean, image-mean, blur, grey or per-channel values)");
+                c.fail("baseline",
+                       "is \"segment-mean\", which depends on superpixels; a model's baseline must be "
+                       "an image (black, dataset-mean, image-mean, blur, grey or per-channel values)");
         } else if (b.is_array()) {
             Baseline v{Baseline::Kind::Values, {}};
             for (const auto& e : b) {
@@ -241,8 +242,8 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
                                        std::to_string(in_.channels) + ")");
             info.baseline = v;
         } else {
-            c.fail("baseline", "must be a name (\"black\", \"blur\", ...) or a list of per-channel values, found " +
-                                   typeName(b));
+            c.fail("baseline",
+                   "must be a name (\"black\", \"blur\", ...) or a list of per-channel values, found " + typeName(b));
         }
         info.baseline_source = "the model descriptor";
     }

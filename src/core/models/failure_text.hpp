@@ -11,8 +11,8 @@
 namespace mirada {
 
 struct FailureText {
-    std::string text;             // one line, at most ~400 characters
-    bool out_of_memory = false;   // an allocation failed (CPU or GPU)
+    std::string text;            // one line, at most ~400 characters
+    bool out_of_memory = false;  // an allocation failed (CPU or GPU)
 };
 
 // - c10::Error: its message without the C++ backtrace;

@@ -128,9 +128,12 @@ torch::jit::Module optimizeForInference(const torch::jit::Module& module) {
 torch::jit::Module scriptNativeNetwork(const std::string& arch,
                                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
     std::string source;
-    if (arch == "resnet50") source = resnet50Source();
-    else if (arch == "vgg16") source = vgg16Source();
-    else throw Error("no TorchScript form for the native architecture '" + arch + "'");
+    if (arch == "resnet50")
+        source = resnet50Source();
+    else if (arch == "vgg16")
+        source = vgg16Source();
+    else
+        throw Error("no TorchScript form for the native architecture '" + arch + "'");
     torch::jit::Module m(arch == "resnet50" ? "MiradaResNet50Eval" : "MiradaVgg16Eval");
     m.register_attribute("training", c10::BoolType::get(), false);
     for (const auto& [name, t] : tensors) {
@@ -144,7 +147,9 @@ torch::jit::Module scriptNativeNetwork(const std::string& arch,
 
 FastEvaluator::FastEvaluator(std::string owner, std::function<torch::jit::Module()> build,
                              std::vector<torch::Tensor> weights, std::vector<int64_t> probeShape)
-    : owner_(std::move(owner)), build_(std::move(build)), weights_(std::move(weights)),
+    : owner_(std::move(owner)),
+      build_(std::move(build)),
+      weights_(std::move(weights)),
       probe_shape_(std::move(probeShape)) {}
 
 bool FastEvaluator::weightsChanged() const {

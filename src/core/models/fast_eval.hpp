@@ -104,7 +104,7 @@ private:
     bool failed_ = false;
     bool enabled_ = true;
     EvalForm form_ = EvalForm::Optimized;
-    bool measured_ = false;                       // Auto: the forms were timed once ...
+    bool measured_ = false;                         // Auto: the forms were timed once ...
     EvalForm measured_form_ = EvalForm::Optimized;  // ... and this one kept for every rebuild
     std::vector<int64_t> probe_shape_;
     int builds_ = 0;

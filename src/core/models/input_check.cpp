@@ -59,9 +59,8 @@ InputCheck checkInput(Model& model, const cv::Mat& rgb) {
     c.colourfulness = colourfulnessOf(rgb);
 
     if (c.top1_probability < kUnsureTop1 || c.entropy > kUnsureEntropy)
-        c.hints.push_back("The model is unsure about this image (top-1 '" + c.top1_label +
-                          "' p = " + fmt("%.2f", c.top1_probability) + ", prediction entropy " +
-                          fmt("%.0f", 100 * c.entropy) +
+        c.hints.push_back("The model is unsure about this image (top-1 '" + c.top1_label + "' p = " +
+                          fmt("%.2f", c.top1_probability) + ", prediction entropy " + fmt("%.0f", 100 * c.entropy) +
                           "% of the maximum): it may be unlike what the model was trained on, so read every map "
                           "with care.");
     if (spec.channels == 1 && c.colourfulness > kColourfulImage)

@@ -16,8 +16,8 @@ namespace mirada {
 struct InputCheck {
     std::string top1_label;
     double top1_probability = 0;
-    double entropy = 0;            // prediction entropy / log(classes), 0 (certain) .. 1 (uniform)
-    double colourfulness = 0;      // mean of max(R,G,B) - min(R,G,B), 0..255 (0 = grey)
+    double entropy = 0;              // prediction entropy / log(classes), 0 (certain) .. 1 (uniform)
+    double colourfulness = 0;        // mean of max(R,G,B) - min(R,G,B), 0..255 (0 = grey)
     std::vector<std::string> hints;  // sentences; empty when nothing looks off
     nlohmann::json toJson() const;
 };

@@ -6,20 +6,12 @@
 
 namespace mirada {
 
-std::string toString(InputSpec::Resize r) {
-    switch (r) {
-        case InputSpec::Resize::CenterCrop: return "center-crop";
-        case InputSpec::Resize::Stretch: return "stretch";
-        case InputSpec::Resize::Letterbox: return "letterbox";
-    }
-    return "?";
-}
-
-InputSpec::Resize resizeFromString(const std::string& s) {
-    if (s == "center-crop") return InputSpec::Resize::CenterCrop;
-    if (s == "stretch") return InputSpec::Resize::Stretch;
-    if (s == "letterbox") return InputSpec::Resize::Letterbox;
-    throw Error("unknown resize policy '" + s + "'; use center-crop, stretch or letterbox");
+torch::Tensor Model::forwardReplacingLayer(const torch::Tensor& batch, const std::string& layer,
+                                           const torch::Tensor& replacement) {
+    (void)batch;
+    (void)replacement;
+    throw Error("model '" + info().name + "' cannot replace the output of layer '" + layer +
+                "' inside its forward pass; use a TorchScript model, VGG16 or ResNet50 for this method");
 }
 
 std::vector<ParameterGroup> groupLayersTopDown(const std::vector<ParameterGroup>& leaves) {
@@ -59,7 +51,8 @@ torch::Device resolveDevice(DeviceChoice choice, std::string* notice) {
         case DeviceChoice::Cuda:
             if (cuda) return torch::Device(torch::kCUDA, 0);
             if (notice)
-                *notice = "CUDA was requested but no CUDA device is available to this LibTorch build; running on the CPU";
+                *notice =
+                    "CUDA was requested but no CUDA device is available to this LibTorch build; running on the CPU";
             return torch::kCPU;
     }
     return torch::kCPU;

@@ -8,43 +8,25 @@
 #include <string>
 #include <vector>
 
+#include "image/input_spec.hpp"
 #include "models/baseline.hpp"
 
 namespace mirada {
 
-// How an image becomes the model's input tensor.
-struct InputSpec {
-    enum class Resize {
-        CenterCrop,  // shorter side -> resize_shorter, then centre crop width x height (torchvision)
-        Stretch,     // resize straight to width x height, aspect ratio not kept
-        Letterbox,   // fit inside width x height keeping aspect, pad with the mean colour
-    };
-    int width = 224;          // model input width, pixels (>= 1)
-    int height = 224;         // model input height, pixels (>= 1)
-    int channels = 3;         // 1 (grey) or 3 (RGB)
-    Resize resize = Resize::CenterCrop;
-    int resize_shorter = 256; // CenterCrop only: shorter side before cropping, pixels
-    std::vector<float> mean{0.485f, 0.456f, 0.406f};  // per channel, on [0,1] pixel values
-    std::vector<float> std{0.229f, 0.224f, 0.225f};   // per channel, > 0
-};
-
-std::string toString(InputSpec::Resize r);
-InputSpec::Resize resizeFromString(const std::string& s);  // throws mirada::Error
-
 struct ModelInfo {
-    std::string name;                  // display name, e.g. "resnet50" or "fashion-cnn"
-    std::string architecture;          // "vgg16", "resnet50" or "torchscript"
-    std::vector<std::string> labels;   // one per output class
+    std::string name;                 // display name, e.g. "resnet50" or "fashion-cnn"
+    std::string architecture;         // "vgg16", "resnet50" or "torchscript"
+    std::vector<std::string> labels;  // one per output class
     InputSpec input;
     bool outputs_probabilities = false;  // true when forward() already returns probabilities
-    std::string default_target_layer;  // module path used by CAM methods when none is named
+    std::string default_target_layer;    // module path used by CAM methods when none is named
     // What "removed" looks like to this model (descriptor field "baseline"); the
     // default of every perturbation method and of deletion/insertion.
     Baseline baseline{Baseline::Kind::Blur, {}};
     std::string baseline_source = "Mirada's default (blur) for a model that does not name one";
-    std::string weights_file;          // file the weights came from (absolute path)
-    std::string weights_sha256;        // hex SHA-256 of that file
-    std::string descriptor_file;       // JSON descriptor, when one was used
+    std::string weights_file;     // file the weights came from (absolute path)
+    std::string weights_sha256;   // hex SHA-256 of that file
+    std::string descriptor_file;  // JSON descriptor, when one was used
 };
 
 // A named module inside the network and the shape of its output for one input.
@@ -90,6 +72,14 @@ public:
     // Forward with autograd on, capturing the output of module `layer`.
     // Throws mirada::Error naming the valid layers when `layer` is unknown.
     virtual TapResult forwardWithTap(const torch::Tensor& batch, const std::string& layer) = 0;
+    // Inference with the output of module `layer` replaced by `replacement`
+    // (that layer's output shape, batch N) for the rest of the network, as the
+    // network passes it on (Ablation-CAM). batch: [N, C, H, W], on device();
+    // what only feeds the layer may be skipped. Returns [N, classes]. Throws
+    // mirada::Error naming the valid layers when `layer` is unknown, and for a
+    // model that cannot do it (the default).
+    virtual torch::Tensor forwardReplacingLayer(const torch::Tensor& batch, const std::string& layer,
+                                                const torch::Tensor& replacement);
     // All module paths in definition order with their output shapes.
     virtual std::vector<LayerInfo> layers() = 0;
     virtual void to(torch::Device device) = 0;

@@ -87,8 +87,11 @@ std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::strin
     if (arch.empty()) {
         std::string keys;
         for (size_t i = 0; i < std::min<size_t>(sd.size(), 5); ++i) keys += (i ? ", " : "") + sd[i].name;
-        throw Error("'" + file.string() + "' holds a state dict that is not a torchvision VGG16 or ResNet50 (it looks "
-                    "like " + describeStateDict(sd) + "; its first tensors: " + keys + "). Mirada builds VGG16 and "
+        throw Error("'" + file.string() +
+                    "' holds a state dict that is not a torchvision VGG16 or ResNet50 (it looks "
+                    "like " +
+                    describeStateDict(sd) + "; its first tensors: " + keys +
+                    "). Mirada builds VGG16 and "
                     "ResNet50 from torchvision weight files; for any other network export it to TorchScript "
                     "(torch.jit.script(model).save(\"m.pt\")) and load that, with a .json descriptor beside it");
     }
@@ -117,7 +120,8 @@ std::unique_ptr<Model> loadWeightsFile(const fs::path& file, const std::string& 
         }
         case WeightFileFormat::Unknown: break;
     }
-    throw Error("'" + file.string() + "' is neither a PyTorch weight file (.pth, zip or legacy format) nor a "
+    throw Error("'" + file.string() +
+                "' is neither a PyTorch weight file (.pth, zip or legacy format) nor a "
                 "TorchScript archive. If it was downloaded, the download may be incomplete: get it again");
 }
 
@@ -143,11 +147,17 @@ void configureIntraOpThreads() {
 
 const std::vector<ZooEntry>& modelZoo() {
     static const std::vector<ZooEntry> zoo = {
-        {"fashion-cnn", "Small CNN trained on Fashion-MNIST (28x28 grey, 10 classes); bundled", {"fashion-cnn/fashion-cnn.json"}, ""},
-        {"resnet50", "ResNet-50 v1.5, ImageNet-1k (torchvision weights)",
+        {"fashion-cnn",
+         "Small CNN trained on Fashion-MNIST (28x28 grey, 10 classes); bundled",
+         {"fashion-cnn/fashion-cnn.json"},
+         ""},
+        {"resnet50",
+         "ResNet-50 v1.5, ImageNet-1k (torchvision weights)",
          {"resnet50-11ad3fa6.pth", "resnet50-0676ba61.pth", "resnet50.pth", "resnet50.pt"},
          "https://download.pytorch.org/models/resnet50-11ad3fa6.pth"},
-        {"vgg16", "VGG-16, ImageNet-1k (torchvision weights)", {"vgg16-397923af.pth", "vgg16.pth", "vgg16.pt"},
+        {"vgg16",
+         "VGG-16, ImageNet-1k (torchvision weights)",
+         {"vgg16-397923af.pth", "vgg16.pth", "vgg16.pt"},
          "https://download.pytorch.org/models/vgg16-397923af.pth"},
     };
     return zoo;
@@ -158,7 +168,8 @@ std::vector<fs::path> modelSearchDirs() {
     if (const char* d = std::getenv("MIRADA_MODELS_DIR"); d && *d) dirs.emplace_back(d);
     const auto exe = executableDir();
     if (!exe.empty()) {
-        if (fs::exists(exe / "../share/mirada/models")) dirs.push_back(fs::weakly_canonical(exe / "../share/mirada/models"));
+        if (fs::exists(exe / "../share/mirada/models"))
+            dirs.push_back(fs::weakly_canonical(exe / "../share/mirada/models"));
     }
     dirs.push_back(fs::path(MIRADA_SOURCE_DIR) / "models");
     if (const char* th = std::getenv("TORCH_HOME"); th && *th) {
@@ -178,8 +189,8 @@ ZooLocation locateZooModel(const std::string& name) {
     if (it == zoo.end()) {
         std::string names;
         for (const auto& e : zoo) names += (names.empty() ? "" : ", ") + e.name;
-        loc.message = "unknown model '" + name + "'; the zoo has " + names +
-                      ", or give a path to a .pth, .pt or .json file";
+        loc.message =
+            "unknown model '" + name + "'; the zoo has " + names + ", or give a path to a .pth, .pt or .json file";
         return loc;
     }
     const auto dirs = modelSearchDirs();

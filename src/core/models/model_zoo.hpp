@@ -12,7 +12,7 @@
 namespace mirada {
 
 struct ZooEntry {
-    std::string name;                       // "vgg16", "resnet50", "fashion-cnn"
+    std::string name;  // "vgg16", "resnet50", "fashion-cnn"
     std::string description;
     std::vector<std::string> weight_files;  // file names looked for, preferred first
     std::string download_url;               // where to get the first weight file ("" = bundled)

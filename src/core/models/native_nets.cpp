@@ -49,15 +49,30 @@ struct Tap {
     Tensor captured;
     bool record_shapes = false;  // record the output shape of every path
     std::unordered_map<std::string, std::vector<int64_t>> shapes;
+    const std::string* replace = nullptr;  // pass `replacement` on instead of this path's output
+    Tensor replacement;
+    int replaced = 0;
 
-    void report(const std::string& path, const Tensor& t) {
+    Tensor report(const std::string& path, const Tensor& t) {
         if (record_shapes) shapes[path] = t.sizes().vec();
         if (target != nullptr && *target == path) captured = t;
+        if (replace != nullptr && *replace == path) {
+            // A module called more than once (ResNet's shared relu) has no single output to replace.
+            if (replaced++ > 0)
+                throw Error("module '" + path +
+                            "' runs more than once in the forward pass, so its output cannot be replaced; "
+                            "choose the block or layer that contains it");
+            if (replacement.sizes() != t.sizes())
+                throw Error("the replacement for the output of '" + path + "' has shape " +
+                            c10::str(replacement.sizes()) + " but the layer gives " + c10::str(t.sizes()));
+            return replacement;
+        }
+        return t;
     }
 };
 
-inline const Tensor& rep(Tap* tap, const std::string& path, const Tensor& t) {
-    if (tap != nullptr) tap->report(path, t);
+inline Tensor rep(Tap* tap, const std::string& path, const Tensor& t) {
+    if (tap != nullptr) return tap->report(path, t);
     return t;
 }
 
@@ -81,8 +96,7 @@ struct SeqRunner {
     Tensor run(Tensor x, Tap* tap) {
         size_t i = 0;
         for (auto& m : *seq) {
-            x = m.forward(x);
-            rep(tap, child_paths[i++], x);
+            x = rep(tap, child_paths[i++], m.forward(x));
         }
         return rep(tap, path, x);
     }
@@ -115,9 +129,8 @@ public:
         }
         features_.init(register_module("features", features), "features");
         avgpool_ = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({7, 7})));
-        nn::Sequential classifier(nn::Linear(512 * 7 * 7, 4096), nn::ReLU(), nn::Dropout(0.5),
-                                  nn::Linear(4096, 4096), nn::ReLU(), nn::Dropout(0.5),
-                                  nn::Linear(4096, 1000));
+        nn::Sequential classifier(nn::Linear(512 * 7 * 7, 4096), nn::ReLU(), nn::Dropout(0.5), nn::Linear(4096, 4096),
+                                  nn::ReLU(), nn::Dropout(0.5), nn::Linear(4096, 1000));
         classifier_.init(register_module("classifier", classifier), "classifier");
     }
 
@@ -163,8 +176,8 @@ public:
         const int64_t out = planes * kExpansion;
         conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(inplanes, width, 1).bias(false)));
         bn1 = register_module("bn1", nn::BatchNorm2d(width));
-        conv2 = register_module(
-            "conv2", nn::Conv2d(nn::Conv2dOptions(width, width, 3).stride(stride).padding(1).bias(false)));
+        conv2 = register_module("conv2",
+                                nn::Conv2d(nn::Conv2dOptions(width, width, 3).stride(stride).padding(1).bias(false)));
         bn2 = register_module("bn2", nn::BatchNorm2d(width));
         conv3 = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(width, out, 1).bias(false)));
         bn3 = register_module("bn3", nn::BatchNorm2d(out));
@@ -207,8 +220,8 @@ public:
     BlockStackImpl(const std::string& path, int64_t& inplanes, int64_t planes, int blocks, int64_t stride)
         : nn::Module("Sequential"), path_(path) {
         for (int i = 0; i < blocks; ++i) {
-            auto b = std::make_shared<BottleneckImpl>(join(path, std::to_string(i)), inplanes, planes,
-                                                      i == 0 ? stride : 1);
+            auto b =
+                std::make_shared<BottleneckImpl>(join(path, std::to_string(i)), inplanes, planes, i == 0 ? stride : 1);
             blocks_.push_back(register_module(std::to_string(i), b));
             inplanes = planes * BottleneckImpl::kExpansion;
         }
@@ -302,10 +315,10 @@ bool endsWith(const std::string& s, const std::string& p) {
 
 // What a state dict looks like, for messages.
 struct Guess {
-    std::string arch;     // "vgg16", "resnet50", ... ; empty when unrecognised
-    std::string text;     // human description
-    int64_t classes = -1; // output classes when known
-    std::string prefix;   // a common "module." style prefix, if any
+    std::string arch;      // "vgg16", "resnet50", ... ; empty when unrecognised
+    std::string text;      // human description
+    int64_t classes = -1;  // output classes when known
+    std::string prefix;    // a common "module." style prefix, if any
 };
 
 Guess guessArchitecture(const StateDict& weights) {
@@ -316,8 +329,7 @@ Guess guessArchitecture(const StateDict& weights) {
     }
     // Common prefix from DataParallel / wrappers.
     for (const char* p : {"module.", "model.", "net."}) {
-        if (std::all_of(weights.begin(), weights.end(),
-                        [&](const NamedTensor& n) { return startsWith(n.name, p); })) {
+        if (std::all_of(weights.begin(), weights.end(), [&](const NamedTensor& n) { return startsWith(n.name, p); })) {
             g.prefix = p;
             break;
         }
@@ -339,15 +351,21 @@ Guess guessArchitecture(const StateDict& weights) {
             if (startsWith(k, "features.") && endsWith(k, ".running_mean")) bn = true;
         }
         std::string arch;
-        if (convs == 5 && !bn) arch = "alexnet";
-        else if (convs == 8) arch = "vgg11";
-        else if (convs == 10) arch = "vgg13";
-        else if (convs == 13) arch = "vgg16";
-        else if (convs == 16) arch = "vgg19";
+        if (convs == 5 && !bn)
+            arch = "alexnet";
+        else if (convs == 8)
+            arch = "vgg11";
+        else if (convs == 10)
+            arch = "vgg13";
+        else if (convs == 13)
+            arch = "vgg16";
+        else if (convs == 16)
+            arch = "vgg19";
         if (!arch.empty() && bn) arch += "_bn";
         g.arch = arch;
         g.classes = has("classifier.6.weight") ? size0("classifier.6.weight") : -1;
-        text << "torchvision " << (arch.empty() ? "VGG-style network (" + std::to_string(convs) + " convolutions)" : arch);
+        text << "torchvision "
+             << (arch.empty() ? "VGG-style network (" + std::to_string(convs) + " convolutions)" : arch);
     } else if (has("conv1.weight") && has("layer1.0.conv1.weight") && has("fc.weight")) {
         const bool bottleneck = has("layer1.0.conv3.weight");
         int layer3 = 0;
@@ -356,14 +374,20 @@ Guess guessArchitecture(const StateDict& weights) {
         if (bottleneck) {
             const int64_t width = size0("layer1.0.conv2.weight");
             const auto it = m.find("layer1.0.conv2.weight");
-            const bool grouped = it != m.end() && it->second.defined() && it->second.dim() == 4 &&
-                                 it->second.size(1) != width;
-            if (grouped) arch = "ResNeXt";
-            else if (width != 64) arch = "wide ResNet";
-            else if (layer3 == 6) arch = "resnet50";
-            else if (layer3 == 23) arch = "resnet101";
-            else if (layer3 == 36) arch = "resnet152";
-            else arch = "ResNet with Bottleneck blocks";
+            const bool grouped =
+                it != m.end() && it->second.defined() && it->second.dim() == 4 && it->second.size(1) != width;
+            if (grouped)
+                arch = "ResNeXt";
+            else if (width != 64)
+                arch = "wide ResNet";
+            else if (layer3 == 6)
+                arch = "resnet50";
+            else if (layer3 == 23)
+                arch = "resnet101";
+            else if (layer3 == 36)
+                arch = "resnet152";
+            else
+                arch = "ResNet with Bottleneck blocks";
         } else {
             arch = layer3 == 2 ? "resnet18" : layer3 == 6 ? "resnet34" : "ResNet with BasicBlocks";
         }
@@ -422,8 +446,8 @@ void loadWeights(nn::Module& net, const StateDict& weights, const std::string& a
             << " layout): the file looks like " << g.text << ".";
         auto list = [&](const char* what, size_t count, const std::vector<std::string>& names) {
             if (count == 0) return;
-            msg << "\n  " << count << ' ' << what << (count > names.size() ? ", first " + std::to_string(names.size()) : "")
-                << ": ";
+            msg << "\n  " << count << ' ' << what
+                << (count > names.size() ? ", first " + std::to_string(names.size()) : "") << ": ";
             for (size_t i = 0; i < names.size(); ++i) msg << (i ? "; " : "") << names[i];
         };
         list("missing", missing_count, missing);
@@ -440,7 +464,8 @@ void loadWeights(nn::Module& net, const StateDict& weights, const std::string& a
                    "TorchScript (torch.jit.script or torch.jit.trace, then .save) and load the .pt file with a "
                    "JSON descriptor that lists its labels.";
         } else if (missing_count > 0 && unexpected_count == 0 && wrong_count == 0) {
-            msg << "Everything in the file fits, but " << missing_count << " tensor" << (missing_count == 1 ? " is" : "s are")
+            msg << "Everything in the file fits, but " << missing_count << " tensor"
+                << (missing_count == 1 ? " is" : "s are")
                 << " missing: the file is incomplete (an interrupted save or download, or a network saved without "
                    "its classifier head). Download it again, or save the whole network's state_dict().";
         } else if ((g.arch == "vgg16" || g.arch == "resnet50") && g.arch != arch) {
@@ -544,6 +569,27 @@ public:
         return r;
     }
 
+    Tensor forwardReplacingLayer(const Tensor& batch, const std::string& layer, const Tensor& replacement) override {
+        if (!path_set_.count(layer)) throw Error(unknownLayerMessage(layer));
+        try {
+            torch::InferenceMode guard;
+            net_->eval();
+            Tap tap;
+            tap.replace = &layer;
+            tap.replacement = replacement;
+            Tensor out = net_->run(prepare(batch), &tap);
+            if (tap.replaced == 0)
+                throw Error("internal error: layer '" + layer + "' of " + arch_ + " produced no output to replace");
+            return out;
+        } catch (const Error&) {
+            throw;
+        } catch (const c10::OutOfMemoryError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw Error(forwardFailureMessage(info_.weights_file.empty() ? info_.name : info_.weights_file, batch, e));
+        }
+    }
+
     std::vector<LayerInfo> layers() override {
         if (!layers_) {
             const int64_t h = std::max(info_.input.height, 32), w = std::max(info_.input.width, 32);
@@ -596,8 +642,7 @@ public:
 private:
     Tensor prepare(const Tensor& batch) const {
         if (!batch.defined() || batch.dim() != 4 || batch.size(1) != 3) {
-            throw Error("The native " + arch_ + " expects a batch of shape [N, 3, H, W]; got " + shapeStr(batch) +
-                        ".");
+            throw Error("The native " + arch_ + " expects a batch of shape [N, 3, H, W]; got " + shapeStr(batch) + ".");
         }
         if (batch.size(2) < 32 || batch.size(3) < 32) {
             throw Error("The native " + arch_ + " needs images of at least 32x32 pixels; got " +
@@ -616,11 +661,14 @@ private:
         // Did-you-mean: Python indexing "features[29]" or a wrapper prefix "model.layer4".
         std::string norm;
         for (char c : layer) {
-            if (c == '[') norm += '.';
-            else if (c != ']' && c != ' ') norm += c;
+            if (c == '[')
+                norm += '.';
+            else if (c != ']' && c != ' ')
+                norm += c;
         }
         for (const char* p : {"model.", "module.", "net."})
-            if (startsWith(norm, p) && path_set_.count(norm.substr(std::string(p).size()))) norm = norm.substr(std::string(p).size());
+            if (startsWith(norm, p) && path_set_.count(norm.substr(std::string(p).size())))
+                norm = norm.substr(std::string(p).size());
         if (norm != layer && path_set_.count(norm)) msg << " Did you mean '" << norm << "'?";
 
         std::vector<std::string> shown;
@@ -664,9 +712,12 @@ std::vector<TensorSpec> nativeStateDictLayout(const std::string& arch) {
     std::shared_ptr<nn::Module> net;
     {
         GlobalRngRestorer keep_rng;
-        if (arch == "vgg16") net = std::make_shared<Vgg16Net>();
-        else if (arch == "resnet50") net = std::make_shared<Resnet50Net>();
-        else throw Error("No native network '" + arch + "'; the native architectures are vgg16 and resnet50.");
+        if (arch == "vgg16")
+            net = std::make_shared<Vgg16Net>();
+        else if (arch == "resnet50")
+            net = std::make_shared<Resnet50Net>();
+        else
+            throw Error("No native network '" + arch + "'; the native architectures are vgg16 and resnet50.");
     }
     std::vector<TensorSpec> out;
     for (const auto& p : net->named_parameters(true))
@@ -687,7 +738,6 @@ std::unique_ptr<Model> makeNativeResnet50(const StateDict& weights, ModelInfo in
     loadWeights(*net, weights, "resnet50");
     return std::make_unique<NativeModel>(std::move(net), std::move(info), "resnet50");
 }
-
 
 std::unique_ptr<Model> makeNativeVgg16Random(ModelInfo info, uint64_t seed) {
     GlobalRngRestorer keep_rng;

@@ -25,9 +25,10 @@ void checkModelOutputs(const Model& model, const torch::Tensor& outputs, const s
             char buf[160];
             std::snprintf(buf, sizeof buf, "values from %.4g to %.4g, rows summing to %.4g", lo, hi,
                           sums[0].item<double>());
-            throw Error("model '" + model.info().name + "' is declared to output probabilities (\"output\": "
-                        "\"probabilities\") but returned " + buf + " for " + what +
-                        "; if it returns logits, set \"output\": \"logits\" in its descriptor");
+            throw Error("model '" + model.info().name +
+                        "' is declared to output probabilities (\"output\": "
+                        "\"probabilities\") but returned " +
+                        buf + " for " + what + "; if it returns logits, set \"output\": \"logits\" in its descriptor");
         }
     }
 }
@@ -64,7 +65,7 @@ std::vector<ClassScore> predictTopK(Model& model, const cv::Mat& rgb, int k) {
         ClassScore s;
         s.index = static_cast<int>(indices[i].item<int64_t>());
         s.label = s.index < static_cast<int>(model.info().labels.size()) ? model.info().labels[s.index]
-                                                                           : "class " + std::to_string(s.index);
+                                                                         : "class " + std::to_string(s.index);
         s.probability = values[i].item<float>();
         s.score = out[0][s.index].item<float>();
         result.push_back(s);
@@ -85,9 +86,10 @@ int resolveTarget(Model& model, const cv::Mat& image, const std::string& target)
     if (target.empty() || lower(target) == "top1") {
         return predictTopK(model, image, 1).at(0).index;
     }
-    const bool numeric = std::all_of(target.begin(), target.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-                         (target.size() > 1 && target[0] == '-' &&
-                          std::all_of(target.begin() + 1, target.end(), [](unsigned char c) { return std::isdigit(c); }));
+    const bool numeric =
+        std::all_of(target.begin(), target.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+        (target.size() > 1 && target[0] == '-' &&
+         std::all_of(target.begin() + 1, target.end(), [](unsigned char c) { return std::isdigit(c); }));
     if (numeric) {
         long long idx = -1;
         try {

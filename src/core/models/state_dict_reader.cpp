@@ -33,10 +33,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kRedownload = "the download was probably interrupted — download it again";
-constexpr const char* kResave =
-    "re-save the weights in Python with torch.save(model.state_dict(), 'weights.pth')";
-constexpr const char* kResaveCap =
-    "Re-save the weights in Python with torch.save(model.state_dict(), 'weights.pth')";
+constexpr const char* kResave = "re-save the weights in Python with torch.save(model.state_dict(), 'weights.pth')";
+constexpr const char* kResaveCap = "Re-save the weights in Python with torch.save(model.state_dict(), 'weights.pth')";
 
 // First 14 bytes of a legacy torch.save file: PROTO 2, LONG1 of 10 bytes holding
 // the magic number 0x1950a86a20f9469cfc6c (little-endian two's complement).
@@ -93,8 +91,7 @@ public:
 
 class MemorySource final : public Source {
 public:
-    MemorySource(const void* data, std::size_t size)
-        : data_(static_cast<const unsigned char*>(data)), size_(size) {}
+    MemorySource(const void* data, std::size_t size) : data_(static_cast<const unsigned char*>(data)), size_(size) {}
     uint64_t pos() const override { return pos_; }
     uint64_t size() const override { return size_; }
     bool read(void* dst, std::size_t n) override {
@@ -120,8 +117,9 @@ class FileSource final : public Source {
 public:
     FileSource(const fs::path& file, uint64_t size) : size_(size), buf_(1 << 16) {
         f_ = std::fopen(file.c_str(), "rb");
-        if (!f_) fail("Cannot open " + quoted(file) + " for reading: " + std::strerror(errno) +
-                      "; check that the file exists and is readable.");
+        if (!f_)
+            fail("Cannot open " + quoted(file) + " for reading: " + std::strerror(errno) +
+                 "; check that the file exists and is readable.");
     }
     ~FileSource() override {
         if (f_) std::fclose(f_);
@@ -173,8 +171,7 @@ public:
 
 private:
     bool fill() {
-        const std::size_t want =
-            static_cast<std::size_t>(std::min<uint64_t>(buf_.size(), size_ - bufStart_));
+        const std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(buf_.size(), size_ - bufStart_));
         bufLen_ = std::fread(buf_.data(), 1, want, f_);
         bufPos_ = 0;
         return bufLen_ > 0;
@@ -213,12 +210,12 @@ const char* kindName(Kind k) {
 
 struct Value {
     Kind kind = Kind::None;
-    int64_t i = 0;        // Int, Bool; Global: index into the known globals
-    double f = 0;         // Float
-    std::string s;        // Str, Bytes, BigInt (raw little-endian bytes), Global (full name)
-    std::vector<Value*> items;                     // Tuple, List
+    int64_t i = 0;                                   // Int, Bool; Global: index into the known globals
+    double f = 0;                                    // Float
+    std::string s;                                   // Str, Bytes, BigInt (raw little-endian bytes), Global (full name)
+    std::vector<Value*> items;                       // Tuple, List
     std::vector<std::pair<Value*, Value*>> entries;  // Dict, in insertion order
-    std::size_t ref = 0;  // Storage: index into storages; Tensor: index into tensors
+    std::size_t ref = 0;                             // Storage: index into storages; Tensor: index into tensors
 };
 
 enum class GlobalId {
@@ -235,11 +232,16 @@ struct StorageType {
     c10::ScalarType dtype;
 };
 constexpr StorageType kStorageTypes[] = {
-    {"FloatStorage", c10::ScalarType::Float},   {"DoubleStorage", c10::ScalarType::Double},
-    {"HalfStorage", c10::ScalarType::Half},     {"BFloat16Storage", c10::ScalarType::BFloat16},
-    {"LongStorage", c10::ScalarType::Long},     {"IntStorage", c10::ScalarType::Int},
-    {"ShortStorage", c10::ScalarType::Short},   {"CharStorage", c10::ScalarType::Char},
-    {"ByteStorage", c10::ScalarType::Byte},     {"BoolStorage", c10::ScalarType::Bool},
+    {"FloatStorage", c10::ScalarType::Float},
+    {"DoubleStorage", c10::ScalarType::Double},
+    {"HalfStorage", c10::ScalarType::Half},
+    {"BFloat16Storage", c10::ScalarType::BFloat16},
+    {"LongStorage", c10::ScalarType::Long},
+    {"IntStorage", c10::ScalarType::Int},
+    {"ShortStorage", c10::ScalarType::Short},
+    {"CharStorage", c10::ScalarType::Char},
+    {"ByteStorage", c10::ScalarType::Byte},
+    {"BoolStorage", c10::ScalarType::Bool},
     {"ComplexFloatStorage", c10::ScalarType::ComplexFloat},
     {"ComplexDoubleStorage", c10::ScalarType::ComplexDouble},
 };
@@ -247,11 +249,11 @@ constexpr StorageType kStorageTypes[] = {
 struct StorageInfo {
     std::string key;
     c10::ScalarType dtype = c10::ScalarType::Float;
-    int64_t numel = 0;         // elements, as the persistent id declares
-    bool isView = false;       // legacy view of another storage
-    std::size_t root = 0;      // isView: index of the root storage
-    int64_t rootOffset = 0;    // isView: element offset in the root
-    torch::Tensor data;        // 1-D, loaded on demand (roots only)
+    int64_t numel = 0;       // elements, as the persistent id declares
+    bool isView = false;     // legacy view of another storage
+    std::size_t root = 0;    // isView: index of the root storage
+    int64_t rootOffset = 0;  // isView: element offset in the root
+    torch::Tensor data;      // 1-D, loaded on demand (roots only)
     bool loaded = false;
 };
 
@@ -300,15 +302,14 @@ public:
 
 private:
     [[noreturn]] void damaged(const std::string& what) const {
-        fail(quoted(ctx_.file) + " is damaged: " + what + " (pickle byte " + std::to_string(opPos_) +
-             " of " + where_ + "). Expected a PyTorch weight file written by torch.save; " +
-             "download or save the file again.");
+        fail(quoted(ctx_.file) + " is damaged: " + what + " (pickle byte " + std::to_string(opPos_) + " of " + where_ +
+             "). Expected a PyTorch weight file written by torch.save; " + "download or save the file again.");
     }
     [[noreturn]] void truncated() const {
         if (ctx_.legacy)
             fail(quoted(ctx_.file) + " is truncated: its pickled data stops in the middle at byte " +
-                 std::to_string(src_.pos()) + " and the file has only " + std::to_string(src_.size()) +
-                 " bytes; " + kRedownload + ".");
+                 std::to_string(src_.pos()) + " and the file has only " + std::to_string(src_.size()) + " bytes; " +
+                 kRedownload + ".");
         damaged("the pickled data ends in the middle of an instruction");
     }
     void need(void* dst, std::size_t n) {
@@ -327,8 +328,8 @@ private:
     uint32_t u32() {
         unsigned char b[4];
         need(b, 4);
-        return static_cast<uint32_t>(b[0]) | (static_cast<uint32_t>(b[1]) << 8) |
-               (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24);
+        return static_cast<uint32_t>(b[0]) | (static_cast<uint32_t>(b[1]) << 8) | (static_cast<uint32_t>(b[2]) << 16) |
+               (static_cast<uint32_t>(b[3]) << 24);
     }
     uint64_t u64() {
         unsigned char b[8];
@@ -403,8 +404,7 @@ private:
     }
     void memoPut(uint64_t idx) {
         Value* v = top();
-        if (memo_.size() >= kMaxPickleObjects && memo_.find(idx) == memo_.end())
-            ctx_.tooManyObjects("memoizes");
+        if (memo_.size() >= kMaxPickleObjects && memo_.find(idx) == memo_.end()) ctx_.tooManyObjects("memoizes");
         memo_[idx] = v;
     }
     Value* memoGet(uint64_t idx) {
@@ -437,12 +437,16 @@ Value* Unpickler::global(const std::string& module, const std::string& name) {
         return g;
     }
     if (module == "torch._utils") {
-        if (name == "_rebuild_tensor_v2") g->i = static_cast<int64_t>(GlobalId::RebuildTensorV2);
-        else if (name == "_rebuild_tensor") g->i = static_cast<int64_t>(GlobalId::RebuildTensor);
-        else if (name == "_rebuild_parameter") g->i = static_cast<int64_t>(GlobalId::RebuildParameter);
+        if (name == "_rebuild_tensor_v2")
+            g->i = static_cast<int64_t>(GlobalId::RebuildTensorV2);
+        else if (name == "_rebuild_tensor")
+            g->i = static_cast<int64_t>(GlobalId::RebuildTensor);
+        else if (name == "_rebuild_parameter")
+            g->i = static_cast<int64_t>(GlobalId::RebuildParameter);
         else if (name == "_rebuild_parameter_with_state")
             g->i = static_cast<int64_t>(GlobalId::RebuildParameterWithState);
-        else g = nullptr;
+        else
+            g = nullptr;
         if (g) return g;
     }
     if (module == "torch") {
@@ -455,14 +459,16 @@ Value* Unpickler::global(const std::string& module, const std::string& name) {
     }
     std::string hint;
     if (module == "torch._utils")
-        hint = " Quantized, sparse and other special tensors are not supported; convert them to ordinary dense "
-               "tensors and";
+        hint =
+            " Quantized, sparse and other special tensors are not supported; convert them to ordinary dense "
+            "tensors and";
     else
         hint = " If this is a training checkpoint or a whole pickled model,";
     fail(quoted(ctx_.file) + " contains the Python object '" + module + "." + name + "' (pickle byte " +
          std::to_string(opPos_) + " of " + where_ +
          "). Mirada reads only tensors, OrderedDicts and plain values from a weight file and never runs code "
-         "that a file names." + hint + " " + kResave + ".");
+         "that a file names." +
+         hint + " " + kResave + ".");
 }
 
 void Unpickler::setItems(Value* dict, const std::vector<Value*>& kv) {
@@ -485,7 +491,8 @@ Value* Unpickler::rebuildTensor(Value* args, const char* fn) {
     Value* offset = args->items[1];
     Value* size = args->items[2];
     Value* stride = args->items[3];
-    if (storage->kind != Kind::Storage) bad(std::string("argument 1 is a ") + kindName(storage->kind) + ", not a storage");
+    if (storage->kind != Kind::Storage)
+        bad(std::string("argument 1 is a ") + kindName(storage->kind) + ", not a storage");
     if (offset->kind != Kind::Int) bad("the storage offset is not an int");
     if (size->kind != Kind::Tuple || stride->kind != Kind::Tuple) bad("size or stride is not a tuple");
     if (size->items.size() != stride->items.size()) bad("size and stride have different lengths");
@@ -494,7 +501,8 @@ Value* Unpickler::rebuildTensor(Value* args, const char* fn) {
     t.storage = storage->ref;
     t.offset = offset->i;
     for (std::size_t d = 0; d < size->items.size(); ++d) {
-        if (size->items[d]->kind != Kind::Int || stride->items[d]->kind != Kind::Int) bad("a size or stride is not an int");
+        if (size->items[d]->kind != Kind::Int || stride->items[d]->kind != Kind::Int)
+            bad("a size or stride is not an int");
         t.sizes.push_back(size->items[d]->i);
         t.strides.push_back(stride->items[d]->i);
     }
@@ -552,9 +560,9 @@ Value* Unpickler::load() {
                 if (marks_.size() >= kMaxPickleObjects) ctx_.tooManyObjects("opens");
                 marks_.push_back(stack_.size());
                 break;
-            case '0': pop(); break;                            // POP
-            case '1': popMark(); break;                        // POP_MARK
-            case '2': push(top()); break;                      // DUP
+            case '0': pop(); break;        // POP
+            case '1': popMark(); break;    // POP_MARK
+            case '2': push(top()); break;  // DUP
             case 'N': push(ctx_.make(Kind::None)); break;
             case 0x88:
             case 0x89: {  // NEWTRUE / NEWFALSE
@@ -643,18 +651,18 @@ Value* Unpickler::load() {
                 appendItems(top(), {v});
                 break;
             }
-            case 'e':  // APPENDS
+            case 'e':     // APPENDS
             case 0x90: {  // ADDITEMS (sets are kept as lists)
                 auto items = popMark();
                 appendItems(top(), items);
                 break;
             }
-            case 'q': memoPut(u8()); break;                 // BINPUT
-            case 'r': memoPut(u32()); break;                // LONG_BINPUT
-            case 0x94: memoPut(memo_.size()); break;        // MEMOIZE
-            case 'h': push(memoGet(u8())); break;           // BINGET
-            case 'j': push(memoGet(u32())); break;          // LONG_BINGET
-            case 'c': {                                     // GLOBAL
+            case 'q': memoPut(u8()); break;           // BINPUT
+            case 'r': memoPut(u32()); break;          // LONG_BINPUT
+            case 0x94: memoPut(memo_.size()); break;  // MEMOIZE
+            case 'h': push(memoGet(u8())); break;     // BINGET
+            case 'j': push(memoGet(u32())); break;    // LONG_BINGET
+            case 'c': {                               // GLOBAL
                 std::string module = line();
                 std::string name = line();
                 push(global(module, name));
@@ -696,10 +704,11 @@ Value* Unpickler::load() {
                 char hex[8];
                 std::snprintf(hex, sizeof hex, "0x%02x", op);
                 std::string shown = (op >= 0x20 && op < 0x7f) ? std::string(" ('") + char(op) + "')" : "";
-                fail(quoted(ctx_.file) + " uses pickle opcode " + hex + shown + " at byte " +
-                     std::to_string(opPos_) + " of " + where_ +
+                fail(quoted(ctx_.file) + " uses pickle opcode " + hex + shown + " at byte " + std::to_string(opPos_) +
+                     " of " + where_ +
                      ", which a state_dict written by torch.save does not use; the file is damaged or is not a "
-                     "PyTorch weight file. Download it again, or " + kResave + ".");
+                     "PyTorch weight file. Download it again, or " +
+                     kResave + ".");
             }
         }
     }
@@ -730,15 +739,14 @@ Value* storageFromPid(Context& ctx, Value* pid, const std::string& where, uint64
     if (!ctx.legacy && numel > static_cast<int64_t>(ctx.fileSize / static_cast<uint64_t>(bytesPerElement(dtype))))
         fail(quoted(ctx.file) + " is damaged or truncated: storage '" + it[2]->s + "' declares " +
              std::to_string(numel) + " elements of " + std::to_string(bytesPerElement(dtype)) +
-             " bytes, more than the whole file (" + std::to_string(ctx.fileSize) + " bytes) holds; " +
-             kRedownload + ".");
+             " bytes, more than the whole file (" + std::to_string(ctx.fileSize) + " bytes) holds; " + kRedownload +
+             ".");
 
     auto registerStorage = [&](const std::string& key, int64_t n) -> std::size_t {
         auto found = ctx.storageByKey.find(key);
         if (found != ctx.storageByKey.end()) {
             const StorageInfo& s = ctx.storages[found->second];
-            if (s.dtype != dtype)
-                bad("uses storage '" + key + "' with two different element types");
+            if (s.dtype != dtype) bad("uses storage '" + key + "' with two different element types");
             return found->second;
         }
         StorageInfo s;
@@ -831,7 +839,8 @@ std::vector<std::pair<std::string, std::size_t>> extractTensors(const Context& c
     }
     fail(quoted(ctx.file) + " holds a dict without tensors (keys: " + keys +
          ") and no 'state_dict' or 'model' entry with tensors; expected a state_dict mapping parameter names to "
-         "tensors. " + kResaveCap + ".");
+         "tensors. " +
+         kResaveCap + ".");
 }
 
 // Builds the output tensor for `ref` from its (loaded) storage.
@@ -839,8 +848,7 @@ torch::Tensor materialize(Context& ctx, const std::string& name, const TensorRef
                           const std::function<const torch::Tensor&(std::size_t root)>& rootData) {
     const StorageInfo& s = ctx.storages.at(ref.storage);
     auto bad = [&](const std::string& what) {
-        fail(quoted(ctx.file) + " is damaged: tensor '" + name + "' " + what +
-             "; download or save the file again.");
+        fail(quoted(ctx.file) + " is damaged: tensor '" + name + "' " + what + "; download or save the file again.");
     };
     if (ref.offset < 0) bad("has a negative storage offset");
     int64_t numel = 1;
@@ -866,8 +874,7 @@ torch::Tensor materialize(Context& ctx, const std::string& name, const TensorRef
     __int128 last = ref.offset;
     for (std::size_t d = 0; d < ref.sizes.size(); ++d) {
         const int64_t span = ref.sizes[d] - 1;
-        if (span > 0 && ref.strides[d] > 0 && span > limit / ref.strides[d])
-            bad("reaches past the end of its storage");
+        if (span > 0 && ref.strides[d] > 0 && span > limit / ref.strides[d]) bad("reaches past the end of its storage");
         last += static_cast<__int128>(span) * ref.strides[d];
     }
     if (last >= limit)
@@ -933,8 +940,10 @@ bool hasDataPkl(const std::vector<std::string>& names) {
 
 std::string c10Message(const std::exception& e) {
     std::string m;
-    if (auto* ce = dynamic_cast<const c10::Error*>(&e)) m = ce->what_without_backtrace();
-    else m = e.what();
+    if (auto* ce = dynamic_cast<const c10::Error*>(&e))
+        m = ce->what_without_backtrace();
+    else
+        m = e.what();
     const auto nl = m.find('\n');
     if (nl != std::string::npos) m.resize(nl);
     return m;
@@ -1060,8 +1069,8 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
         auto admit = [&](const std::string& record, uint64_t maxBytes, const std::string& why) {
             auto found = declared.find(record);
             if (found == declared.end())
-                fail(quoted(file) + " is damaged: the zip directory gives no size for the record '" + record +
-                     "'; " + kRedownload + ".");
+                fail(quoted(file) + " is damaged: the zip directory gives no size for the record '" + record + "'; " +
+                     kRedownload + ".");
             const uint64_t size = found->second.uncompressed;
             if (size > maxBytes)
                 fail(quoted(file) + " is damaged: its record '" + record + "' declares " + std::to_string(size) +
@@ -1076,11 +1085,14 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
         };
         std::vector<std::string> names = reader->getAllRecords();
         if (looksLikeTorchScript(names))
-            fail(quoted(file) + " is a TorchScript archive (torch.jit.save), not a state_dict; load it as a "
+            fail(quoted(file) +
+                 " is a TorchScript archive (torch.jit.save), not a state_dict; load it as a "
                  "TorchScript model instead.");
         if (!reader->hasRecord("data.pkl"))
-            fail(quoted(file) + " is a zip archive without data.pkl, so it was not written by torch.save; "
-                 "expected a PyTorch weight file (.pth). " + kResaveCap + ".");
+            fail(quoted(file) +
+                 " is a zip archive without data.pkl, so it was not written by torch.save; "
+                 "expected a PyTorch weight file (.pth). " +
+                 kResaveCap + ".");
         if (reader->hasRecord("byteorder")) {
             admit("byteorder", 16, "more than a byte-order mark ('little' or 'big') needs");
             auto [ptr, n] = reader->getRecord("byteorder");
@@ -1093,9 +1105,8 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
         admit("data.pkl", ~uint64_t{0}, "");
         auto [pklPtr, pklSize] = reader->getRecord("data.pkl");
         MemorySource src(pklPtr.get(), pklSize);
-        Unpickler up(src, ctx, "data.pkl", [&ctx](Value* pid, uint64_t at) {
-            return storageFromPid(ctx, pid, "data.pkl", at);
-        });
+        Unpickler up(src, ctx, "data.pkl",
+                     [&ctx](Value* pid, uint64_t at) { return storageFromPid(ctx, pid, "data.pkl", at); });
         Value* top = up.load();
         auto entries = extractTensors(ctx, top);
 
@@ -1122,8 +1133,8 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
             if (s.numel == 0) {
                 t = torch::empty({0}, torch::TensorOptions().dtype(s.dtype));
             } else {
-                t = torch::from_blob(raw, {s.numel}, [owner](void*) mutable { owner.reset(); },
-                                     torch::TensorOptions().dtype(s.dtype));
+                t = torch::from_blob(
+                    raw, {s.numel}, [owner](void*) mutable { owner.reset(); }, torch::TensorOptions().dtype(s.dtype));
             }
             s.data = sanitize(t);
             s.loaded = true;
@@ -1132,17 +1143,15 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
 
         StateDict out;
         out.reserve(entries.size());
-        for (auto& [name, ti] : entries)
-            out.push_back({name, materialize(ctx, name, ctx.tensors[ti], rootData)});
+        for (auto& [name, ti] : entries) out.push_back({name, materialize(ctx, name, ctx.tensors[ti], rootData)});
         return out;
     } catch (const Error&) {
         throw;
     } catch (const std::bad_alloc&) {
-        fail(quoted(file) + " asks for more memory than is available; it is probably damaged — " + kRedownload +
-             ".");
+        fail(quoted(file) + " asks for more memory than is available; it is probably damaged — " + kRedownload + ".");
     } catch (const std::exception& e) {
-        fail(quoted(file) + " cannot be read: " + c10Message(e) + ". It is probably truncated or damaged: " +
-             kRedownload + ".");
+        fail(quoted(file) + " cannot be read: " + c10Message(e) +
+             ". It is probably truncated or damaged: " + kRedownload + ".");
     }
 }
 
@@ -1162,18 +1171,21 @@ StateDict readLegacy(const fs::path& file, uint64_t fileSize) {
         Value* magic = Unpickler(src, ctx, "the file", noPid).load();
         const std::string expected(reinterpret_cast<const char*>(kLegacyPrefix) + 4, 10);
         if (magic->kind != Kind::BigInt || magic->s != expected)
-            fail(quoted(file) + " is a Python pickle but not a PyTorch weight file (no torch.save magic number); "
-                 "expected a .pth written by torch.save. " + kResaveCap + ".");
+            fail(quoted(file) +
+                 " is a Python pickle but not a PyTorch weight file (no torch.save magic number); "
+                 "expected a .pth written by torch.save. " +
+                 kResaveCap + ".");
         Value* version = Unpickler(src, ctx, "the file", noPid).load();
         if (version->kind != Kind::Int || version->i != kLegacyProtocolVersion)
             fail(quoted(file) + " uses legacy torch.save protocol version " +
-                 (version->kind == Kind::Int ? std::to_string(version->i) : std::string("?")) +
-                 ", expected 1001; " + kResave + " with a current PyTorch.");
+                 (version->kind == Kind::Int ? std::to_string(version->i) : std::string("?")) + ", expected 1001; " +
+                 kResave + " with a current PyTorch.");
         Value* sysInfo = Unpickler(src, ctx, "the file", noPid).load();
         if (sysInfo->kind == Kind::Dict)
             for (const auto& [k, v] : sysInfo->entries)
                 if (k->kind == Kind::Str && k->s == "little_endian" && v->kind == Kind::Bool && !v->i)
-                    fail(quoted(file) + " was written on a big-endian machine, which Mirada does not read; "
+                    fail(quoted(file) +
+                         " was written on a big-endian machine, which Mirada does not read; "
                          "re-save it on a little-endian (x86/ARM) machine.");
 
         Value* top = Unpickler(src, ctx, "the file", [&ctx](Value* pid, uint64_t at) {
@@ -1209,13 +1221,13 @@ StateDict readLegacy(const fs::path& file, uint64_t fileSize) {
             for (int b = 7; b >= 0; --b) count = (count << 8) | hdr[b];
             const uint64_t esize = static_cast<uint64_t>(bytesPerElement(s.dtype));
             if (count > src.remaining() / esize) {
-                const std::string needBytes =
-                    count > (uint64_t{1} << 62) / esize ? std::to_string(count) + " elements of " + std::to_string(esize)
-                                                        : std::to_string(count * esize);
+                const std::string needBytes = count > (uint64_t{1} << 62) / esize
+                                                  ? std::to_string(count) + " elements of " + std::to_string(esize)
+                                                  : std::to_string(count * esize);
                 fail(quoted(file) + " is truncated: storage " + std::to_string(n) + " of " +
-                     std::to_string(keys->items.size()) + " needs " + needBytes +
-                     " bytes at offset " + std::to_string(src.pos()) + ", the file has " + std::to_string(fileSize) +
-                     " bytes; " + kRedownload + ".");
+                     std::to_string(keys->items.size()) + " needs " + needBytes + " bytes at offset " +
+                     std::to_string(src.pos()) + ", the file has " + std::to_string(fileSize) + " bytes; " +
+                     kRedownload + ".");
             }
             if (static_cast<int64_t>(count) < s.numel)
                 fail(quoted(file) + " is damaged: storage " + std::to_string(n) + " holds " + std::to_string(count) +
@@ -1243,17 +1255,15 @@ StateDict readLegacy(const fs::path& file, uint64_t fileSize) {
         };
         StateDict out;
         out.reserve(entries.size());
-        for (auto& [name, ti] : entries)
-            out.push_back({name, materialize(ctx, name, ctx.tensors[ti], rootData)});
+        for (auto& [name, ti] : entries) out.push_back({name, materialize(ctx, name, ctx.tensors[ti], rootData)});
         return out;
     } catch (const Error&) {
         throw;
     } catch (const std::bad_alloc&) {
-        fail(quoted(file) + " asks for more memory than is available; it is probably damaged — " + kRedownload +
-             ".");
+        fail(quoted(file) + " asks for more memory than is available; it is probably damaged — " + kRedownload + ".");
     } catch (const std::exception& e) {
-        fail(quoted(file) + " cannot be read: " + c10Message(e) + ". It is probably truncated or damaged: " +
-             kRedownload + ".");
+        fail(quoted(file) + " cannot be read: " + c10Message(e) +
+             ". It is probably truncated or damaged: " + kRedownload + ".");
     }
 }
 
@@ -1297,8 +1307,7 @@ bool isLegacyHeader(const unsigned char* head, std::size_t got) {
         Value* v = Unpickler(src, ctx, "the header", [](Value*, uint64_t) -> Value* {
                        fail("a persistent id in the header");
                    }).load();
-        return v->kind == Kind::BigInt &&
-               v->s == std::string(reinterpret_cast<const char*>(kLegacyPrefix) + 4, 10);
+        return v->kind == Kind::BigInt && v->s == std::string(reinterpret_cast<const char*>(kLegacyPrefix) + 4, 10);
     } catch (const std::exception&) {
         return false;
     }
@@ -1342,17 +1351,18 @@ WeightFileFormat sniffWeightFileFormat(const std::filesystem::path& file) {
 StateDict readStateDict(const std::filesystem::path& file) {
     std::error_code ec;
     const auto status = fs::status(file, ec);
-    if (ec || !fs::exists(status))
-        fail("The weight file " + quoted(file) + " does not exist; check the path.");
+    if (ec || !fs::exists(status)) fail("The weight file " + quoted(file) + " does not exist; check the path.");
     if (fs::is_directory(status))
         fail(quoted(file) + " is a folder, not a weight file; give the path of the .pth file inside it.");
     const uint64_t size = fs::file_size(file, ec);
-    if (ec) fail("Cannot read the size of " + quoted(file) + ": " + ec.message() + "; check that it is a readable file.");
+    if (ec)
+        fail("Cannot read the size of " + quoted(file) + ": " + ec.message() + "; check that it is a readable file.");
     if (size == 0)
         fail(quoted(file) + " is empty (0 bytes); expected a PyTorch weight file (.pth). If it was downloaded, " +
              kRedownload + ".");
     if (!isLittleEndianHost())
-        fail("Reading " + quoted(file) + " needs a little-endian machine; Mirada's weight reader does not run on "
+        fail("Reading " + quoted(file) +
+             " needs a little-endian machine; Mirada's weight reader does not run on "
              "big-endian hardware.");
 
     unsigned char head[512] = {};
@@ -1377,22 +1387,29 @@ StateDict readStateDict(const std::filesystem::path& file) {
     std::string why;
     if (firstNonSpace != std::string::npos &&
         (startsWith(lower.substr(firstNonSpace), "<!doctype html") || startsWith(lower.substr(firstNonSpace), "<html")))
-        why = " It is a web page (HTML): the download link probably returned an error page; download the file "
-              "again from a working link.";
+        why =
+            " It is a web page (HTML): the download link probably returned an error page; download the file "
+            "again from a working link.";
     else if (startsWith(text, "version https://git-lfs"))
         why = " It is a Git LFS pointer, not the file itself; run 'git lfs pull' or download the file directly.";
     else if (got > 262 && text.compare(257, 5, "ustar") == 0)
-        why = " It is a tar archive, the very old torch.save format from before PyTorch 0.4; load it with an old "
-              "PyTorch and " + std::string(kResave) + ".";
+        why =
+            " It is a tar archive, the very old torch.save format from before PyTorch 0.4; load it with an old "
+            "PyTorch and " +
+            std::string(kResave) + ".";
     else if (got >= 2 && head[0] == 0x80 && head[1] <= 5)
-        why = std::string(" It is a Python pickle without torch.save's header; expected a file written by "
-                          "torch.save. ") + kResaveCap + ".";
+        why = std::string(
+                  " It is a Python pickle without torch.save's header; expected a file written by "
+                  "torch.save. ") +
+              kResaveCap + ".";
     else if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b)
         why = " It is gzip-compressed; decompress it first (gunzip).";
     else
         why = " If it was downloaded, it may be incomplete or an error message — download it again.";
-    fail(quoted(file) + " is not a PyTorch weight file: it is neither a zip archive (torch.save since PyTorch 1.6) "
-         "nor the legacy torch.save format." + why);
+    fail(quoted(file) +
+         " is not a PyTorch weight file: it is neither a zip archive (torch.save since PyTorch 1.6) "
+         "nor the legacy torch.save format." +
+         why);
 }
 
 }  // namespace mirada

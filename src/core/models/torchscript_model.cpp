@@ -2,6 +2,7 @@
 #include "models/predict.hpp"
 
 #include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
@@ -68,10 +69,10 @@ bool hasPrefix(const std::vector<std::string>& names, const std::vector<std::str
 // The inlined forward graph and, for every module path, the value that is its output.
 struct GraphIndex {
     std::shared_ptr<torch::jit::Graph> graph;
-    std::vector<std::string> order;                    // module paths in first-seen order
-    std::map<std::string, std::string> kinds;          // path -> class name
-    std::map<std::string, Value*> outputs;             // path -> tapped value
-    std::map<std::string, size_t> outputRank;          // path -> position of the node producing its output
+    std::vector<std::string> order;            // module paths in first-seen order
+    std::map<std::string, std::string> kinds;  // path -> class name
+    std::map<std::string, Value*> outputs;     // path -> tapped value
+    std::map<std::string, size_t> outputRank;  // path -> position of the node producing its output
 };
 
 GraphIndex indexGraph(torch::jit::Module& module) {
@@ -139,9 +140,9 @@ GraphIndex indexGraph(torch::jit::Module& module) {
         }
     }
     // Keep only paths that have a tensor output.
-    gi.order.erase(std::remove_if(gi.order.begin(), gi.order.end(),
-                                  [&](const std::string& p) { return !gi.outputs.count(p); }),
-                   gi.order.end());
+    gi.order.erase(
+        std::remove_if(gi.order.begin(), gi.order.end(), [&](const std::string& p) { return !gi.outputs.count(p); }),
+        gi.order.end());
     return gi;
 }
 
@@ -168,10 +169,50 @@ std::shared_ptr<torch::jit::GraphFunction> makeTappedFunction(const GraphIndex& 
     return std::make_shared<torch::jit::GraphFunction>("mirada_tapped_forward", graph, nullptr);
 }
 
+// A copy of the graph with one more input after the image: the value that
+// replaces module `path`'s output wherever the rest of the graph uses it. What
+// then feeds nothing (the layers before, when nothing else uses them) is
+// removed.
+std::shared_ptr<torch::jit::GraphFunction> makeReplacingFunction(const GraphIndex& gi, const std::string& path) {
+    auto graph = gi.graph->copy();
+    std::unordered_map<const Value*, Value*> map;
+    std::unordered_map<const Node*, const Node*> original;  // copy -> gi.graph
+    {
+        auto itA = gi.graph->nodes().begin();
+        auto itB = graph->nodes().begin();
+        for (; itA != gi.graph->nodes().end(); ++itA, ++itB) {
+            original[*itB] = *itA;
+            for (size_t i = 0; i < itA->outputs().size(); ++i) map[itA->outputs()[i]] = itB->outputs()[i];
+        }
+    }
+    std::vector<std::string> prefix;
+    {
+        std::stringstream ss(path);
+        std::string part;
+        while (std::getline(ss, part, '.')) prefix.push_back(part);
+    }
+    Value* target = map.at(gi.outputs.at(path));
+    Value* replacement = graph->addInput("mirada_replacement");
+    replacement->setType(target->type());
+    auto topLevelOwner = [&](Node* user) -> Node* {
+        while (user && user->owningBlock() != graph->block()) user = user->owningBlock()->owningNode();
+        return user;
+    };
+    std::vector<torch::jit::Use> outside;
+    for (const auto& use : target->uses()) {
+        Node* owner = topLevelOwner(use.user);
+        const bool inside = owner && owner != graph->return_node() && original.count(owner) &&
+                            hasPrefix(pathOf(original.at(owner)).names, prefix);
+        if (!inside) outside.push_back(use);
+    }
+    for (const auto& use : outside) use.user->replaceInput(use.offset, replacement);
+    torch::jit::EliminateDeadCode(graph);
+    return std::make_shared<torch::jit::GraphFunction>("mirada_replacing_forward", graph, nullptr);
+}
+
 class TorchScriptModel final : public Model {
 public:
-    TorchScriptModel(torch::jit::Module module, ModelInfo info)
-        : module_(std::move(module)), info_(std::move(info)) {
+    TorchScriptModel(torch::jit::Module module, ModelInfo info) : module_(std::move(module)), info_(std::move(info)) {
         module_.eval();
         index_ = indexGraph(module_);
         // Batches go through a frozen, optimized clone (fast_eval.hpp); the
@@ -236,6 +277,23 @@ public:
         r.output = outputTensor(elems[0], "forward");
         r.activation = elems[1].toTensor();
         return r;
+    }
+
+    torch::Tensor forwardReplacingLayer(const torch::Tensor& batch, const std::string& layer,
+                                        const torch::Tensor& replacement) override {
+        if (!index_.outputs.count(layer)) throw Error(unknownLayerMessage(layer, index_.order, info_.name));
+        auto it = replacing_.find(layer);
+        if (it == replacing_.end()) it = replacing_.emplace(layer, makeReplacingFunction(index_, layer)).first;
+        torch::InferenceMode guard;
+        torch::jit::Stack stack{module_._ivalue(), batch, replacement};
+        try {
+            it->second->run(stack);
+        } catch (const c10::OutOfMemoryError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw Error(forwardFailureMessage(label(), batch, e));
+        }
+        return outputTensor(stack.back(), "forward");
     }
 
     std::vector<LayerInfo> layers() override {
@@ -329,8 +387,8 @@ private:
         if (v.isTensor()) return v.toTensor();
         if (v.isTuple() && !v.toTupleRef().elements().empty() && v.toTupleRef().elements()[0].isTensor())
             return v.toTupleRef().elements()[0].toTensor();
-        throw Error("model '" + info_.weights_file + "': " + what +
-                    " returned a " + v.tagKind() + ", expected a tensor of class scores [N, classes]");
+        throw Error("model '" + info_.weights_file + "': " + what + " returned a " + v.tagKind() +
+                    ", expected a tensor of class scores [N, classes]");
     }
 
     torch::jit::Module module_;
@@ -338,6 +396,7 @@ private:
     GraphIndex index_;
     torch::Device device_{torch::kCPU};
     std::map<std::string, std::shared_ptr<torch::jit::GraphFunction>> tapped_;
+    std::map<std::string, std::shared_ptr<torch::jit::GraphFunction>> replacing_;
     std::vector<LayerInfo> layersCache_;
     std::unique_ptr<FastEvaluator> fast_;
 };
@@ -404,8 +463,9 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
             for (int64_t i = 0; i < classes; ++i) mi.labels.push_back("class " + std::to_string(i));
         }
     } else if (static_cast<int64_t>(mi.labels.size()) != classes) {
-        throw Error("model '" + file.string() + "' has " + std::to_string(classes) + " outputs but its descriptor lists " +
-                    std::to_string(mi.labels.size()) + " labels; give exactly one label per output");
+        throw Error("model '" + file.string() + "' has " + std::to_string(classes) +
+                    " outputs but its descriptor lists " + std::to_string(mi.labels.size()) +
+                    " labels; give exactly one label per output");
     }
     const auto layers = model->layers();
     if (mi.default_target_layer.empty()) {
@@ -414,11 +474,15 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
         bool found = std::any_of(layers.begin(), layers.end(),
                                  [&](const LayerInfo& l) { return l.path == mi.default_target_layer; });
         if (!found)
-            throw Error(unknownLayerMessage(mi.default_target_layer, [&] {
-                std::vector<std::string> v;
-                for (const auto& l : layers) v.push_back(l.path);
-                return v;
-            }(), mi.name) + " (from the descriptor's \"target_layer\")");
+            throw Error(unknownLayerMessage(
+                            mi.default_target_layer,
+                            [&] {
+                                std::vector<std::string> v;
+                                for (const auto& l : layers) v.push_back(l.path);
+                                return v;
+                            }(),
+                            mi.name) +
+                        " (from the descriptor's \"target_layer\")");
     }
     return model;
 }

@@ -39,12 +39,13 @@ std::vector<std::string> keyNumbers(const Explanation& e) {
         if (n.contains("sum_check")) lines.push_back("sum check " + fmt("%.1e", n["sum_check"].get<double>()));
     }
     if (n.contains("completeness_error_relative"))
-        lines.push_back("completeness error " + fmt("%.2g", 100.0 * n["completeness_error_relative"].get<double>()) + "%");
+        lines.push_back("completeness error " + fmt("%.2g", 100.0 * n["completeness_error_relative"].get<double>()) +
+                        "%");
     for (const auto& f : e.flags) {
         if (f == kFlagNoPositiveEvidence) lines.push_back("no positive evidence");
         if (f == kFlagBaselinePredictsTarget)
-            lines.push_back("WARNING: baseline alone p=" +
-                            fmt("%.2f", n.value("baseline_probability", 0.0)) + ", try another");
+            lines.push_back("WARNING: baseline alone p=" + fmt("%.2f", n.value("baseline_probability", 0.0)) +
+                            ", try another");
         if (f == kFlagLowFit) lines.push_back("WARNING: poor linear fit, read with care");
     }
     if (e.target_probability < kLowTargetProbability)
@@ -52,7 +53,8 @@ std::vector<std::string> keyNumbers(const Explanation& e) {
     return lines;
 }
 
-std::vector<ColourScale> colourScalesFor(const std::vector<const Explanation*>& explanations, const OverlayOptions& options) {
+std::vector<ColourScale> colourScalesFor(const std::vector<const Explanation*>& explanations,
+                                         const OverlayOptions& options) {
     std::vector<ScaledMap> maps;
     for (const auto* e : explanations) maps.push_back({e ? &e->heatmap : nullptr, e ? e->signed_map : false});
     return colourScalesFor(maps, options);

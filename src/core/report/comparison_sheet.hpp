@@ -18,7 +18,8 @@ struct SheetOptions {
 // The colour scale of each explanation (same order), from its kind
 // (Explanation::signed_map) and the options, shared per kind when
 // options.range is "shared". The sheet, the overlay PNGs and the GUI use this.
-std::vector<ColourScale> colourScalesFor(const std::vector<const Explanation*>& explanations, const OverlayOptions& options);
+std::vector<ColourScale> colourScalesFor(const std::vector<const Explanation*>& explanations,
+                                         const OverlayOptions& options);
 std::vector<ColourScale> colourScalesFor(const std::vector<Explanation>& explanations, const OverlayOptions& options);
 
 // Extra text lines per method (e.g. metrics), same order as `explanations`; may be empty.

@@ -66,10 +66,8 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
                   {"default_target_layer", m.default_target_layer},
                   {"baseline", toString(m.baseline)},
                   {"baseline_source", m.baseline_source}};
-    j["image"] = {{"file", run.image_file},
-                  {"sha256", run.image_sha256},
-                  {"width", run.image.cols},
-                  {"height", run.image.rows}};
+    j["image"] = {
+        {"file", run.image_file}, {"sha256", run.image_sha256}, {"width", run.image.cols}, {"height", run.image.rows}};
     j["device"] = run.device;
     j["seed"] = run.seed;
     j["batch_size"] = run.batch_size;
@@ -98,18 +96,17 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
     for (const auto& e : run.explanations) {
         double mn = 0, mx = 0;
         if (!e.heatmap.empty()) cv::minMaxLoc(e.heatmap, &mn, &mx);
-        nlohmann::json mj = {{"method", e.method},
-                             {"title", e.method_title},
-                             {"target", {{"index", e.target_index}, {"label", e.target_label}, {"probability", e.target_probability}}},
-                             {"settings", e.settings},
-                             {"numbers", e.numbers},
-                             {"flags", e.flags},
-                             {"warnings", e.warnings},
-                             {"heatmap", {{"width", e.heatmap.cols}, {"height", e.heatmap.rows}, {"min", mn}, {"max", mx}}},
-                             {"timings",
-                              {{"seconds", e.seconds},
-                               {"model_seconds", e.model_seconds},
-                               {"model_evaluations", e.model_evaluations}}}};
+        nlohmann::json mj = {
+            {"method", e.method},
+            {"title", e.method_title},
+            {"target", {{"index", e.target_index}, {"label", e.target_label}, {"probability", e.target_probability}}},
+            {"settings", e.settings},
+            {"numbers", e.numbers},
+            {"flags", e.flags},
+            {"warnings", e.warnings},
+            {"heatmap", {{"width", e.heatmap.cols}, {"height", e.heatmap.rows}, {"min", mn}, {"max", mx}}},
+            {"timings",
+             {{"seconds", e.seconds}, {"model_seconds", e.model_seconds}, {"model_evaluations", e.model_evaluations}}}};
         if (files.contains(e.method)) mj["files"] = files[e.method];
         j["methods"].push_back(mj);
     }
@@ -155,7 +152,8 @@ std::vector<fs::path> writeRunFiles(const fs::path& dir, const std::string& stem
             cv::Mat labels16(e.segments.size(), CV_16UC1);
             double mx = 0;
             cv::minMaxLoc(e.segments, nullptr, &mx);
-            if (mx > 65534) throw Error("too many superpixels (" + std::to_string(int(mx) + 1) + ") for a 16-bit label map");
+            if (mx > 65534)
+                throw Error("too many superpixels (" + std::to_string(int(mx) + 1) + ") for a 16-bit label map");
             e.segments.convertTo(labels16, CV_16U, 1.0, 1.0);
             const auto p = dir / (stem + ".segments.png");
             writePngAtomic(p, labels16);
@@ -167,7 +165,8 @@ std::vector<fs::path> writeRunFiles(const fs::path& dir, const std::string& stem
     if (options.comparison && !run.explanations.empty()) {
         const auto p = dir / (stem + ".comparison.png");
         std::vector<std::vector<std::string>> extra;
-        if (run.extra.contains("sheet_lines")) extra = run.extra["sheet_lines"].get<std::vector<std::vector<std::string>>>();
+        if (run.extra.contains("sheet_lines"))
+            extra = run.extra["sheet_lines"].get<std::vector<std::vector<std::string>>>();
         writePngAtomic(p, renderComparisonSheet(run.image, fs::path(run.image_file).filename().string(),
                                                 run.explanations, run.overlay, extra));
         written.push_back(p);
@@ -212,7 +211,8 @@ std::vector<fs::path> exportRun(const fs::path& dir, const std::string& stem, co
     for (const auto& f : staged) {
         const fs::path target = dir / f.filename();
         if (fs::is_directory(fs::symlink_status(target, ec)))
-            throw Error("cannot write '" + target.string() + "': a folder of that name is in the way; move it "
+            throw Error("cannot write '" + target.string() +
+                        "': a folder of that name is in the way; move it "
                         "and export again (no file of this run was written)");
     }
     std::vector<fs::path> written;

@@ -15,16 +15,16 @@ namespace mirada {
 
 struct RunRecord {
     ModelInfo model;
-    std::string device;             // "cpu", "cuda:0"
+    std::string device;  // "cpu", "cuda:0"
     std::string image_file;
     std::string image_sha256;
-    cv::Mat image;                  // RGB original
-    std::string target_request;     // as asked: "top1", "207", "golden retriever"
+    cv::Mat image;               // RGB original
+    std::string target_request;  // as asked: "top1", "207", "golden retriever"
     uint64_t seed = 0;
     int batch_size = 0;
     std::vector<Explanation> explanations;
     OverlayOptions overlay;
-    InputCheck input_check;         // hints when the image looks out of the model's domain
+    InputCheck input_check;  // hints when the image looks out of the model's domain
     bool has_input_check = false;
     nlohmann::json extra = nlohmann::json::object();  // e.g. metrics, added under "extra"
 };
@@ -37,8 +37,8 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files =
 
 struct ExportOptions {
     bool overlays = true;
-    bool heatmaps = true;   // .npy
-    bool segments = true;   // 16-bit label map, when superpixels were used
+    bool heatmaps = true;     // .npy
+    bool segments = true;     // 16-bit label map, when superpixels were used
     bool model_input = true;  // <stem>.input.png: what the model sees (resized, grey for a 1-channel model)
     bool comparison = true;
     bool report = true;

@@ -119,8 +119,8 @@ PerturbationRenderer::PerturbationRenderer(const cv::Mat& input8, const cv::Mat&
         throw Error("perturbation: the input has " + std::to_string(input8.channels()) +
                     " channel(s) but the model expects " + std::to_string(spec.channels));
     if (labels.type() != CV_32S || labels.size() != input8.size())
-        throw Error("perturbation: the label map must be CV_32S with the input's size (" +
-                    std::to_string(input8.cols) + "x" + std::to_string(input8.rows) + ")");
+        throw Error("perturbation: the label map must be CV_32S with the input's size (" + std::to_string(input8.cols) +
+                    "x" + std::to_string(input8.rows) + ")");
     double lo = 0, hi = 0;
     cv::minMaxLoc(labels, &lo, &hi);
     if (lo < -1) throw Error("perturbation: labels must be -1 (none) or >= 0");

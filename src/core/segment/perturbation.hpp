@@ -37,8 +37,8 @@ class PerturbationRenderer {
 public:
     // input8: the model-input-sized image (resizeForModel), labels: CV_32S of the
     // same size with values -1..M-1 (M = max label + 1; -1 = never perturbed).
-    PerturbationRenderer(const cv::Mat& input8, const cv::Mat& labels, const Baseline& baseline,
-                         const InputSpec& spec, torch::Device device);
+    PerturbationRenderer(const cv::Mat& input8, const cv::Mat& labels, const Baseline& baseline, const InputSpec& spec,
+                         torch::Device device);
 
     // coalitions: [B, M], any dtype, nonzero = superpixel present. Returns
     // [B, C, H, W] float32 on the device: where(mask, X, F), i.e.

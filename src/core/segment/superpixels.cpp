@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "explain/explainer.hpp"
 #include "image/image_header.hpp"
 #include "image/image_io.hpp"
 
@@ -27,8 +26,8 @@ ParamSet superpixelParams() {
                         "How the image is cut into superpixels: slic (OpenCV SLIC, colour + position), slico "
                         "(SLIC with adaptive compactness, ignores compactness), mslic (manifold SLIC) or grid "
                         "(regular near-square cells)"),
-            intParam("count", d.count, 2, kMaxSuperpixels, "Target number of superpixels (SLIC gives roughly this many)",
-                     "superpixels"),
+            intParam("count", d.count, 2, kMaxSuperpixels,
+                     "Target number of superpixels (SLIC gives roughly this many)", "superpixels"),
             floatParam("compactness", d.compactness, 0.01, 100.0,
                        "SLIC/MSLIC ruler: larger values give squarer, less colour-following superpixels; ignored by "
                        "slico and grid"),
@@ -108,7 +107,8 @@ cv::Mat computeSuperpixels(const cv::Mat& image8, const SuperpixelSettings& sett
     else if (settings.algorithm == "mslic")
         algorithm = cv::ximgproc::MSLIC;
     else
-        throw Error("superpixels.algorithm = '" + settings.algorithm + "' is not valid; use one of: slic, slico, "
+        throw Error("superpixels.algorithm = '" + settings.algorithm +
+                    "' is not valid; use one of: slic, slico, "
                     "mslic, grid");
     if (settings.iterations < 1) throw Error("superpixels.iterations must be at least 1");
 
@@ -127,8 +127,8 @@ cv::Mat computeSuperpixels(const cv::Mat& image8, const SuperpixelSettings& sett
     auto run = [&](int region) {
         cv::Mat out;
         try {
-            auto slic = cv::ximgproc::createSuperpixelSLIC(lab, algorithm, region,
-                                                           static_cast<float>(settings.compactness));
+            auto slic =
+                cv::ximgproc::createSuperpixelSLIC(lab, algorithm, region, static_cast<float>(settings.compactness));
             slic->iterate(settings.iterations);
             if (minPercent > 0) slic->enforceLabelConnectivity(minPercent);
             slic->getLabels(out);
@@ -224,12 +224,14 @@ cv::Mat readLabelMap(const std::filesystem::path& file, cv::Size expected) {
         throw Error("cannot read label map " + q + ": reading stopped early; is the file still being written?");
     static const uchar kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (bytes.size() < 8 || !std::equal(kPng, kPng + 8, bytes.begin()))
-        throw Error("label map " + q + " is not a PNG file; expected a single-channel 16-bit (or 8-bit) PNG where 0 = "
+        throw Error("label map " + q +
+                    " is not a PNG file; expected a single-channel 16-bit (or 8-bit) PNG where 0 = "
                     "no segment and v >= 1 = segment v-1");
     // The header decides how much decoding would allocate: check it first.
     const auto header = readImageHeader(bytes.data(), bytes.size());
     if (!header || header->format != "png" || header->width == 0 || header->height == 0)
-        throw Error("cannot decode label map " + q + ": the PNG header is damaged or truncated; write the label map again");
+        throw Error("cannot decode label map " + q +
+                    ": the PNG header is damaged or truncated; write the label map again");
     const std::uint64_t maxPixels = ImageLoadOptions{}.max_pixels;
     if (header->width > maxPixels / header->height)
         throw Error("label map " + q + " declares " + std::to_string(header->width) + " x " +
@@ -267,8 +269,9 @@ void writeLabelMap(const std::filesystem::path& file, const cv::Mat& labels) {
         throw Error("cannot write label map " + q + ": expected a CV_32S label image");
     double lo = 0, hi = 0;
     cv::minMaxLoc(labels, &lo, &hi);
-    if (lo < -1) throw Error("cannot write label map " + q + ": labels must be -1 (none) or >= 0, found " +
-                             std::to_string(static_cast<int>(lo)));
+    if (lo < -1)
+        throw Error("cannot write label map " + q + ": labels must be -1 (none) or >= 0, found " +
+                    std::to_string(static_cast<int>(lo)));
     if (hi > 65534)
         throw Error("cannot write label map " + q + ": label " + std::to_string(static_cast<int64_t>(hi)) +
                     " does not fit a 16-bit PNG (at most 65535 labels, 0..65534); use fewer segments");

@@ -14,7 +14,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "image/preprocess.hpp"
 
 namespace mirada {
@@ -28,7 +28,7 @@ constexpr int kMaxSuperpixels = 2000;
 // stored without compression is about 300 MB).
 constexpr std::uintmax_t kMaxLabelMapFileBytes = std::uintmax_t{512} << 20;
 
-// Table: superpixelParams() (declared in explain/explainer.hpp, group "superpixels").
+// Table: superpixelParams() (group "superpixels").
 struct SuperpixelSettings {
     std::string algorithm = "slic";  // slic | slico | mslic | grid
     int count = 50;                  // target number of superpixels, 2..2000
@@ -38,6 +38,8 @@ struct SuperpixelSettings {
                                      // are merged into a neighbour (enforceLabelConnectivity)
 };
 
+// Settings table shared by every superpixel method (group "superpixels").
+ParamSet superpixelParams();
 // Reads the values of a "superpixels" ParamSet (an empty ParamSet gives the defaults).
 SuperpixelSettings superpixelSettingsFrom(const ParamSet& params);
 

@@ -39,8 +39,7 @@ std::vector<ParamSpec> camTable(std::vector<std::string> layerChoices) {
         choiceParam("layer", d.layer, std::move(layerChoices),
                     "module path whose activation is explained, e.g. layer4 or features.29; empty = the model's "
                     "default target layer (`mirada-cli layers` lists them)"),
-        boolParam("relu", d.relu,
-                  "clamp negative evidence to zero (standard CAM); off keeps the signed map"),
+        boolParam("relu", d.relu, "clamp negative evidence to zero (standard CAM); off keeps the signed map"),
         choiceParam("upsample", d.upsample, {"bilinear", "nearest"},
                     "how the coarse layer-resolution map is enlarged to the model input"),
     };
@@ -182,7 +181,8 @@ CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, con
         throw Error("the score of class " + std::to_string(target_index) + " of model '" + info.name +
                     "' has no gradient path to layer '" + out.layer +
                     "' (the layer does not feed the output, or the model runs without autograd); choose a layer "
-                    "on the path to the output, e.g. " + info.default_target_layer);
+                    "on the path to the output, e.g. " +
+                    info.default_target_layer);
     out.model_seconds = secondsSince(t0);
     ctx.checkCancelled();
 
@@ -206,8 +206,8 @@ CamMaps computeCamMaps(Model& model, const cv::Mat& image, int target_index, con
         where.fill = one.fill().unsqueeze(0);
         where.baseline = toString(b.baseline) + " (" + b.source + ")";
         out.baseline = where.baseline;
-        where.batch_size = resolveBatchSize(model, batchSize);
     }
+    if (weighting.usesBaseline() || weighting.evaluatesModel()) where.batch_size = resolveBatchSize(model, batchSize);
     torch::Tensor contributions;
     torch::Tensor cam = weighting.coarseMap(A, G, where, contributions).to(f64);
     out.model_seconds += where.model_seconds;

@@ -1,6 +1,6 @@
 #pragma once
 // The CAM family (Grad-CAM, Grad-CAM++, CAM, HiResCAM, XGrad-CAM, LayerCAM,
-// Eigen-CAM, Score-CAM) as one pipeline with small variants, after
+// Eigen-CAM, Score-CAM, Ablation-CAM) as one pipeline with small variants, after
 // pytorch-grad-cam's base_cam:
 //
 //   image -> model input -> forward with a tap on `layer` -> activation A [1,K,h,w]
@@ -20,7 +20,7 @@
 
 #include "explain/explainer.hpp"
 #include "explain/run_context.hpp"
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "image/preprocess.hpp"
 #include "models/model.hpp"
 
@@ -75,6 +75,9 @@ public:
     // True: channelWeights/coarseMap need where.input, where.fill and the model
     // (the pipeline resolves the baseline; the report records it).
     virtual bool usesBaseline() const { return false; }
+    // True: channelWeights evaluates the model again (in batches of
+    // where.batch_size, which the pipeline resolves); implied by usesBaseline.
+    virtual bool evaluatesModel() const { return false; }
     // activation A and gradient G: [K, h, w] float64, detached. Returns w: [K]
     // float64. Throws mirada::Error when the method does not apply.
     virtual torch::Tensor channelWeights(const torch::Tensor& activation, const torch::Tensor& gradient,
@@ -103,15 +106,15 @@ struct CamMaps {
     std::string layer;                      // resolved layer path
     std::vector<int64_t> activation_shape;  // [1, K, h, w]
     int target_index = 0;
-    torch::Tensor output;                   // [classes] model output of the tapped forward, detached, CPU
-    torch::Tensor weights;                  // [K] channel weights or contributions (float64, CPU)
-    std::string baseline;                   // the baseline used, when the method uses one (Score-CAM)
-    int64_t evaluations = 1;                // images through the model
-    cv::Mat coarse;                         // CV_32F h x w: sum_k w_k A_k (after ReLU when settings.relu)
-    cv::Mat input_map;                      // CV_32F input_height x input_width, upsampled coarse map
-    bool non_finite = false;                // some value was NaN/inf and was replaced by 0
-    InputGeometry geometry;                 // input grid -> original image
-    double model_seconds = 0;               // forward + backward
+    torch::Tensor output;      // [classes] model output of the tapped forward, detached, CPU
+    torch::Tensor weights;     // [K] channel weights or contributions (float64, CPU)
+    std::string baseline;      // the baseline used, when the method uses one (Score-CAM)
+    int64_t evaluations = 1;   // images through the model
+    cv::Mat coarse;            // CV_32F h x w: sum_k w_k A_k (after ReLU when settings.relu)
+    cv::Mat input_map;         // CV_32F input_height x input_width, upsampled coarse map
+    bool non_finite = false;   // some value was NaN/inf and was replaced by 0
+    InputGeometry geometry;    // input grid -> original image
+    double model_seconds = 0;  // forward + backward
 };
 
 // Runs the pipeline up to the input-resolution map. target_index -1 = top-1

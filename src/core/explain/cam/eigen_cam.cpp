@@ -32,8 +32,8 @@ public:
         const int64_t k = activation.size(0), h = activation.size(1), w = activation.size(2);
         const torch::Tensor X = activation.reshape({k, h * w}).t();  // [hw, K]
         const torch::Tensor centred = X - X.mean(0, /*keepdim=*/true);
-        const torch::Tensor v = firstComponent(activation);           // [K], sign fixed
-        const torch::Tensor projection = centred.matmul(v);           // [hw]
+        const torch::Tensor v = firstComponent(activation);  // [K], sign fixed
+        const torch::Tensor projection = centred.matmul(v);  // [hw]
         contributions = v;
         return projection.reshape({h, w});
     }

@@ -53,12 +53,14 @@ public:
         const int64_t n = static_cast<int64_t>(channels.size());
         const int batch = std::max(1, where.batch_size);
         namespace F = torch::nn::functional;
-        const auto up = F::InterpolateFuncOptions().size(std::vector<int64_t>{H, W}).mode(torch::kBilinear).align_corners(false);
+        const auto up =
+            F::InterpolateFuncOptions().size(std::vector<int64_t>{H, W}).mode(torch::kBilinear).align_corners(false);
         c10::InferenceMode inference;
         for (int64_t start = 0; start < n; start += batch) {
             if (where.run) where.run->checkCancelled();
             const int64_t count = std::min<int64_t>(batch, n - start);
-            const auto idx = torch::tensor(std::vector<int64_t>(channels.begin() + start, channels.begin() + start + count));
+            const auto idx =
+                torch::tensor(std::vector<int64_t>(channels.begin() + start, channels.begin() + start + count));
             torch::Tensor a = activation.index_select(0, idx).unsqueeze(1).to(torch::kFloat32);  // [B,1,h,w]
             torch::Tensor m = F::interpolate(a, up);
             const auto mn = std::get<0>(m.reshape({count, -1}).min(1)).view({count, 1, 1, 1});

@@ -2,7 +2,9 @@
 // target score's gradient with respect to it, summed over the channels,
 //   map(i, j) = sum_c x_cij * d score / d x_cij,
 // on the normalised input the model receives (as Captum's InputXGradient).
-// Signed: positive where the pixel's value pushes the score up.
+// Signed: positive where the pixel's value pushes the score up. With the noise
+// tunnel on, the mean of that map over noisy copies of the image (each copy
+// times its own gradient).
 #include "explain/methods.hpp"
 #include "explain/pixel/pixel_method.hpp"
 
@@ -13,16 +15,21 @@ class GradXInputExplainer final : public PixelExplainer {
 public:
     std::string name() const override { return "gradxinput"; }
     std::string title() const override { return "Gradient x Input"; }
-    ParamSet defaultParams() const override { return ParamSet(name(), {pixelOutputParam("logit")}); }
+    ParamSet defaultParams() const override {
+        auto specs = noiseTunnelParams();
+        specs.push_back(pixelOutputParam("logit"));
+        return ParamSet(name(), specs);
+    }
 
 protected:
     bool usesBaseline() const override { return false; }
-    MapResult computeMap(const ExplainRequest& request, const ParamSet&, PixelSetup& setup, SurrogateOutput output,
-                         const RunContext& ctx) override {
-        const torch::Tensor g = inputGradients(*request.model, setup.x, output, setup, ctx, title())[0];
-        const torch::Tensor x = setup.x[0].to(torch::kCPU, torch::kFloat32);
+    MapResult computeMap(const ExplainRequest& request, const ParamSet& params, PixelSetup& setup,
+                         SurrogateOutput output, const RunContext& ctx) override {
         MapResult r;
-        r.input_map = tensorToMat((g * x).sum(0));
+        const torch::Tensor map = tunnelledAttribution(
+            request, params, setup, output, ctx, title(),
+            [](const torch::Tensor& x, const torch::Tensor& g) { return (g * x).sum(1); }, r.numbers);
+        r.input_map = tensorToMat(map);
         r.signed_map = true;
         return r;
     }

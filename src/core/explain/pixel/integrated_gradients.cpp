@@ -24,11 +24,11 @@ public:
     std::string name() const override { return "integratedgradients"; }
     std::string title() const override { return "Integrated Gradients"; }
     ParamSet defaultParams() const override {
-        return ParamSet(name(), {intParam("steps", 50, 2, 2000,
-                                          "Intervals of the path integral (trapezoid rule; steps + 1 gradients)",
-                                          "steps"),
-                                 choiceParam("fill", "shared", methodFillChoices(false), methodFillHelp(false)),
-                                 pixelOutputParam("logit")});
+        return ParamSet(name(),
+                        {intParam("steps", 50, 2, 2000,
+                                  "Intervals of the path integral (trapezoid rule; steps + 1 gradients)", "steps"),
+                         choiceParam("fill", "shared", methodFillChoices(false), methodFillHelp(false)),
+                         pixelOutputParam("logit")});
     }
 
 protected:
@@ -37,7 +37,7 @@ protected:
                          SurrogateOutput output, const RunContext& ctx) override {
         const int64_t steps = params.getInt("steps");
         const auto alphas = torch::linspace(0.0, 1.0, steps + 1, torch::kFloat32).to(setup.x.device());
-        const torch::Tensor diff = setup.x - setup.fill;                                          // [1,C,H,W]
+        const torch::Tensor diff = setup.x - setup.fill;  // [1,C,H,W]
         torch::Tensor w = torch::ones({steps + 1}, torch::kFloat64) / static_cast<double>(steps);
         w[0] = 0.5 / static_cast<double>(steps);
         w[steps] = 0.5 / static_cast<double>(steps);
@@ -48,9 +48,9 @@ protected:
         for (int64_t done = 0; done < points;) {
             const int64_t m = std::min<int64_t>(setup.batch_size, points - done);
             const torch::Tensor path = setup.fill + alphas.narrow(0, done, m).view({-1, 1, 1, 1}) * diff;
-            const torch::Tensor g = inputGradients(*request.model, path, output, setup, ctx, title(),
-                                                   0.99 * double(done) / double(points),
-                                                   0.99 * double(done + m) / double(points));
+            const torch::Tensor g =
+                inputGradients(*request.model, path, output, setup, ctx, title(), 0.99 * double(done) / double(points),
+                               0.99 * double(done + m) / double(points));
             avg += (g.to(torch::kFloat64) * w.narrow(0, done, m).view({-1, 1, 1, 1})).sum(0);
             done += m;
         }
@@ -70,8 +70,8 @@ protected:
         if (relative > 0.05) {
             std::ostringstream ss;
             ss << title() << ": the attributions add up to " << total << " but f(image) - f(baseline) = " << delta
-               << " (" << std::round(relative * 1000) / 10 << "% off): the path integral is coarse; raise "
-               << name() << ".steps";
+               << " (" << std::round(relative * 1000) / 10 << "% off): the path integral is coarse; raise " << name()
+               << ".steps";
             r.warning = ss.str();
         }
         return r;

@@ -29,14 +29,14 @@ public:
     std::string name() const override { return "occlusion"; }
     std::string title() const override { return "Occlusion"; }
     ParamSet defaultParams() const override {
-        return ParamSet(name(), {intParam("window", 0, 0, 4096,
-                                          "Side of the square window on the model input, pixels; 0 = one seventh of "
-                                          "the input's shorter side",
-                                          "px"),
-                                 intParam("stride", 0, 0, 4096,
-                                          "Step between window positions, pixels; 0 = half the window", "px"),
-                                 choiceParam("fill", "shared", methodFillChoices(false), methodFillHelp(false)),
-                                 pixelOutputParam("probability")});
+        return ParamSet(
+            name(), {intParam("window", 0, 0, 4096,
+                              "Side of the square window on the model input, pixels; 0 = one seventh of "
+                              "the input's shorter side",
+                              "px"),
+                     intParam("stride", 0, 0, 4096, "Step between window positions, pixels; 0 = half the window", "px"),
+                     choiceParam("fill", "shared", methodFillChoices(false), methodFillHelp(false)),
+                     pixelOutputParam("probability")});
     }
 
 protected:

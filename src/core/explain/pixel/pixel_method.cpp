@@ -3,6 +3,9 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -39,8 +42,7 @@ std::string anyLayer(Model& model) {
 PixelSetup preparePixelMethod(const ExplainRequest& request, const std::string& fill, const std::string& fillSetting,
                               SurrogateOutput output, const std::string& title, const RunContext& ctx) {
     if (!request.model) throw Error(title + ": no model was given");
-    if (request.image.empty() || request.image.type() != CV_8UC3)
-        throw Error(title + ": expected an 8-bit RGB image");
+    if (request.image.empty() || request.image.type() != CV_8UC3) throw Error(title + ": expected an 8-bit RGB image");
     if (request.batch_size < 0)
         throw Error("batch size " + std::to_string(request.batch_size) + " is not valid; use 1 or more (0 = default)");
     ctx.checkCancelled();
@@ -68,7 +70,8 @@ PixelSetup preparePixelMethod(const ExplainRequest& request, const std::string& 
     const auto probs = toProbabilities(model, both);
     s.target_probability = probs[0][s.target].item<float>();
     const auto& labels = model.info().labels;
-    s.target_label = s.target < static_cast<int>(labels.size()) ? labels[s.target] : "class " + std::to_string(s.target);
+    s.target_label =
+        s.target < static_cast<int>(labels.size()) ? labels[s.target] : "class " + std::to_string(s.target);
     const torch::Tensor v = valuesOf(model, both, s.target, output).to(torch::kFloat64);
     s.full_value = v[0].item<double>();
     s.empty_value = v[1].item<double>();
@@ -165,8 +168,8 @@ cv::Mat inputMapToImage(const cv::Mat& inputMap, const InputGeometry& g, int int
 }
 
 Explanation finishPixelMethod(const std::string& method, const std::string& title, const ExplainRequest& request,
-                              const ParamSet& params, const PixelSetup& setup, const cv::Mat& inputMap,
-                              bool signedMap, bool usesBaseline, nlohmann::json numbers) {
+                              const ParamSet& params, const PixelSetup& setup, const cv::Mat& inputMap, bool signedMap,
+                              bool usesBaseline, nlohmann::json numbers) {
     Explanation e;
     e.method = method;
     e.method_title = title;
@@ -207,6 +210,57 @@ Explanation finishPixelMethod(const std::string& method, const std::string& titl
 }  // namespace mirada
 
 namespace mirada {
+
+double forEachNoisyBatch(const torch::Tensor& x, int64_t samples, double level, uint64_t seed, int batch,
+                         const std::function<void(const torch::Tensor& noisy, int64_t done, int64_t m)>& batchFn) {
+    const torch::Tensor cpu = x.to(torch::kCPU, torch::kFloat32);
+    const double sigma = level * (cpu.max().item<double>() - cpu.min().item<double>());
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+    for (int64_t done = 0; done < samples;) {
+        const int64_t m = std::min<int64_t>(std::max(1, batch), samples - done);
+        std::vector<torch::Tensor> copies;
+        for (int64_t i = 0; i < m; ++i)
+            copies.push_back(torch::randn({1, cpu.size(1), cpu.size(2), cpu.size(3)}, gen, opts));
+        batchFn((cpu + sigma * torch::cat(copies, 0)).to(x.device()), done, m);
+        done += m;
+    }
+    return sigma;
+}
+
+std::vector<ParamSpec> noiseTunnelParams() {
+    return {intParam("noise_samples", 0, 0, 10000,
+                     "Noise tunnel: average the map over this many noisy copies of the image (SmoothGrad's "
+                     "smoothing); 0 = off, the plain method",
+                     "samples"),
+            floatParam("noise_level", 0.15, 0.0, 1.0,
+                       "Noise tunnel: sigma as a fraction of the input's value range (the paper suggests 0.1-0.2)")};
+}
+
+torch::Tensor tunnelledAttribution(
+    const ExplainRequest& request, const ParamSet& params, PixelSetup& setup, SurrogateOutput output,
+    const RunContext& ctx, const std::string& title,
+    const std::function<torch::Tensor(const torch::Tensor& inputs, const torch::Tensor& gradients)>& attribution,
+    nlohmann::json& numbers) {
+    const int64_t n = params.getInt("noise_samples");
+    numbers["noise_samples"] = n;
+    if (n == 0) {
+        const torch::Tensor g = inputGradients(*request.model, setup.x, output, setup, ctx, title);
+        return attribution(setup.x.to(torch::kCPU, torch::kFloat32), g)[0].to(torch::kFloat64);
+    }
+    torch::Tensor sum;
+    const double sigma = forEachNoisyBatch(
+        setup.x, n, params.getFloat("noise_level"), request.seed, setup.batch_size,
+        [&](const torch::Tensor& noisy, int64_t done, int64_t m) {
+            const torch::Tensor g =
+                inputGradients(*request.model, noisy, output, setup, ctx, title, 0.99 * double(done) / double(n),
+                               0.99 * double(done + m) / double(n));
+            const torch::Tensor a = attribution(noisy.to(torch::kCPU, torch::kFloat32), g).to(torch::kFloat64).sum(0);
+            sum = sum.defined() ? sum + a : a;
+        });
+    numbers["noise_sigma"] = sigma;
+    return sum / static_cast<double>(n);
+}
 
 ParamSpec pixelOutputParam(const std::string& def) {
     return choiceParam("output", def, {"probability", "logit"}, surrogateOutputHelp());

@@ -14,7 +14,9 @@
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "explain/baseline_setting.hpp"
 #include "explain/explainer.hpp"
@@ -25,20 +27,20 @@
 namespace mirada {
 
 struct PixelSetup {
-    cv::Mat input8;                 // the model-input-sized 8-bit image
-    InputGeometry geometry;         // input grid <-> original image
-    torch::Tensor x;                // [1, C, H, W] normalised input, on the model's device
-    torch::Tensor fill;             // [1, C, H, W] normalised baseline, same device
+    cv::Mat input8;          // the model-input-sized 8-bit image
+    InputGeometry geometry;  // input grid <-> original image
+    torch::Tensor x;         // [1, C, H, W] normalised input, on the model's device
+    torch::Tensor fill;      // [1, C, H, W] normalised baseline, same device
     ResolvedBaseline baseline;
     BaselineGuard guard;
     int target = 0;
     std::string target_label;
-    float target_probability = 0;   // softmax probability on the image
-    double full_value = 0;          // the target's value (the method's output kind) on the image
-    double empty_value = 0;         // ... on the baseline
-    int batch_size = 16;            // resolved
-    double model_seconds = 0;       // inside forward / backward calls
-    int64_t evaluations = 0;        // images through the model (a forward+backward counts once)
+    float target_probability = 0;  // softmax probability on the image
+    double full_value = 0;         // the target's value (the method's output kind) on the image
+    double empty_value = 0;        // ... on the baseline
+    int batch_size = 16;           // resolved
+    double model_seconds = 0;      // inside forward / backward calls
+    int64_t evaluations = 0;       // images through the model (a forward+backward counts once)
 };
 
 // fill: the method's fill choice ("shared" = perturbation.baseline) and the
@@ -70,8 +72,8 @@ cv::Mat tensorToMat(const torch::Tensor& map2d);
 // guard when usesBaseline), settings {method, params, seed, batch_size,
 // target_index, device, baseline + guard when usesBaseline, perturbation}.
 Explanation finishPixelMethod(const std::string& method, const std::string& title, const ExplainRequest& request,
-                              const ParamSet& params, const PixelSetup& setup, const cv::Mat& inputMap,
-                              bool signedMap, bool usesBaseline, nlohmann::json numbers);
+                              const ParamSet& params, const PixelSetup& setup, const cv::Mat& inputMap, bool signedMap,
+                              bool usesBaseline, nlohmann::json numbers);
 
 }  // namespace mirada
 
@@ -97,6 +99,27 @@ protected:
     virtual MapResult computeMap(const ExplainRequest& request, const ParamSet& params, PixelSetup& setup,
                                  SurrogateOutput output, const RunContext& ctx) = 0;
 };
+
+// ---- Noise tunnel (Smilkov et al. 2017) ----
+// Gaussian noise, sigma = level * (max - min of the normalised input), drawn
+// copy by copy ([1, C, H, W] each) from a generator seeded with `seed`, so the
+// copies do not depend on the batch size. Calls `batchFn(noisy)` with batches
+// of up to `batch` noisy copies [m, C, H, W] on x's device, in order; returns sigma.
+double forEachNoisyBatch(const torch::Tensor& x, int64_t samples, double level, uint64_t seed, int batch,
+                         const std::function<void(const torch::Tensor& noisy, int64_t done, int64_t m)>& batchFn);
+// The noise tunnel as a setting of a gradient method: "noise_samples" (0 =
+// off, the plain method) and "noise_level". With samples > 0 the method's
+// map is the mean of its maps on noisy copies of the input (as Captum's
+// NoiseTunnel with nt_type "smoothgrad").
+std::vector<ParamSpec> noiseTunnelParams();
+// The method's attribution per input [m, C, H, W] from the inputs and their
+// gradients -> [m, H, W]; averaged over the noisy copies (or computed on the
+// image when the tunnel is off). `numbers` gets noise_samples and sigma.
+torch::Tensor tunnelledAttribution(
+    const ExplainRequest& request, const ParamSet& params, PixelSetup& setup, SurrogateOutput output,
+    const RunContext& ctx, const std::string& title,
+    const std::function<torch::Tensor(const torch::Tensor& inputs, const torch::Tensor& gradients)>& attribution,
+    nlohmann::json& numbers);
 
 // The "output" setting every pixel method has (default: logit for the gradient
 // family, as Captum explains the model's raw output; probability for the

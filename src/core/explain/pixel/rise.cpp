@@ -29,12 +29,12 @@ public:
     std::string name() const override { return "rise"; }
     std::string title() const override { return "RISE"; }
     ParamSet defaultParams() const override {
-        return ParamSet(name(), {intParam("masks", 1000, 10, 100000, "Random masks, one model evaluation each",
-                                          "masks"),
-                                 intParam("grid", 7, 2, 64, "Cells per side of a mask before upsampling"),
-                                 floatParam("keep", 0.5, 0.05, 0.95, "Probability that a cell is kept"),
-                                 choiceParam("fill", "shared", methodFillChoices(false), methodFillHelp(false)),
-                                 pixelOutputParam("probability")});
+        return ParamSet(name(),
+                        {intParam("masks", 1000, 10, 100000, "Random masks, one model evaluation each", "masks"),
+                         intParam("grid", 7, 2, 64, "Cells per side of a mask before upsampling"),
+                         floatParam("keep", 0.5, 0.05, 0.95, "Probability that a cell is kept"),
+                         choiceParam("fill", "shared", methodFillChoices(false), methodFillHelp(false)),
+                         pixelOutputParam("probability")});
     }
 
 protected:

@@ -3,11 +3,6 @@
 // input), then shown as saliency: map(i, j) = max over channels of |mean_n g_n|.
 // The noise is drawn copy by copy from a generator seeded with the run's seed,
 // so the map does not depend on the batch size.
-#include <ATen/CPUGeneratorImpl.h>
-
-#include <algorithm>
-#include <vector>
-
 #include "explain/methods.hpp"
 #include "explain/pixel/pixel_method.hpp"
 
@@ -19,12 +14,12 @@ public:
     std::string name() const override { return "smoothgrad"; }
     std::string title() const override { return "SmoothGrad"; }
     ParamSet defaultParams() const override {
-        return ParamSet(name(), {intParam("samples", 25, 1, 10000, "Noisy copies of the image, one gradient each",
-                                          "samples"),
-                                 floatParam("noise", 0.15, 0.0, 1.0,
-                                            "Noise level: sigma as a fraction of the input's value range (the paper "
-                                            "suggests 0.1-0.2)"),
-                                 pixelOutputParam("logit")});
+        return ParamSet(name(),
+                        {intParam("samples", 25, 1, 10000, "Noisy copies of the image, one gradient each", "samples"),
+                         floatParam("noise", 0.15, 0.0, 1.0,
+                                    "Noise level: sigma as a fraction of the input's value range (the paper "
+                                    "suggests 0.1-0.2)"),
+                         pixelOutputParam("logit")});
     }
 
 protected:
@@ -32,24 +27,17 @@ protected:
     MapResult computeMap(const ExplainRequest& request, const ParamSet& params, PixelSetup& setup,
                          SurrogateOutput output, const RunContext& ctx) override {
         const int64_t n = params.getInt("samples");
-        const double level = params.getFloat("noise");
-        const torch::Tensor x = setup.x.to(torch::kCPU, torch::kFloat32);
-        const double sigma = level * (x.max().item<double>() - x.min().item<double>());
-        at::Generator gen = at::detail::createCPUGenerator(request.seed);
         // One noisy copy after another from the run's seed (the same noise at
         // any batch size), summed batch by batch: memory stays one batch.
-        torch::Tensor sum = torch::zeros({x.size(1), x.size(2), x.size(3)}, torch::kFloat64);
-        const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
-        for (int64_t done = 0; done < n;) {
-            const int64_t m = std::min<int64_t>(setup.batch_size, n - done);
-            std::vector<torch::Tensor> copies;
-            for (int64_t i = 0; i < m; ++i) copies.push_back(torch::randn({1, x.size(1), x.size(2), x.size(3)}, gen, opts));
-            const torch::Tensor noisy = (x + sigma * torch::cat(copies, 0)).to(setup.x.device());
-            const torch::Tensor g = inputGradients(*request.model, noisy, output, setup, ctx, title(),
-                                                   0.99 * double(done) / double(n), 0.99 * double(done + m) / double(n));
-            sum += g.to(torch::kFloat64).sum(0);
-            done += m;
-        }
+        torch::Tensor sum = torch::zeros({setup.x.size(1), setup.x.size(2), setup.x.size(3)}, torch::kFloat64);
+        const double sigma = forEachNoisyBatch(setup.x, n, params.getFloat("noise"), request.seed, setup.batch_size,
+                                               [&](const torch::Tensor& noisy, int64_t done, int64_t m) {
+                                                   const torch::Tensor g =
+                                                       inputGradients(*request.model, noisy, output, setup, ctx,
+                                                                      title(), 0.99 * double(done) / double(n),
+                                                                      0.99 * double(done + m) / double(n));
+                                                   sum += g.to(torch::kFloat64).sum(0);
+                                               });
         const torch::Tensor mean = sum / static_cast<double>(n);  // [C,H,W]
         MapResult r;
         r.input_map = tensorToMat(std::get<0>(mean.abs().max(0)));

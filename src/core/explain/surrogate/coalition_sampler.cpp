@@ -118,8 +118,8 @@ ShapDesign sampleShapCoalitions(int M, int64_t budget, bool paired, uint64_t see
     }
 
     // Size classes k = 1..numSizes: sizes {k, M-k}; "paired" classes have k != M-k.
-    const int numSizes = M / 2;             // ceil((M-1)/2)
-    const int numPairedSizes = (M - 1) / 2; // floor((M-1)/2)
+    const int numSizes = M / 2;              // ceil((M-1)/2)
+    const int numPairedSizes = (M - 1) / 2;  // floor((M-1)/2)
     std::vector<double> weightVector(numSizes);
     for (int k = 1; k <= numSizes; ++k) {
         weightVector[k - 1] = (M - 1.0) / (double(k) * (M - k));

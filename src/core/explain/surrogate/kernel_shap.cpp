@@ -46,8 +46,8 @@ int64_t kernelShapBudget(int M, int samples) {
     return std::min(want, nonTrivialCoalitions(M));
 }
 
-KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& settings, uint64_t seed,
-                               int batchSize, const RunContext& ctx, std::optional<double> fullValue,
+KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& settings, uint64_t seed, int batchSize,
+                               const RunContext& ctx, std::optional<double> fullValue,
                                std::optional<double> emptyValue) {
     const int M = value.features();
     if (M < 1) throw Error("KernelSHAP needs at least one superpixel");
@@ -78,8 +78,8 @@ KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& 
     r.fx = y(0);
     r.base_value = y(1);
     r.design_values = y.tail(n);
-    r.values = solveEfficiencyConstrained(r.design.coalitions, r.design_values, r.design.weights, r.base_value, r.fx,
-                                          &ctx);
+    r.values =
+        solveEfficiencyConstrained(r.design.coalitions, r.design_values, r.design.weights, r.base_value, r.fx, &ctx);
     r.sum_check = r.values.sum() - (r.fx - r.base_value);
     r.samples = n + 2;
     r.exact = r.design.exact;
@@ -88,37 +88,26 @@ KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& 
 
 namespace {
 
-class KernelShapExplainer : public Explainer {
+class KernelShapExplainer : public SurrogateExplainer {
 public:
     std::string name() const override { return "kernelshap"; }
     std::string title() const override { return "KernelSHAP"; }
-    bool usesSuperpixels() const override { return true; }
     ParamSet defaultParams() const override { return kernelShapParams(); }
 
-    Explanation explain(const ExplainRequest& request, const RunContext& ctx) override {
-        const auto t0 = std::chrono::steady_clock::now();
-        const ParamSet params = effectiveParams(request.params, kernelShapParams());
-        const KernelShapSettings s = kernelShapSettingsFrom(params);
-        const SurrogateOutput output = surrogateOutputFromString(s.output);
-        ctx.report(0.0, "KernelSHAP: superpixels and the unperturbed image");
-        SurrogateSetup setup = prepareSurrogate(request, s.fill, "kernelshap.fill", output, "KernelSHAP", ctx);
-        ModelCoalitionValue value(*request.model, *setup.renderer, setup.target, output);
-        const KernelShapResult r = runKernelShap(value, s, request.seed, setup.batch_size, ctx, setup.full_value,
-                                                 setup.empty_value);
-
-        nlohmann::json numbers{{"values", std::vector<double>(r.values.data(), r.values.data() + r.values.size())},
-                               {"base_value", r.base_value},
-                               {"fx", r.fx},
-                               {"sum_check", r.sum_check},
-                               {"samples", r.samples},
-                               {"exact", r.exact},
-                               {"superpixels", setup.segments},
-                               {"output", s.output}};
-        Explanation e = finishSurrogate(name(), title(), request, params, setup, r.values, std::move(numbers));
-        e.model_seconds = setup.model_seconds + value.modelSeconds();
-        e.model_evaluations = setup.evaluations + value.evaluations();
-        e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        return e;
+protected:
+    Fit fit(CoalitionValue& value, const ParamSet& params, const SurrogateSetup& setup, uint64_t seed,
+            const RunContext& ctx) override {
+        const KernelShapResult r = runKernelShap(value, kernelShapSettingsFrom(params), seed, setup.batch_size, ctx,
+                                                 setup.full_value, setup.empty_value);
+        Fit f;
+        f.per_segment = r.values;
+        f.numbers = {{"values", std::vector<double>(r.values.data(), r.values.data() + r.values.size())},
+                     {"base_value", r.base_value},
+                     {"fx", r.fx},
+                     {"sum_check", r.sum_check},
+                     {"samples", r.samples},
+                     {"exact", r.exact}};
+        return f;
     }
 };
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "explain/run_context.hpp"
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "explain/surrogate/coalition_sampler.hpp"
 #include "explain/surrogate/surrogate_engine.hpp"
 
@@ -29,13 +29,13 @@ KernelShapSettings kernelShapSettingsFrom(const ParamSet& params);  // empty Par
 int64_t kernelShapBudget(int M, int samples);
 
 struct KernelShapResult {
-    Eigen::VectorXd values;     // phi, per superpixel; sum = fx - base_value
-    double base_value = 0;      // v(empty coalition) = f(everything filled)
-    double fx = 0;              // v(full coalition) = f(image)
-    double sum_check = 0;       // sum(values) - (fx - base_value)
-    int64_t samples = 0;        // coalitions evaluated, including the empty and the full one
-    bool exact = false;         // all coalitions enumerated: exact Shapley values
-    ShapDesign design;          // the regressed coalitions and their kernel weights
+    Eigen::VectorXd values;         // phi, per superpixel; sum = fx - base_value
+    double base_value = 0;          // v(empty coalition) = f(everything filled)
+    double fx = 0;                  // v(full coalition) = f(image)
+    double sum_check = 0;           // sum(values) - (fx - base_value)
+    int64_t samples = 0;            // coalitions evaluated, including the empty and the full one
+    bool exact = false;             // all coalitions enumerated: exact Shapley values
+    ShapDesign design;              // the regressed coalitions and their kernel weights
     Eigen::VectorXd design_values;  // v() of design.coalitions
 };
 

@@ -25,7 +25,8 @@ ParamSet limeParams() {
             floatParam("kernel_width", d.kernel_width, 1e-6, 1e6,
                        "Width of LIME's kernel: a sample's weight is sqrt(exp(-d^2 / width^2)) (as lime does), d = "
                        "cosine distance of its coalition to the unperturbed one"),
-            floatParam("alpha", d.alpha, 0.0, 1e6, "Ridge penalty on the superpixel weights (the intercept is not penalised)"),
+            floatParam("alpha", d.alpha, 0.0, 1e6,
+                       "Ridge penalty on the superpixel weights (the intercept is not penalised)"),
             choiceParam("fill", d.fill, methodFillChoices(true), methodFillHelp(true)),
             choiceParam("output", d.output, {"probability", "logit"}, surrogateOutputHelp()),
         });
@@ -86,43 +87,33 @@ LimeResult runLime(CoalitionValue& value, const LimeSettings& settings, uint64_t
 
 namespace {
 
-class LimeExplainer : public Explainer {
+class LimeExplainer : public SurrogateExplainer {
 public:
     std::string name() const override { return "lime"; }
     std::string title() const override { return "LIME"; }
-    bool usesSuperpixels() const override { return true; }
     ParamSet defaultParams() const override { return limeParams(); }
 
-    Explanation explain(const ExplainRequest& request, const RunContext& ctx) override {
-        const auto t0 = std::chrono::steady_clock::now();
-        const ParamSet params = effectiveParams(request.params, limeParams());
-        const LimeSettings s = limeSettingsFrom(params);
-        const SurrogateOutput output = surrogateOutputFromString(s.output);
-        ctx.report(0.0, "LIME: superpixels and the unperturbed image");
-        SurrogateSetup setup = prepareSurrogate(request, s.fill, "lime.fill", output, "LIME", ctx);
-        ModelCoalitionValue value(*request.model, *setup.renderer, setup.target, output);
-        const LimeResult r = runLime(value, s, request.seed, setup.batch_size, ctx, setup.full_value);
-
-        nlohmann::json numbers{{"weights", std::vector<double>(r.weights.data(), r.weights.data() + r.weights.size())},
-                               {"intercept", r.intercept},
-                               {"r2", r.r2},
-                               {"samples", r.coalitions.rows()},
-                               {"superpixels", setup.segments},
-                               {"output", s.output}};
-        Explanation e = finishSurrogate(name(), title(), request, params, setup, r.weights, std::move(numbers));
+protected:
+    Fit fit(CoalitionValue& value, const ParamSet& params, const SurrogateSetup& setup, uint64_t seed,
+            const RunContext& ctx) override {
+        const LimeResult r = runLime(value, limeSettingsFrom(params), seed, setup.batch_size, ctx, setup.full_value);
+        Fit f;
+        f.per_segment = r.weights;
+        f.numbers = {{"weights", std::vector<double>(r.weights.data(), r.weights.data() + r.weights.size())},
+                     {"intercept", r.intercept},
+                     {"r2", r.r2},
+                     {"samples", r.coalitions.rows()}};
         if (r.r2 < kLimeLowR2) {
             char buf[200];
-            std::snprintf(buf, sizeof buf,
-                          "LIME: the linear surrogate fits poorly (weighted R2 = %.2f < %.1f): its weights are a "
-                          "rough summary of the model; read the map with care, or try fewer superpixels or more samples.",
-                          r.r2, kLimeLowR2);
-            e.flags.push_back(kFlagLowFit);
-            e.warnings.push_back(buf);
+            std::snprintf(
+                buf, sizeof buf,
+                "LIME: the linear surrogate fits poorly (weighted R2 = %.2f < %.1f): its weights are a "
+                "rough summary of the model; read the map with care, or try fewer superpixels or more samples.",
+                r.r2, kLimeLowR2);
+            f.flags.push_back(kFlagLowFit);
+            f.warnings.push_back(buf);
         }
-        e.model_seconds = setup.model_seconds + value.modelSeconds();
-        e.model_evaluations = setup.evaluations + value.evaluations();
-        e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        return e;
+        return f;
     }
 };
 

@@ -7,17 +7,17 @@
 #include <string>
 
 #include "explain/run_context.hpp"
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 #include "explain/surrogate/surrogate_engine.hpp"
 
 namespace mirada {
 
 // Table: limeParams() (group "lime").
 struct LimeSettings {
-    int samples = 1000;                // coalitions evaluated, including the unperturbed one, 10..100000
-    double kernel_width = 0.25;        // width of the exponential kernel on cosine distance, > 0
-    double alpha = 1.0;                // ridge penalty on the coefficients (not the intercept), >= 0
-    std::string fill = "shared";       // "shared" (perturbation.baseline) or a baseline name; see methodFillHelp()
+    int samples = 1000;                  // coalitions evaluated, including the unperturbed one, 10..100000
+    double kernel_width = 0.25;          // width of the exponential kernel on cosine distance, > 0
+    double alpha = 1.0;                  // ridge penalty on the coefficients (not the intercept), >= 0
+    std::string fill = "shared";         // "shared" (perturbation.baseline) or a baseline name; see methodFillHelp()
     std::string output = "probability";  // probability | logit
 };
 
@@ -35,7 +35,7 @@ LimeSettings limeSettingsFrom(const ParamSet& params);  // empty ParamSet -> def
 Eigen::VectorXd limeKernelWeights(const Eigen::MatrixXd& coalitions, double kernelWidth);
 
 struct LimeResult {
-    Eigen::VectorXd weights;         // per superpixel
+    Eigen::VectorXd weights;  // per superpixel
     double intercept = 0;
     double r2 = 0;                   // weighted R^2 of the surrogate on its samples
     Eigen::MatrixXd coalitions;      // [samples, M]

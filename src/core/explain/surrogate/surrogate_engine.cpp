@@ -16,8 +16,6 @@
 
 namespace mirada {
 
-int defaultBatchSize(const torch::Device& device) { return device.is_cuda() ? 64 : 16; }
-
 std::string toString(SurrogateOutput output) { return output == SurrogateOutput::Logit ? "logit" : "probability"; }
 
 SurrogateOutput surrogateOutputFromString(const std::string& name) {
@@ -45,8 +43,9 @@ Eigen::VectorXd FunctionCoalitionValue::evaluate(const Eigen::MatrixXd& coalitio
     for (Eigen::Index i = 0; i < b; ++i)
         for (Eigen::Index j = 0; j < m; ++j) acc[i][j] = static_cast<float>(coalitions(i, j));
     auto out = torch_(t).to(torch::kCPU).to(torch::kFloat64).contiguous().view({-1});
-    if (out.numel() != b) throw Error("value function returned " + std::to_string(out.numel()) + " values for " +
-                                      std::to_string(b) + " coalitions");
+    if (out.numel() != b)
+        throw Error("value function returned " + std::to_string(out.numel()) + " values for " + std::to_string(b) +
+                    " coalitions");
     Eigen::VectorXd v(b);
     std::memcpy(v.data(), out.data_ptr<double>(), sizeof(double) * b);
     return v;
@@ -107,7 +106,8 @@ Eigen::VectorXd ModelCoalitionValue::evaluate(const Eigen::MatrixXd& coalitions)
                     " for a batch of " + std::to_string(coalitions.rows()) + " images; expected [batch, classes]");
     Eigen::VectorXd v = targetValues(model_, out, target_, output_);
     if (!v.allFinite())
-        throw Error("model '" + model_.info().name + "' returned non-finite outputs (NaN or infinity) for a perturbed "
+        throw Error("model '" + model_.info().name +
+                    "' returned non-finite outputs (NaN or infinity) for a perturbed "
                     "image; check the model and its input normalisation");
     return v;
 }
@@ -128,8 +128,7 @@ void evaluateCoalitions(CoalitionValue& value, const Eigen::MatrixXd& Z, Eigen::
                         std::to_string(count) + " coalitions");
         values.segment(start, count) = v;
         const Eigen::Index done = start + count;
-        ctx.report(double(done) / double(n),
-                   what + ": " + std::to_string(done) + "/" + std::to_string(n) + " samples");
+        ctx.report(double(done) / double(n), what + ": " + std::to_string(done) + "/" + std::to_string(n) + " samples");
     }
 }
 
@@ -198,16 +197,17 @@ SurrogateSetup prepareSurrogate(const ExplainRequest& request, const std::string
     const auto probs = toProbabilities(model, out);
     s.target_probability = probs[0][s.target].item<float>();
     const auto& labels = model.info().labels;
-    s.target_label = s.target < static_cast<int>(labels.size()) ? labels[s.target] : "class " + std::to_string(s.target);
+    s.target_label =
+        s.target < static_cast<int>(labels.size()) ? labels[s.target] : "class " + std::to_string(s.target);
     const Eigen::VectorXd values = targetValues(model, both, s.target, output);
     s.full_value = values(0);
     s.empty_value = values(1);
     if (!std::isfinite(s.full_value) || !std::isfinite(s.empty_value))
         throw Error("model '" + model.info().name + "' returned a non-finite output for the image or its baseline");
     const double baselineProbability = toProbabilities(model, both)[1][s.target].item<double>();
-    s.guard = checkBaseline(s.target_probability, baselineProbability,
-                            perturbationSettingsFrom(request.perturbation).guard, s.baseline, s.target_label,
-                            methodTitle);
+    s.guard =
+        checkBaseline(s.target_probability, baselineProbability, perturbationSettingsFrom(request.perturbation).guard,
+                      s.baseline, s.target_label, methodTitle);
     return s;
 }
 
@@ -221,6 +221,26 @@ cv::Mat paintSegments(const cv::Mat& labels, const Eigen::VectorXd& values) {
             o[x] = (l[x] >= 0 && l[x] < values.size()) ? static_cast<float>(values(l[x])) : 0.0f;
     }
     return out;
+}
+
+Explanation SurrogateExplainer::explain(const ExplainRequest& request, const RunContext& ctx) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const ParamSet params = effectiveParams(request.params, defaultParams());
+    const std::string outputName = params.getChoice("output");
+    const SurrogateOutput output = surrogateOutputFromString(outputName);
+    ctx.report(0.0, title() + ": superpixels and the unperturbed image");
+    SurrogateSetup setup = prepareSurrogate(request, params.getChoice("fill"), name() + ".fill", output, title(), ctx);
+    ModelCoalitionValue value(*request.model, *setup.renderer, setup.target, output);
+    Fit f = fit(value, params, setup, request.seed, ctx);
+    f.numbers["superpixels"] = setup.segments;
+    f.numbers["output"] = outputName;
+    Explanation e = finishSurrogate(name(), title(), request, params, setup, f.per_segment, std::move(f.numbers));
+    e.flags.insert(e.flags.end(), f.flags.begin(), f.flags.end());
+    e.warnings.insert(e.warnings.end(), f.warnings.begin(), f.warnings.end());
+    e.model_seconds = setup.model_seconds + value.modelSeconds();
+    e.model_evaluations = setup.evaluations + value.evaluations();
+    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return e;
 }
 
 Explanation finishSurrogate(const std::string& method, const std::string& title, const ExplainRequest& request,

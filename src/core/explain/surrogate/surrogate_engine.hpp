@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "explain/baseline_setting.hpp"
 #include "explain/explainer.hpp"
@@ -92,11 +93,11 @@ void checkDesignSize(int64_t rows, int features, const std::string& what);
 
 // Everything a surrogate explanation needs before sampling.
 struct SurrogateSetup {
-    cv::Mat input8;                // the model-input-sized image (RGB or grey)
-    InputGeometry geometry;        // input grid <-> original image
-    cv::Mat labels;                // CV_32S on the input grid, 0..M-1 (-1: no segment, never perturbed)
-    int segments = 0;              // M
-    bool imported = false;         // labels came from request.segments
+    cv::Mat input8;          // the model-input-sized image (RGB or grey)
+    InputGeometry geometry;  // input grid <-> original image
+    cv::Mat labels;          // CV_32S on the input grid, 0..M-1 (-1: no segment, never perturbed)
+    int segments = 0;        // M
+    bool imported = false;   // labels came from request.segments
     std::unique_ptr<PerturbationRenderer> renderer;
     int target = 0;
     std::string target_label;
@@ -129,6 +130,28 @@ ParamSet effectiveParams(const ParamSet& given, const ParamSet& defaults);
 Explanation finishSurrogate(const std::string& method, const std::string& title, const ExplainRequest& request,
                             const ParamSet& params, const SurrogateSetup& setup, const Eigen::VectorXd& perSegment,
                             nlohmann::json numbers);
+
+// The explain() LIME and KernelSHAP share: settings, superpixels, the
+// unperturbed and empty images, the coalition value on the model, then the
+// method's fit, then the Explanation (heatmap, flags, settings, timings). A
+// method supplies its table (with "fill" and "output") and fit().
+class SurrogateExplainer : public Explainer {
+public:
+    bool usesSuperpixels() const override { return true; }
+    Explanation explain(const ExplainRequest& request, const RunContext& ctx) override;
+
+protected:
+    struct Fit {
+        Eigen::VectorXd per_segment;        // one value per superpixel: the map
+        nlohmann::json numbers;             // the method's numbers (the base adds superpixels and output)
+        std::vector<std::string> flags;     // e.g. "low-fit"
+        std::vector<std::string> warnings;  // sentences for the user
+    };
+    // Samples coalitions, evaluates them through `value` (batches of
+    // setup.batch_size, cancel checked) and fits the surrogate.
+    virtual Fit fit(CoalitionValue& value, const ParamSet& params, const SurrogateSetup& setup, uint64_t seed,
+                    const RunContext& ctx) = 0;
+};
 
 // Per-superpixel values painted on a label map (-1 -> 0), CV_32F.
 cv::Mat paintSegments(const cv::Mat& labels, const Eigen::VectorXd& values);

@@ -59,8 +59,8 @@ RidgeFit weightedRidge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const
     return fit;
 }
 
-Eigen::VectorXd solveEfficiencyConstrained(const Eigen::MatrixXd& Z, const Eigen::VectorXd& y,
-                                           const Eigen::VectorXd& w, double f0, double fx, const RunContext* ctx) {
+Eigen::VectorXd solveEfficiencyConstrained(const Eigen::MatrixXd& Z, const Eigen::VectorXd& y, const Eigen::VectorXd& w,
+                                           double f0, double fx, const RunContext* ctx) {
     if (ctx) ctx->checkCancelled();
     const auto n = Z.rows(), M = Z.cols();
     if (M < 1) throw Error("KernelSHAP: no features");

@@ -9,7 +9,7 @@ namespace mirada {
 struct RidgeFit {
     Eigen::VectorXd coef;  // one per column of X
     double intercept = 0;
-    double r2 = 0;         // weighted R^2 of the fit on the same data
+    double r2 = 0;  // weighted R^2 of the fit on the same data
 };
 
 // Minimises sum_i w_i (y_i - b - x_i . coef)^2 + alpha * |coef|^2 (the intercept
@@ -32,8 +32,7 @@ double weightedR2(const Eigen::VectorXd& y, const Eigen::VectorXd& yhat, const E
 // solved with a complete orthogonal decomposition of the weighted design, and
 // phi_M is recovered, so the sum holds to rounding.
 // `ctx` (optional): the cancel flag is checked before and after the decomposition.
-Eigen::VectorXd solveEfficiencyConstrained(const Eigen::MatrixXd& Z, const Eigen::VectorXd& y,
-                                           const Eigen::VectorXd& w, double f0, double fx,
-                                           const RunContext* ctx = nullptr);
+Eigen::VectorXd solveEfficiencyConstrained(const Eigen::MatrixXd& Z, const Eigen::VectorXd& y, const Eigen::VectorXd& w,
+                                           double f0, double fx, const RunContext* ctx = nullptr);
 
 }  // namespace mirada

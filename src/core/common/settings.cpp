@@ -1,4 +1,4 @@
-#include "explain/settings.hpp"
+#include "common/settings.hpp"
 
 #include <cmath>
 #include <sstream>
@@ -61,7 +61,8 @@ std::string toString(const ParamValue& v) {
     return std::get<std::string>(v);
 }
 
-ParamSet::ParamSet(std::string group, std::vector<ParamSpec> specs) : group_(std::move(group)), specs_(std::move(specs)) {
+ParamSet::ParamSet(std::string group, std::vector<ParamSpec> specs)
+    : group_(std::move(group)), specs_(std::move(specs)) {
     resetToDefaults();
 }
 
@@ -99,7 +100,8 @@ void ParamSet::set(const std::string& name, const ParamValue& value) {
             int64_t v;
             if (std::holds_alternative<int64_t>(value)) {
                 v = std::get<int64_t>(value);
-            } else if (std::holds_alternative<double>(value) && std::floor(std::get<double>(value)) == std::get<double>(value)) {
+            } else if (std::holds_alternative<double>(value) &&
+                       std::floor(std::get<double>(value)) == std::get<double>(value)) {
                 v = static_cast<int64_t>(std::get<double>(value));
             } else {
                 throw Error(full + " must be a whole number, got " + toString(value));
@@ -123,7 +125,8 @@ void ParamSet::set(const std::string& name, const ParamValue& value) {
             break;
         }
         case ParamType::Bool:
-            if (!std::holds_alternative<bool>(value)) throw Error(full + " must be true or false, got " + toString(value));
+            if (!std::holds_alternative<bool>(value))
+                throw Error(full + " must be true or false, got " + toString(value));
             values_[name] = value;
             break;
         case ParamType::Choice: {
@@ -218,8 +221,8 @@ nlohmann::json ParamSet::toJson() const {
 nlohmann::json ParamSet::describe() const {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& s : specs_) {
-        nlohmann::json e{{"name", s.name}, {"type", typeName(s.type)}, {"default", toJsonValue(s.default_value)},
-                         {"help", s.help}};
+        nlohmann::json e{
+            {"name", s.name}, {"type", typeName(s.type)}, {"default", toJsonValue(s.default_value)}, {"help", s.help}};
         if (s.type == ParamType::Int || s.type == ParamType::Float) {
             e["min"] = s.min;
             e["max"] = s.max;

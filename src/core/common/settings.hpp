@@ -17,7 +17,7 @@ enum class ParamType { Int, Float, Bool, Choice };
 using ParamValue = std::variant<bool, int64_t, double, std::string>;
 
 struct ParamSpec {
-    std::string name;                  // "samples"
+    std::string name;  // "samples"
     ParamType type = ParamType::Int;
     ParamValue default_value;          // taken from the settings struct's default
     double min = 0, max = 0;           // Int / Float: inclusive range
