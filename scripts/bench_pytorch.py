@@ -45,13 +45,21 @@ def read_tensors(manifest):
 
 
 def load(arch, weights, tensors):
-    if arch in ("resnet50", "vgg16"):
+    if arch != "torchscript":
         import torchvision
-        model = getattr(torchvision.models, arch)()
+        if not arch.replace("_", "").isalnum() or not hasattr(torchvision.models, arch):
+            raise SystemExit(f"bench_pytorch.py: torchvision has no architecture '{arch}'")
         if tensors:
             state = read_tensors(tensors)
         else:
             state = torch.load(weights, map_location="cpu", weights_only=True)
+        # The wrapper prefixes Mirada strips too (nn.DataParallel, torch.compile).
+        for prefix in ("module.", "_orig_mod."):
+            if state and all(k.startswith(prefix) for k in state):
+                state = {k[len(prefix):]: v for k, v in state.items()}
+        head = state.get("fc.weight", state.get("classifier.6.weight"))
+        classes = int(head.shape[0]) if head is not None else 1000
+        model = getattr(torchvision.models, arch)(num_classes=classes)
         model.load_state_dict(state)
         return model.eval()
     model = torch.jit.load(weights, map_location="cpu")
@@ -75,7 +83,7 @@ def timed_images(model, one, batch, count):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--arch", required=True, help="resnet50, vgg16 or torchscript")
+    ap.add_argument("--arch", required=True, help="a torchvision ResNet/VGG name (resnet18, vgg11_bn, ...) or torchscript")
     ap.add_argument("--weights", help="TorchScript archive (or a state dict, loaded with weights_only=True)")
     ap.add_argument("--tensors", help="manifest .json of the state dict Mirada read (beside it: the .bin)")
     ap.add_argument("--input", required=True, help="raw float32 [1, C, H, W]")

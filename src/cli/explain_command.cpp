@@ -30,6 +30,7 @@
 #include "image/preprocess.hpp"
 #include "models/batch_size.hpp"
 #include "models/model_zoo.hpp"
+#include "models/native_nets.hpp"
 #include "models/state_dict_reader.hpp"
 #include "report/run_export.hpp"
 #include "explain/methods.hpp"
@@ -423,8 +424,9 @@ struct PrivateTempDir {
 nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const torch::Tensor& logits, int batch,
                                int images, int64_t evaluations) {
     const auto& info = model.info();
+    const auto names = nativeArchNames();
     const std::string arch =
-        (info.architecture == "vgg16" || info.architecture == "resnet50") ? info.architecture : "torchscript";
+        std::find(names.begin(), names.end(), info.architecture) != names.end() ? info.architecture : "torchscript";
     const char* py = std::getenv("MIRADA_PYTHON");
     const std::string python = (py && *py) ? py : "/usr/bin/python3";
     const PrivateTempDir tmp;

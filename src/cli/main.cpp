@@ -15,6 +15,7 @@
 #include "image/image_io.hpp"
 #include "models/failure_text.hpp"
 #include "models/model_zoo.hpp"
+#include "models/native_nets.hpp"
 #include "models/predict.hpp"
 
 namespace {
@@ -85,6 +86,19 @@ int runModels() {
         std::cout << std::left << std::setw(13) << e.name << e.description << "\n    "
                   << (loc.found ? "weights: " + loc.file.string() : "missing: " + loc.message) << "\n";
     }
+    // Any torchvision weight file (state dict or checkpoint) of these is built natively,
+    // with the number of classes its head has.
+    std::cout << "\nNative architectures (--model FILE.pth; recognised from the file's tensors, any number "
+                 "of classes):\n";
+    std::string line = "   ";
+    for (const auto& n : mirada::nativeArchNames()) {
+        if (line.size() + n.size() > 90) {
+            std::cout << line << "\n";
+            line = "   ";
+        }
+        line += " " + n;
+    }
+    std::cout << line << "\n";
     return 0;
 }
 

@@ -82,9 +82,9 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
     const json j = parseJsonBounded(ss.str(), "model descriptor '" + file.string() + "'");
     if (!j.is_object()) throw Error("model descriptor '" + file.string() + "' must be a JSON object {...}");
 
-    static const std::set<std::string> known{"name",   "torchscript", "input",  "resize",      "resize_shorter",
-                                             "mean",   "std",         "labels", "labels_file", "target_layer",
-                                             "output", "baseline",    "comment"};
+    static const std::set<std::string> known{"name",        "torchscript",    "weights", "architecture", "input",
+                                             "resize",      "resize_shorter", "mean",    "std",          "labels",
+                                             "labels_file", "target_layer",   "output",  "baseline",     "comment"};
     for (const auto& [key, value] : j.items()) {
         (void)value;
         if (!known.count(key)) {
@@ -94,20 +94,42 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
                         "\"; known fields: " + list);
         }
     }
-    if (!j.contains("torchscript"))
-        c.fail("torchscript", "is missing: set it to the TorchScript file's name, relative to the descriptor");
+    if (j.contains("torchscript") && j.contains("weights"))
+        c.fail("weights", "and \"torchscript\" are both set; a descriptor describes one model file");
+    if (!j.contains("torchscript") && !j.contains("weights"))
+        c.fail("torchscript",
+               "is missing: set \"torchscript\" to a TorchScript file or \"weights\" to a torchvision weight file "
+               "(.pth state dict or checkpoint), relative to the descriptor");
+    if (j.contains("architecture") && !j.contains("weights"))
+        c.fail("architecture", "is set without \"weights\"; it names the torchvision architecture of a weight file");
 
     ModelDescriptor d;
     d.file = std::filesystem::absolute(file);
-    const auto ts = getString(j, "torchscript", c);
-    if (ts.empty()) c.fail("torchscript", "is empty");
-    d.torchscript = std::filesystem::path(ts).is_absolute() ? std::filesystem::path(ts) : d.file.parent_path() / ts;
-    if (!std::filesystem::exists(d.torchscript))
-        c.fail("torchscript", "names '" + d.torchscript.string() + "', which does not exist");
-    requireRegularFile(d.torchscript, "TorchScript file");
+    const char* fileField = j.contains("weights") ? "weights" : "torchscript";
+    const auto ts = getString(j, fileField, c);
+    if (ts.empty()) c.fail(fileField, "is empty");
+    const std::filesystem::path model =
+        std::filesystem::path(ts).is_absolute() ? std::filesystem::path(ts) : d.file.parent_path() / ts;
+    if (!std::filesystem::exists(model)) c.fail(fileField, "names '" + model.string() + "', which does not exist");
+    requireRegularFile(model, j.contains("weights") ? "weight file" : "TorchScript file");
+    if (j.contains("weights")) {
+        d.weights = model;
+        if (j.contains("architecture")) {
+            d.architecture = getString(j, "architecture", c);
+            if (d.architecture.empty()) c.fail("architecture", "is empty");
+        }
+    } else {
+        d.torchscript = model;
+    }
 
     ModelInfo& info = d.info;
-    info = defaultTorchScriptInfo(d.torchscript);
+    info = defaultTorchScriptInfo(model);
+    if (!d.weights.empty()) {
+        info.architecture = d.architecture;  // the recognised one replaces it at load time
+        // Photos: a blurred copy removes an object's detail (README, "The baseline").
+        info.baseline = Baseline{Baseline::Kind::Blur, {}};
+        info.baseline_source = "Mirada's default (blur) for photo classifiers";
+    }
     info.descriptor_file = d.file.string();
     if (j.contains("name")) {
         info.name = getString(j, "name", c);

@@ -3,7 +3,10 @@
 //
 // {
 //   "name": "fashion-cnn",                 // default: the TorchScript file's stem
-//   "torchscript": "fashion-cnn.pt",       // required; relative to the descriptor's folder
+//   "torchscript": "fashion-cnn.pt",       // this or "weights"; relative to the descriptor's folder
+//   "weights": "ft.pth",                   // a torchvision ResNet/VGG-family state dict or checkpoint,
+//   "architecture": "resnet50",            //   optionally with the architecture it must be
+//                                          //   (preprocessing defaults: torchvision's)
 //   "input": {"width": 28, "height": 28, "channels": 1},   // default 224 x 224 x 3
 //   "resize": "stretch",                   // "center-crop" (default) | "stretch" | "letterbox"
 //   "resize_shorter": 256,                 // center-crop only; default round(size * 256 / 224)
@@ -25,7 +28,9 @@ namespace mirada {
 
 struct ModelDescriptor {
     std::filesystem::path file;         // the descriptor itself
-    std::filesystem::path torchscript;  // resolved, absolute
+    std::filesystem::path torchscript;  // resolved, absolute (empty for a "weights" descriptor)
+    std::filesystem::path weights;      // "weights": a torchvision state dict or checkpoint, resolved
+    std::string architecture;           // "architecture" with "weights": the expected torchvision name, or ""
     ModelInfo info;                     // filled from the descriptor and defaults
 };
 

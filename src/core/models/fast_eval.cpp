@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include <cctype>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <unordered_map>
 
@@ -29,10 +31,11 @@ class SourceWriter {
 public:
     std::ostringstream s;
 
-    void conv(const std::string& out, const std::string& in, const std::string& m, int stride, int pad, bool bias) {
+    void conv(const std::string& out, const std::string& in, const std::string& m, int stride, int pad, bool bias,
+              int64_t groups = 1) {
         s << "    " << out << " = torch.conv2d(" << in << ", self." << flat(m) << "_weight, "
           << (bias ? "self." + flat(m) + "_bias" : std::string("None")) << ", [" << stride << ", " << stride << "], ["
-          << pad << ", " << pad << "], [1, 1], 1)\n";
+          << pad << ", " << pad << "], [1, 1], " << groups << ")\n";
     }
     // torch::nn::BatchNorm2d in eval mode: momentum does not matter, eps 1e-5.
     void bn(const std::string& out, const std::string& in, const std::string& m) {
@@ -50,27 +53,45 @@ public:
     }
 };
 
-std::string resnet50Source() {
+using TensorMap = std::map<std::string, torch::Tensor>;
+
+bool hasTensor(const TensorMap& t, const std::string& k) { return t.count(k) > 0; }
+
+// The ResNet family (BasicBlock or Bottleneck v1.5, grouped or wide), read
+// from the tensors: blocks per layer, conv3 present, conv2's groups.
+std::string resnetSource(const TensorMap& t) {
     SourceWriter w;
     w.s << "def forward(self, x: Tensor) -> Tensor:\n";
     w.conv("x", "x", "conv1", 2, 3, false);
     w.bn("x", "x", "bn1");
     w.relu("x", "x");
     w.s << "    x = torch.max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], False)\n";
-    const int blocks[] = {3, 4, 6, 3};
     for (int l = 0; l < 4; ++l) {
-        for (int b = 0; b < blocks[l]; ++b) {
+        for (int b = 0;; ++b) {
             const std::string p = "layer" + std::to_string(l + 1) + "." + std::to_string(b) + ".";
+            if (!hasTensor(t, p + "conv1.weight")) break;
+            const bool bottleneck = hasTensor(t, p + "conv3.weight");
             const int stride = (b == 0 && l > 0) ? 2 : 1;
-            w.conv("y", "x", p + "conv1", 1, 0, false);
-            w.bn("y", "y", p + "bn1");
-            w.relu("y", "y");
-            w.conv("y", "y", p + "conv2", stride, 1, false);
-            w.bn("y", "y", p + "bn2");
-            w.relu("y", "y");
-            w.conv("y", "y", p + "conv3", 1, 0, false);
-            w.bn("y", "y", p + "bn3");
-            if (b == 0) {  // every layer's first block changes width (and layer2-4: resolution)
+            if (bottleneck) {
+                const torch::Tensor& c2 = t.at(p + "conv2.weight");
+                const torch::Tensor& c1 = t.at(p + "conv1.weight");
+                const int64_t groups = c1.size(0) / std::max<int64_t>(1, c2.size(1));
+                w.conv("y", "x", p + "conv1", 1, 0, false);
+                w.bn("y", "y", p + "bn1");
+                w.relu("y", "y");
+                w.conv("y", "y", p + "conv2", stride, 1, false, groups);
+                w.bn("y", "y", p + "bn2");
+                w.relu("y", "y");
+                w.conv("y", "y", p + "conv3", 1, 0, false);
+                w.bn("y", "y", p + "bn3");
+            } else {
+                w.conv("y", "x", p + "conv1", stride, 1, false);
+                w.bn("y", "y", p + "bn1");
+                w.relu("y", "y");
+                w.conv("y", "y", p + "conv2", 1, 1, false);
+                w.bn("y", "y", p + "bn2");
+            }
+            if (hasTensor(t, p + "downsample.0.weight")) {
                 w.conv("i", "x", p + "downsample.0", stride, 0, false);
                 w.bn("i", "i", p + "downsample.1");
                 w.s << "    y += i\n";
@@ -87,21 +108,31 @@ std::string resnet50Source() {
     return w.s.str();
 }
 
-std::string vgg16Source() {
+// The VGG family: features.i convolutions (with batch norm when
+// features.{i+1} has running statistics), ReLU, and a max pool wherever a
+// position holds no tensor; then the classifier's three linear layers.
+std::string vggSource(const TensorMap& t) {
     SourceWriter w;
     w.s << "def forward(self, x: Tensor) -> Tensor:\n";
-    const int cfg[] = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512, -1};
-    int index = 0;
-    for (int v : cfg) {
-        if (v < 0) {
-            w.s << "    x = torch.max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], False)\n";
-            index += 1;
-        } else {
-            w.conv("x", "x", "features." + std::to_string(index), 1, 1, true);
+    const bool bn = hasTensor(t, "features.1.running_mean");
+    int last = -1;
+    for (const auto& [k, v] : t) {
+        if (k.rfind("features.", 0) != 0) continue;
+        last = std::max(last, std::atoi(k.c_str() + 9));
+    }
+    for (int i = 0; i <= last;) {
+        const std::string m = "features." + std::to_string(i);
+        if (hasTensor(t, m + ".weight")) {
+            w.conv("x", "x", m, 1, 1, true);
+            if (bn) w.bn("x", "x", "features." + std::to_string(i + 1));
             w.relu("x", "x");
-            index += 2;
+            i += bn ? 3 : 2;
+        } else {
+            w.s << "    x = torch.max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], False)\n";
+            i += 1;
         }
     }
+    w.s << "    x = torch.max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], False)\n";  // after the last ReLU
     w.s << "    x = torch.adaptive_avg_pool2d(x, [7, 7])\n";
     w.s << "    x = torch.flatten(x, 1)\n";
     // Dropout (classifier.2, .5) is the identity in eval mode.
@@ -127,14 +158,19 @@ torch::jit::Module optimizeForInference(const torch::jit::Module& module) {
 
 torch::jit::Module scriptNativeNetwork(const std::string& arch,
                                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+    TensorMap byName;
+    for (const auto& [name, t] : tensors) byName[name] = t;
     std::string source;
-    if (arch == "resnet50")
-        source = resnet50Source();
-    else if (arch == "vgg16")
-        source = vgg16Source();
+    if (hasTensor(byName, "layer1.0.conv1.weight") && hasTensor(byName, "fc.weight"))
+        source = resnetSource(byName);
+    else if (hasTensor(byName, "features.0.weight") && hasTensor(byName, "classifier.6.weight"))
+        source = vggSource(byName);
     else
-        throw Error("no TorchScript form for the native architecture '" + arch + "'");
-    torch::jit::Module m(arch == "resnet50" ? "MiradaResNet50Eval" : "MiradaVgg16Eval");
+        throw Error("no TorchScript form for the native architecture '" + arch +
+                    "': its tensors are neither a torchvision ResNet nor a VGG");
+    std::string className = "MiradaEval";
+    for (char c : arch) className += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    torch::jit::Module m(className);
     m.register_attribute("training", c10::BoolType::get(), false);
     for (const auto& [name, t] : tensors) {
         if (name.size() > 20 && name.compare(name.size() - 20, 20, ".num_batches_tracked") == 0) continue;

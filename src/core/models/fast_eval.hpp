@@ -47,7 +47,9 @@ torch::jit::Module optimizeForInference(const torch::jit::Module& module);
 
 // A TorchScript module computing the native network's forward from the given
 // tensors (torchvision names: "layer1.0.conv1.weight", ...; parameters and
-// buffers). arch: "vgg16" or "resnet50". The tensors are shared, not copied.
+// buffers) of the ResNet or VGG family; the structure (depth, width, groups,
+// batch norm) is read from the tensors, `arch` names the module. The tensors
+// are shared, not copied.
 torch::jit::Module scriptNativeNetwork(const std::string& arch,
                                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstdlib>
 #include <mutex>
 #include <regex>
@@ -41,6 +42,20 @@ ModelInfo imagenetInfo(const std::string& name, const std::string& arch) {
     info.baseline = Baseline{Baseline::Kind::Blur, {}};
     info.baseline_source = "Mirada's default for ImageNet photo classifiers";
     return info;  // InputSpec defaults: torchvision's resize 256, centre crop 224, ImageNet mean/std
+}
+
+// A native network of any torchvision ResNet/VGG architecture: ImageNet's
+// class names for 1000 outputs, "class 0" ... otherwise (a descriptor can name
+// them); torchvision's preprocessing; the family's default layer.
+ModelInfo nativeInfo(const std::string& name, const NativeArch& arch) {
+    ModelInfo info = imagenetInfo(name, arch.name);
+    info.default_target_layer = arch.defaultLayer();
+    if (arch.classes != 1000) {
+        info.labels.clear();
+        for (int64_t i = 0; i < arch.classes; ++i) info.labels.push_back("class " + std::to_string(i));
+        info.baseline_source = "Mirada's default (blur) for photo classifiers";
+    }
+    return info;
 }
 
 // Wrappers that prefix every key of a state dict: nn.DataParallel and
@@ -83,21 +98,59 @@ std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::strin
     StateDict sd = readStateDict(file);
     std::string removed;
     stripWrapperPrefixes(sd, &removed);
-    const std::string arch = detectArchitecture(sd);
-    if (arch.empty()) {
+    std::optional<NativeArch> arch = recogniseNativeArch(sd);
+    if (!arch) {
+        // Lenient: a file with only some of VGG16's or ResNet50's tensors gets the
+        // native loader's list of what is missing.
+        const std::string lenient = detectArchitecture(sd);
+        if (!lenient.empty()) arch = nativeArch(lenient);
+    }
+    if (!arch) {
         std::string keys;
         for (size_t i = 0; i < std::min<size_t>(sd.size(), 5); ++i) keys += (i ? ", " : "") + sd[i].name;
         throw Error("'" + file.string() +
-                    "' holds a state dict that is not a torchvision VGG16 or ResNet50 (it looks "
-                    "like " +
+                    "' holds a state dict that is not a torchvision ResNet or VGG (it looks like " +
                     describeStateDict(sd) + "; its first tensors: " + keys +
-                    "). Mirada builds VGG16 and "
-                    "ResNet50 from torchvision weight files; for any other network export it to TorchScript "
+                    "). Mirada builds torchvision's ResNet, ResNeXt, Wide ResNet and VGG networks from their weight "
+                    "files (`mirada-cli models` lists them); for any other network export it to TorchScript "
                     "(torch.jit.script(model).save(\"m.pt\")) and load that, with a .json descriptor beside it");
     }
-    ModelInfo info = imagenetInfo(nameHint.empty() ? arch : nameHint, arch);
+    ModelInfo info = nativeInfo(nameHint.empty() ? arch->name : nameHint, *arch);
     info.weights_file = fs::absolute(file).string();
-    return arch == "vgg16" ? makeNativeVgg16(sd, info) : makeNativeResnet50(sd, info);
+    return makeNativeModel(*arch, sd, info);
+}
+
+// A descriptor with "weights": the architecture recognised from the file
+// (checked against "architecture" when given), labels, preprocessing and
+// target layer from the descriptor where it sets them.
+std::unique_ptr<Model> loadDescribedWeights(const ModelDescriptor& d) {
+    const std::string where = "model descriptor '" + d.file.string() + "'";
+    StateDict sd = readStateDict(d.weights);
+    stripWrapperPrefixes(sd, nullptr);
+    const std::optional<NativeArch> arch = recogniseNativeArch(sd);
+    if (!arch)
+        throw Error(where + ": \"weights\" names '" + d.weights.string() +
+                    "', which is not a torchvision ResNet or VGG (it looks like " + describeStateDict(sd) +
+                    "); export other networks to TorchScript and name the .pt file in \"torchscript\"");
+    if (!d.architecture.empty() && d.architecture != arch->name)
+        throw Error(where + ": \"architecture\" is \"" + d.architecture + "\" but '" + d.weights.string() +
+                    "' holds a " + arch->name + " (recognised from its tensors); correct the descriptor");
+    ModelInfo info = d.info;
+    const ModelInfo defaults = nativeInfo(info.name, *arch);
+    info.architecture = arch->name;
+    if (info.labels.empty()) {
+        info.labels = defaults.labels;
+    } else if (static_cast<int64_t>(info.labels.size()) != arch->classes) {
+        throw Error(where + " lists " + std::to_string(info.labels.size()) + " labels but the " + arch->name + " in '" +
+                    d.weights.string() + "' has " + std::to_string(arch->classes) +
+                    " outputs; give one label per output");
+    }
+    if (info.default_target_layer.empty()) info.default_target_layer = defaults.default_target_layer;
+    if (info.input.channels != 3)
+        throw Error(where + ": input.channels is " + std::to_string(info.input.channels) + " but a " + arch->name +
+                    " takes 3-channel (RGB) images");
+    info.weights_file = std::filesystem::absolute(d.weights).string();
+    return makeNativeModel(*arch, sd, info);
 }
 
 std::unique_ptr<Model> loadWeightsFile(const fs::path& file, const std::string& zooName) {
@@ -253,8 +306,13 @@ LoadedModel loadModel(const std::string& spec, const ModelLoadOptions& options) 
     std::unique_ptr<Model> model;
     if (file.extension() == ".json") {
         auto d = readModelDescriptor(file);
-        model = loadTorchScriptModel(d.torchscript, d.info);
-        if (digest.empty() || true) digest = sha256File(d.torchscript);
+        if (!d.weights.empty()) {
+            model = loadDescribedWeights(d);
+            digest = sha256File(d.weights);
+        } else {
+            model = loadTorchScriptModel(d.torchscript, d.info);
+            digest = sha256File(d.torchscript);
+        }
     } else {
         model = loadWeightsFile(file, zooName);
         if (digest.empty()) digest = sha256File(file);

@@ -110,27 +110,27 @@ public:
 };
 
 // ---------------------------------------------------------------------------
-// VGG16 (torchvision cfg "D", no batch norm).
+// VGG 11/13/16/19 with or without batch norm (torchvision cfg A/B/D/E).
 
-class Vgg16Net : public NetModule {
+class VggNet : public NetModule {
 public:
-    Vgg16Net() : NetModule("VGG") {
-        const int cfg[] = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512, -1};
+    explicit VggNet(const NativeArch& arch) : NetModule("VGG") {
         nn::Sequential features;
         int64_t in = 3;
-        for (int v : cfg) {
+        for (int v : arch.cfg) {
             if (v < 0) {
                 features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
             } else {
                 features->push_back(nn::Conv2d(nn::Conv2dOptions(in, v, 3).padding(1)));
+                if (arch.batch_norm) features->push_back(nn::BatchNorm2d(v));
                 features->push_back(nn::ReLU());
                 in = v;
             }
         }
         features_.init(register_module("features", features), "features");
         avgpool_ = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({7, 7})));
-        nn::Sequential classifier(nn::Linear(512 * 7 * 7, 4096), nn::ReLU(), nn::Dropout(0.5), nn::Linear(4096, 4096),
-                                  nn::ReLU(), nn::Dropout(0.5), nn::Linear(4096, 1000));
+        nn::Sequential classifier(nn::Linear(in * 7 * 7, 4096), nn::ReLU(), nn::Dropout(0.5), nn::Linear(4096, 4096),
+                                  nn::ReLU(), nn::Dropout(0.5), nn::Linear(4096, arch.classes));
         classifier_.init(register_module("classifier", classifier), "classifier");
     }
 
@@ -150,6 +150,9 @@ public:
                 const double fan_out = static_cast<double>(w.size(0) * w.size(2) * w.size(3));
                 w.normal_(0.0, std::sqrt(2.0 / fan_out), gen);
                 conv->bias.zero_();
+            } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+                bn->weight.fill_(1.0);
+                bn->bias.zero_();
             } else if (auto* lin = m->as<nn::Linear>()) {
                 lin->weight.normal_(0.0, 0.01, gen);
                 lin->bias.zero_();
@@ -164,23 +167,33 @@ private:
 };
 
 // ---------------------------------------------------------------------------
-// ResNet50 v1.5 (torchvision resnet50: Bottleneck, stride on conv2).
+// The ResNet family (torchvision resnet.py): BasicBlock (ResNet-18/34) or
+// Bottleneck v1.5 (stride on the 3x3 conv2; ResNet-50/101/152, ResNeXt with
+// grouped conv2, Wide ResNet with wider conv2).
 
-class BottleneckImpl : public nn::Module {
+class ResBlockImpl : public nn::Module {
 public:
-    static constexpr int64_t kExpansion = 4;
-
-    BottleneckImpl(const std::string& path, int64_t inplanes, int64_t planes, int64_t stride)
-        : nn::Module("Bottleneck"), path_(path) {
-        const int64_t width = planes;
-        const int64_t out = planes * kExpansion;
-        conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(inplanes, width, 1).bias(false)));
-        bn1 = register_module("bn1", nn::BatchNorm2d(width));
-        conv2 = register_module("conv2",
-                                nn::Conv2d(nn::Conv2dOptions(width, width, 3).stride(stride).padding(1).bias(false)));
-        bn2 = register_module("bn2", nn::BatchNorm2d(width));
-        conv3 = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(width, out, 1).bias(false)));
-        bn3 = register_module("bn3", nn::BatchNorm2d(out));
+    ResBlockImpl(const std::string& path, const NativeArch& arch, int64_t inplanes, int64_t planes, int64_t stride)
+        : nn::Module(arch.bottleneck ? "Bottleneck" : "BasicBlock"), path_(path), bottleneck_(arch.bottleneck) {
+        const int64_t out = planes * expansion(arch);
+        if (bottleneck_) {
+            const int64_t width = planes * arch.width_per_group / 64 * arch.groups;
+            conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(inplanes, width, 1).bias(false)));
+            bn1 = register_module("bn1", nn::BatchNorm2d(width));
+            conv2 = register_module(
+                "conv2",
+                nn::Conv2d(
+                    nn::Conv2dOptions(width, width, 3).stride(stride).padding(1).groups(arch.groups).bias(false)));
+            bn2 = register_module("bn2", nn::BatchNorm2d(width));
+            conv3 = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(width, out, 1).bias(false)));
+            bn3 = register_module("bn3", nn::BatchNorm2d(out));
+        } else {
+            conv1 = register_module(
+                "conv1", nn::Conv2d(nn::Conv2dOptions(inplanes, planes, 3).stride(stride).padding(1).bias(false)));
+            bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+            conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(planes, planes, 3).padding(1).bias(false)));
+            bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+        }
         relu = register_module("relu", nn::ReLU());
         if (stride != 1 || inplanes != out) {
             nn::Sequential ds(nn::Conv2d(nn::Conv2dOptions(inplanes, out, 1).stride(stride).bias(false)),
@@ -190,15 +203,19 @@ public:
         for (const char* n : {"conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "relu"}) p_.push_back(join(path, n));
     }
 
+    static int64_t expansion(const NativeArch& arch) { return arch.bottleneck ? 4 : 1; }
+
     Tensor forward(const Tensor& x, Tap* tap) {
         Tensor out = rep(tap, p_[0], conv1(x));
         out = rep(tap, p_[1], bn1(out));
         out = rep(tap, p_[6], relu(out));
         out = rep(tap, p_[2], conv2(out));
         out = rep(tap, p_[3], bn2(out));
-        out = rep(tap, p_[6], relu(out));
-        out = rep(tap, p_[4], conv3(out));
-        out = rep(tap, p_[5], bn3(out));
+        if (bottleneck_) {
+            out = rep(tap, p_[6], relu(out));
+            out = rep(tap, p_[4], conv3(out));
+            out = rep(tap, p_[5], bn3(out));
+        }
         Tensor identity = downsample_.seq ? downsample_.run(x, tap) : x;
         out = rep(tap, p_[6], relu(out + identity));
         return rep(tap, path_, out);
@@ -210,20 +227,22 @@ public:
 
 private:
     std::string path_;
+    bool bottleneck_;
     std::vector<std::string> p_;
     SeqRunner downsample_;
 };
 
-// A torchvision "layerN" Sequential of Bottlenecks; children named "0", "1", ...
+// A torchvision "layerN" Sequential of blocks; children named "0", "1", ...
 class BlockStackImpl : public nn::Module {
 public:
-    BlockStackImpl(const std::string& path, int64_t& inplanes, int64_t planes, int blocks, int64_t stride)
+    BlockStackImpl(const std::string& path, const NativeArch& arch, int64_t& inplanes, int64_t planes, int blocks,
+                   int64_t stride)
         : nn::Module("Sequential"), path_(path) {
         for (int i = 0; i < blocks; ++i) {
-            auto b =
-                std::make_shared<BottleneckImpl>(join(path, std::to_string(i)), inplanes, planes, i == 0 ? stride : 1);
+            auto b = std::make_shared<ResBlockImpl>(join(path, std::to_string(i)), arch, inplanes, planes,
+                                                    i == 0 ? stride : 1);
             blocks_.push_back(register_module(std::to_string(i), b));
-            inplanes = planes * BottleneckImpl::kExpansion;
+            inplanes = planes * ResBlockImpl::expansion(arch);
         }
     }
     Tensor forward(Tensor x, Tap* tap) {
@@ -233,26 +252,26 @@ public:
 
 private:
     std::string path_;
-    std::vector<std::shared_ptr<BottleneckImpl>> blocks_;
+    std::vector<std::shared_ptr<ResBlockImpl>> blocks_;
 };
 
-class Resnet50Net : public NetModule {
+class ResNetNet : public NetModule {
 public:
-    Resnet50Net() : NetModule("ResNet") {
+    explicit ResNetNet(const NativeArch& arch) : NetModule("ResNet") {
         conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
         bn1 = register_module("bn1", nn::BatchNorm2d(64));
         relu = register_module("relu", nn::ReLU());
         maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
         int64_t inplanes = 64;
-        const int blocks[] = {3, 4, 6, 3};
         const int64_t planes[] = {64, 128, 256, 512};
         for (int i = 0; i < 4; ++i) {
             const std::string name = "layer" + std::to_string(i + 1);
             layers_.push_back(register_module(
-                name, std::make_shared<BlockStackImpl>(name, inplanes, planes[i], blocks[i], i == 0 ? 1 : 2)));
+                name,
+                std::make_shared<BlockStackImpl>(name, arch, inplanes, planes[i], arch.blocks.at(i), i == 0 ? 1 : 2)));
         }
         avgpool = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({1, 1})));
-        fc = register_module("fc", nn::Linear(512 * BottleneckImpl::kExpansion, 1000));
+        fc = register_module("fc", nn::Linear(512 * ResBlockImpl::expansion(arch), arch.classes));
     }
 
     Tensor run(const Tensor& input, Tap* tap) override {
@@ -295,6 +314,17 @@ public:
 private:
     std::vector<std::shared_ptr<BlockStackImpl>> layers_;
 };
+
+std::shared_ptr<NetModule> buildNet(const NativeArch& arch) {
+    if (arch.family == "resnet") return std::make_shared<ResNetNet>(arch);
+    if (arch.family == "vgg") return std::make_shared<VggNet>(arch);
+    throw Error("no native network family '" + arch.family + "'");
+}
+
+void initRandomNet(NetModule& net, at::Generator& gen) {
+    if (auto* r = dynamic_cast<ResNetNet*>(&net)) r->initRandom(gen);
+    if (auto* v = dynamic_cast<VggNet*>(&net)) v->initRandom(gen);
+}
 
 // ---------------------------------------------------------------------------
 // State dict helpers.
@@ -343,7 +373,13 @@ Guess guessArchitecture(const StateDict& weights) {
     };
 
     std::ostringstream text;
-    if (has("features.0.weight") && (has("classifier.6.weight") || has("classifier.0.weight"))) {
+    StateDict stripped;
+    for (const auto& n : weights) stripped.push_back({n.name.substr(g.prefix.size()), n.tensor});
+    if (const auto native = recogniseNativeArch(stripped)) {
+        g.arch = native->name;
+        g.classes = native->classes;
+        text << "torchvision " << native->name;
+    } else if (has("features.0.weight") && (has("classifier.6.weight") || has("classifier.0.weight"))) {
         int convs = 0;
         bool bn = false;
         for (const auto& [k, t] : m) {
@@ -458,22 +494,22 @@ void loadWeights(nn::Module& net, const StateDict& weights, const std::string& a
             msg << "Every name starts with '" << g.prefix
                 << "' (a model saved through nn.DataParallel or a wrapper): re-save it with the inner "
                    "module's state_dict(), e.g. torch.save(model.module.state_dict(), path).";
-        } else if (g.arch == arch && g.classes > 0 && g.classes != 1000) {
-            msg << "This " << arch << " was trained for " << g.classes
-                << " classes; the native model has torchvision's 1000 ImageNet outputs. Export the model as "
-                   "TorchScript (torch.jit.script or torch.jit.trace, then .save) and load the .pt file with a "
-                   "JSON descriptor that lists its labels.";
+        } else if (g.arch == arch && g.classes > 0 && wrong_count > 0) {
+            msg << "This " << arch << " has " << g.classes
+                << " output classes where this network was built with another head; load the file by its path "
+                   "(--model FILE) and Mirada builds it with its "
+                << g.classes << " classes.";
         } else if (missing_count > 0 && unexpected_count == 0 && wrong_count == 0) {
             msg << "Everything in the file fits, but " << missing_count << " tensor"
                 << (missing_count == 1 ? " is" : "s are")
                 << " missing: the file is incomplete (an interrupted save or download, or a network saved without "
                    "its classifier head). Download it again, or save the whole network's state_dict().";
-        } else if ((g.arch == "vgg16" || g.arch == "resnet50") && g.arch != arch) {
+        } else if (!g.arch.empty() && g.arch != arch) {
             msg << "Load it as the '" << g.arch << "' architecture instead of '" << arch << "'.";
         } else {
-            msg << "Native models accept torchvision vgg16 and resnet50 state dicts only; for any other network "
-                   "export TorchScript (torch.jit.script or torch.jit.trace, then .save) and load the .pt file "
-                   "with a JSON descriptor.";
+            msg << "Native models are torchvision's ResNet and VGG families (mirada-cli models lists them); for "
+                   "any other network export TorchScript (torch.jit.script or torch.jit.trace, then .save) and load "
+                   "the .pt file with a JSON descriptor.";
         }
         throw Error(msg.str());
     }
@@ -708,16 +744,190 @@ private:
 
 std::string describeStateDict(const StateDict& weights) { return guessArchitecture(weights).text; }
 
+namespace {
+
+struct NamedArch {
+    const char* name;
+    const char* family;
+    bool bottleneck;
+    std::vector<int> blocks;
+    int64_t groups, width_per_group;
+    std::vector<int> cfg;
+    bool batch_norm;
+};
+
+const std::vector<int> kVggA = {64, -1, 128, -1, 256, 256, -1, 512, 512, -1, 512, 512, -1};
+const std::vector<int> kVggB = {64, 64, -1, 128, 128, -1, 256, 256, -1, 512, 512, -1, 512, 512, -1};
+const std::vector<int> kVggD = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512, -1};
+const std::vector<int> kVggE = {64,  64,  -1,  128, 128, -1,  256, 256, 256, 256, -1,
+                                512, 512, 512, 512, -1,  512, 512, 512, 512, -1};
+
+// torchvision 0.14's ResNet and VGG constructors.
+const std::vector<NamedArch>& namedArchs() {
+    static const std::vector<NamedArch> t = {
+        {"resnet18", "resnet", false, {2, 2, 2, 2}, 1, 64, {}, false},
+        {"resnet34", "resnet", false, {3, 4, 6, 3}, 1, 64, {}, false},
+        {"resnet50", "resnet", true, {3, 4, 6, 3}, 1, 64, {}, false},
+        {"resnet101", "resnet", true, {3, 4, 23, 3}, 1, 64, {}, false},
+        {"resnet152", "resnet", true, {3, 8, 36, 3}, 1, 64, {}, false},
+        {"resnext50_32x4d", "resnet", true, {3, 4, 6, 3}, 32, 4, {}, false},
+        {"resnext101_32x8d", "resnet", true, {3, 4, 23, 3}, 32, 8, {}, false},
+        {"resnext101_64x4d", "resnet", true, {3, 4, 23, 3}, 64, 4, {}, false},
+        {"wide_resnet50_2", "resnet", true, {3, 4, 6, 3}, 1, 128, {}, false},
+        {"wide_resnet101_2", "resnet", true, {3, 4, 23, 3}, 1, 128, {}, false},
+        {"vgg11", "vgg", false, {}, 1, 64, kVggA, false},
+        {"vgg11_bn", "vgg", false, {}, 1, 64, kVggA, true},
+        {"vgg13", "vgg", false, {}, 1, 64, kVggB, false},
+        {"vgg13_bn", "vgg", false, {}, 1, 64, kVggB, true},
+        {"vgg16", "vgg", false, {}, 1, 64, kVggD, false},
+        {"vgg16_bn", "vgg", false, {}, 1, 64, kVggD, true},
+        {"vgg19", "vgg", false, {}, 1, 64, kVggE, false},
+        {"vgg19_bn", "vgg", false, {}, 1, 64, kVggE, true},
+    };
+    return t;
+}
+
+NativeArch fromNamed(const NamedArch& n, int64_t classes) {
+    NativeArch a;
+    a.name = n.name;
+    a.family = n.family;
+    a.bottleneck = n.bottleneck;
+    a.blocks = n.blocks;
+    a.groups = n.groups;
+    a.width_per_group = n.width_per_group;
+    a.cfg = n.cfg;
+    a.batch_norm = n.batch_norm;
+    a.classes = classes;
+    return a;
+}
+
+// The torchvision name of a structure, or "" when it has none.
+std::string nameOf(const NativeArch& a) {
+    for (const auto& n : namedArchs()) {
+        const NativeArch b = fromNamed(n, a.classes);
+        if (a.family != b.family) continue;
+        const bool same = a.family == "resnet" ? (a.bottleneck == b.bottleneck && a.blocks == b.blocks &&
+                                                  a.groups == b.groups && a.width_per_group == b.width_per_group)
+                                               : (a.cfg == b.cfg && a.batch_norm == b.batch_norm);
+        if (same) return n.name;
+    }
+    return "";
+}
+
+}  // namespace
+
+std::string NativeArch::defaultLayer() const {
+    if (family == "resnet") return "layer4";
+    // VGG: the ReLU after the last convolution (features.29 for vgg16).
+    int index = 0, lastRelu = -1;
+    for (int v : cfg) {
+        if (v < 0) {
+            index += 1;
+        } else {
+            index += batch_norm ? 2 : 1;
+            lastRelu = index;
+            index += 1;
+        }
+    }
+    return "features." + std::to_string(lastRelu);
+}
+
+std::vector<std::string> nativeArchNames() {
+    std::vector<std::string> names;
+    for (const auto& n : namedArchs()) names.push_back(n.name);
+    return names;
+}
+
+NativeArch nativeArch(const std::string& name, int64_t classes) {
+    for (const auto& n : namedArchs())
+        if (name == n.name) return fromNamed(n, classes);
+    std::string all;
+    for (const auto& n : namedArchs()) all += (all.empty() ? "" : ", ") + std::string(n.name);
+    throw Error("no native network '" + name + "'; the native architectures are " + all);
+}
+
+std::optional<NativeArch> recogniseNativeArch(const StateDict& weights) {
+    std::map<std::string, Tensor> m;
+    for (const auto& n : weights) m[n.name] = n.tensor;
+    auto has = [&](const std::string& k) { return m.count(k) > 0 && m.at(k).defined(); };
+    auto dim = [&](const std::string& k, int64_t d) -> int64_t {
+        if (!has(k) || m.at(k).dim() <= d) return -1;
+        return m.at(k).size(d);
+    };
+    NativeArch a;
+    if (has("conv1.weight") && has("layer1.0.conv1.weight") && (has("fc.weight") || has("layer4.0.conv1.weight"))) {
+        a.family = "resnet";
+        a.bottleneck = has("layer1.0.conv3.weight") || has("layer4.0.conv3.weight");
+        for (int l = 1; l <= 4; ++l) {
+            int b = 0;
+            while (has("layer" + std::to_string(l) + "." + std::to_string(b) + ".conv1.weight")) ++b;
+            a.blocks.push_back(b);
+        }
+        if (a.bottleneck) {
+            const int64_t width = dim("layer1.0.conv2.weight", 0), perGroup = dim("layer1.0.conv2.weight", 1);
+            if (width > 0 && perGroup > 0 && width % perGroup == 0) {
+                a.groups = width / perGroup;
+                a.width_per_group = width / a.groups;
+            }
+        }
+        a.classes = has("fc.weight") ? dim("fc.weight", 0) : 1000;
+    } else if (has("features.0.weight") && dim("features.0.weight", 1) == 3) {
+        a.family = "vgg";
+        a.bottleneck = false;
+        a.batch_norm = has("features.1.running_mean");
+        // features: conv [bn] relu ... with a max pool where a position holds no tensor.
+        int last = -1;
+        for (const auto& [k, t] : m) {
+            if (k.rfind("features.", 0) != 0) continue;
+            try {
+                last = std::max(last, std::stoi(k.substr(9)));
+            } catch (const std::exception&) {
+            }
+        }
+        for (int i = 0; i <= last;) {
+            const std::string w = "features." + std::to_string(i) + ".weight";
+            if (has(w) && m.at(w).dim() == 4) {
+                a.cfg.push_back(static_cast<int>(m.at(w).size(0)));
+                i += a.batch_norm ? 3 : 2;
+            } else {
+                a.cfg.push_back(-1);
+                i += 1;
+            }
+        }
+        // The last convolution's ReLU is followed by the final max pool.
+        a.cfg.push_back(-1);
+        a.classes = has("classifier.6.weight") ? dim("classifier.6.weight", 0) : 1000;
+    } else {
+        return std::nullopt;
+    }
+    a.name = nameOf(a);
+    if (a.name.empty()) a.name = a.family == "resnet" ? "resnet (custom depth/width)" : "vgg (custom configuration)";
+    return a;
+}
+
+std::unique_ptr<Model> makeNativeModel(const NativeArch& arch, const StateDict& weights, ModelInfo info) {
+    std::shared_ptr<NetModule> net;
+    {
+        GlobalRngRestorer keep_rng;
+        net = buildNet(arch);
+    }
+    loadWeights(*net, weights, arch.name);
+    return std::make_unique<NativeModel>(std::move(net), std::move(info), arch.name);
+}
+
+std::unique_ptr<Model> makeNativeRandom(const NativeArch& arch, ModelInfo info, uint64_t seed) {
+    GlobalRngRestorer keep_rng;
+    auto net = buildNet(arch);
+    at::Generator gen = at::detail::createCPUGenerator(seed);
+    initRandomNet(*net, gen);
+    return std::make_unique<NativeModel>(std::move(net), std::move(info), arch.name);
+}
+
 std::vector<TensorSpec> nativeStateDictLayout(const std::string& arch) {
     std::shared_ptr<nn::Module> net;
     {
         GlobalRngRestorer keep_rng;
-        if (arch == "vgg16")
-            net = std::make_shared<Vgg16Net>();
-        else if (arch == "resnet50")
-            net = std::make_shared<Resnet50Net>();
-        else
-            throw Error("No native network '" + arch + "'; the native architectures are vgg16 and resnet50.");
+        net = buildNet(nativeArch(arch));
     }
     std::vector<TensorSpec> out;
     for (const auto& p : net->named_parameters(true))
@@ -728,31 +938,19 @@ std::vector<TensorSpec> nativeStateDictLayout(const std::string& arch) {
 }
 
 std::unique_ptr<Model> makeNativeVgg16(const StateDict& weights, ModelInfo info) {
-    auto net = std::make_shared<Vgg16Net>();
-    loadWeights(*net, weights, "vgg16");
-    return std::make_unique<NativeModel>(std::move(net), std::move(info), "vgg16");
+    return makeNativeModel(nativeArch("vgg16"), weights, std::move(info));
 }
 
 std::unique_ptr<Model> makeNativeResnet50(const StateDict& weights, ModelInfo info) {
-    auto net = std::make_shared<Resnet50Net>();
-    loadWeights(*net, weights, "resnet50");
-    return std::make_unique<NativeModel>(std::move(net), std::move(info), "resnet50");
+    return makeNativeModel(nativeArch("resnet50"), weights, std::move(info));
 }
 
 std::unique_ptr<Model> makeNativeVgg16Random(ModelInfo info, uint64_t seed) {
-    GlobalRngRestorer keep_rng;
-    auto net = std::make_shared<Vgg16Net>();
-    at::Generator gen = at::detail::createCPUGenerator(seed);
-    net->initRandom(gen);
-    return std::make_unique<NativeModel>(std::move(net), std::move(info), "vgg16");
+    return makeNativeRandom(nativeArch("vgg16"), std::move(info), seed);
 }
 
 std::unique_ptr<Model> makeNativeResnet50Random(ModelInfo info, uint64_t seed) {
-    GlobalRngRestorer keep_rng;
-    auto net = std::make_shared<Resnet50Net>();
-    at::Generator gen = at::detail::createCPUGenerator(seed);
-    net->initRandom(gen);
-    return std::make_unique<NativeModel>(std::move(net), std::move(info), "resnet50");
+    return makeNativeRandom(nativeArch("resnet50"), std::move(info), seed);
 }
 
 }  // namespace mirada

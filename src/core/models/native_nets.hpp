@@ -21,6 +21,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace mirada {
 
@@ -30,6 +33,39 @@ inline constexpr const char* kResnet50DefaultLayer = "layer4";
 
 inline constexpr int64_t kVgg16ParameterCount = 138357544;
 inline constexpr int64_t kResnet50ParameterCount = 25557032;
+
+// A network of torchvision's ResNet family (ResNet-18/34/50/101/152, ResNeXt,
+// Wide ResNet: resnet.py) or VGG family (VGG 11/13/16/19 with and without
+// batch norm: vgg.py), with any number of output classes.
+struct NativeArch {
+    std::string name;    // torchvision's name ("resnet18", "resnext50_32x4d", "vgg11_bn", ...)
+    std::string family;  // "resnet" or "vgg"
+    // ResNet family: Bottleneck (else BasicBlock), blocks per layer1..4, conv2 groups and width per group.
+    bool bottleneck = true;
+    std::vector<int> blocks;
+    int64_t groups = 1;
+    int64_t width_per_group = 64;
+    // VGG family: output channels of each 3x3 convolution, -1 = 2x2 max pool; batch norm after each conv.
+    std::vector<int> cfg;
+    bool batch_norm = false;
+    int64_t classes = 1000;  // the classifier's outputs
+    // Default Grad-CAM layer: "layer4" (ResNet family), the ReLU after the last
+    // convolution (VGG family: features.29 for vgg16, features.42 for vgg16_bn).
+    std::string defaultLayer() const;
+};
+
+// torchvision's names of the native architectures, in table order.
+std::vector<std::string> nativeArchNames();
+// The architecture of that name (throws mirada::Error listing the names).
+NativeArch nativeArch(const std::string& name, int64_t classes = 1000);
+// The architecture a state dict holds, recognised from its keys and shapes
+// (family, depth, width, groups, batch norm, classes); nullopt when it is
+// neither family. A structure torchvision has no name for keeps a descriptive name.
+std::optional<NativeArch> recogniseNativeArch(const StateDict& weights);
+// Builds `arch`, loads every tensor of `weights` (as makeNativeVgg16 below).
+std::unique_ptr<Model> makeNativeModel(const NativeArch& arch, const StateDict& weights, ModelInfo info);
+// Random-initialised (torchvision's scheme, private generator seeded with `seed`).
+std::unique_ptr<Model> makeNativeRandom(const NativeArch& arch, ModelInfo info, uint64_t seed);
 
 // Builds the network, loads every tensor of `weights` (names and shapes must
 // match exactly; dtypes are converted), sets eval mode. A missing, unexpected or
@@ -47,7 +83,7 @@ std::unique_ptr<Model> makeNativeResnet50Random(ModelInfo info, uint64_t seed);
 
 // The state dict the native network expects: parameters then buffers, each in
 // torchvision's named_parameters()/named_buffers() order. `arch` is "vgg16" or
-// "resnet50" (anything else throws mirada::Error).
+// any name of nativeArchNames() (anything else throws mirada::Error), 1000 classes.
 struct TensorSpec {
     std::string name;
     std::vector<int64_t> shape;

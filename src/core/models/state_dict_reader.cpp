@@ -819,12 +819,24 @@ std::vector<std::pair<std::string, std::size_t>> extractTensors(const Context& c
     };
     auto out = collect(top);
     if (!out.empty() || top->entries.empty()) return out;
-    for (const char* wrapper : {"state_dict", "model_state_dict", "model"}) {
-        const Value* inner = nullptr;
-        for (const auto& [k, v] : top->entries)
-            if (k->kind == Kind::Str && k->s == wrapper) inner = v;  // last one wins
-        if (inner && inner->kind == Kind::Dict) {
-            out = collect(inner);
+    // Training checkpoints: the weights under one of these keys, at the top or
+    // nested one level ({"model": {"state_dict": {...}}}).
+    static const char* const kWrappers[] = {"state_dict", "model_state_dict", "model", "net", "weights"};
+    auto inner = [](const Value* dict, const char* wrapper) -> const Value* {
+        const Value* found = nullptr;
+        for (const auto& [k, v] : dict->entries)
+            if (k->kind == Kind::Str && k->s == wrapper) found = v;  // last one wins
+        return found && found->kind == Kind::Dict ? found : nullptr;
+    };
+    for (const char* wrapper : kWrappers) {
+        const Value* level1 = inner(top, wrapper);
+        if (!level1) continue;
+        out = collect(level1);
+        if (!out.empty()) return out;
+        for (const char* wrapper2 : kWrappers) {
+            const Value* level2 = inner(level1, wrapper2);
+            if (!level2) continue;
+            out = collect(level2);
             if (!out.empty()) return out;
         }
     }
@@ -838,7 +850,8 @@ std::vector<std::pair<std::string, std::size_t>> extractTensors(const Context& c
         keys += (shown++ ? ", " : "") + std::string("'") + keyName(k) + "'";
     }
     fail(quoted(ctx.file) + " holds a dict without tensors (keys: " + keys +
-         ") and no 'state_dict' or 'model' entry with tensors; expected a state_dict mapping parameter names to "
+         ") and no 'state_dict', 'model_state_dict', 'model', 'net' or 'weights' entry with tensors; expected a "
+         "state_dict mapping parameter names to "
          "tensors. " +
          kResaveCap + ".");
 }

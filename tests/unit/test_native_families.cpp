@@ -1,0 +1,158 @@
+// Issue 14 (first part): torchvision's ResNet family (ResNet, ResNeXt, Wide
+// ResNet) and VGG family (11/13/16/19, with and without batch norm) are built
+// natively from their weight files, with the number of classes the head has,
+// from the files people save (DataParallel prefixes, training checkpoints).
+// Logits equal torchvision's within 1e-4 relative on the fast evaluation path
+// and on the plain one; Grad-CAM runs at the family's default layer.
+//
+// ctest uses the three models of gen_torchvision_families.py; the longer check
+// over every architecture: scripts/check_native_families.sh (sets
+// MIRADA_FAMILIES_DIR to a folder made with --all).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "explain/explainer.hpp"
+#include "image/image_io.hpp"
+#include "models/model_zoo.hpp"
+#include "models/native_nets.hpp"
+#include "models/predict.hpp"
+
+#include <unistd.h>
+#include "test_helpers.hpp"
+
+using namespace mirada;
+using mirada::test::fixtureDir;
+using mirada::test::readFloats;
+using mirada::test::samplePath;
+
+namespace {
+
+std::filesystem::path familiesDir() {
+    const char* d = std::getenv("MIRADA_FAMILIES_DIR");
+    return (d && *d) ? std::filesystem::path(d) : fixtureDir();
+}
+
+torch::Tensor fromFloats(const std::vector<float>& v, std::vector<int64_t> shape) {
+    return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat32).clone();
+}
+
+double relativeError(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a - b).abs().max().item<double>() / std::max(1e-6, b.abs().max().item<double>());
+}
+
+}  // namespace
+
+TEST(NativeFamilies, TorchvisionFilesLoadWithTheirClassesAndMatchTorchvisionLogits) {
+    const auto dir = familiesDir();
+    MIRADA_REQUIRE_FIXTURE(dir / "family-manifest.json");
+    const auto manifest = nlohmann::json::parse(mirada::test::slurp(dir / "family-manifest.json"));
+    ASSERT_FALSE(manifest.empty());
+    const torch::Tensor input = fromFloats(readFloats(dir / "family-input.f32"), {2, 3, 224, 224});
+    const cv::Mat image = loadImage(samplePath("photo-cat.jpg")).rgb;
+    for (const auto& entry : manifest) {
+        const std::string arch = entry.at("arch");
+        const int64_t classes = entry.at("classes");
+        SCOPED_TRACE(arch + " (" + entry.at("form").get<std::string>() + ")");
+        ModelLoadOptions opt;
+        opt.device = DeviceChoice::Cpu;
+        auto loaded = loadModel((dir / entry.at("file").get<std::string>()).string(), opt);
+        Model& model = *loaded.model;
+        EXPECT_EQ(model.info().architecture, arch);
+        ASSERT_EQ(static_cast<int64_t>(model.info().labels.size()), classes);
+        if (classes != 1000) EXPECT_EQ(model.info().labels.back(), "class " + std::to_string(classes - 1));
+        EXPECT_EQ(model.info().default_target_layer, nativeArch(arch, classes).defaultLayer());
+
+        const torch::Tensor expected =
+            fromFloats(readFloats(dir / entry.at("logits").get<std::string>()), {2, classes});
+        const auto t0 = std::chrono::steady_clock::now();
+        const torch::Tensor fast = model.forward(input);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        EXPECT_NE(model.evaluationPath().find("optimized"), std::string::npos) << model.evaluationPath();
+        model.setOptimizedEvaluation(false);
+        const torch::Tensor plain = model.forward(input);
+        model.setOptimizedEvaluation(true);
+        ASSERT_EQ(fast.sizes(), expected.sizes());
+        const double eFast = relativeError(fast, expected), ePlain = relativeError(plain, expected);
+        std::cout << "[ family   ] " << arch << ": " << classes << " classes, relative error fast " << eFast
+                  << ", plain " << ePlain << ", first fast batch of 2 in " << seconds << " s\n";
+        EXPECT_LE(eFast, 1e-4);
+        EXPECT_LE(ePlain, 1e-4);
+        EXPECT_TRUE(torch::equal(fast.argmax(1), expected.argmax(1)));
+
+        // Grad-CAM at the family's default layer.
+        ExplainRequest req;
+        req.model = &model;
+        req.image = image;
+        req.batch_size = 2;
+        const Explanation e = makeExplainer("gradcam")->explain(req, {});
+        EXPECT_EQ(e.settings.at("layer").get<std::string>(), model.info().default_target_layer);
+        EXPECT_EQ(e.heatmap.size(), image.size());
+        EXPECT_TRUE(cv::checkRange(e.heatmap));
+    }
+}
+
+TEST(NativeFamilies, ArchitecturesAreRecognisedFromKeysAndShapes) {
+    // Every named architecture's own layout is recognised as itself, with its classes.
+    for (const auto& name : nativeArchNames()) {
+        SCOPED_TRACE(name);
+        StateDict sd;
+        for (const auto& spec : nativeStateDictLayout(name))
+            sd.push_back({spec.name, torch::zeros(spec.shape, torch::TensorOptions().dtype(spec.dtype))});
+        const auto arch = recogniseNativeArch(sd);
+        ASSERT_TRUE(arch.has_value());
+        EXPECT_EQ(arch->name, name);
+        EXPECT_EQ(arch->classes, 1000);
+    }
+    EXPECT_EQ(nativeArch("vgg16").defaultLayer(), "features.29");
+    EXPECT_EQ(nativeArch("vgg16_bn").defaultLayer(), "features.42");
+    EXPECT_EQ(nativeArch("resnext50_32x4d").defaultLayer(), "layer4");
+    EXPECT_FALSE(recogniseNativeArch(StateDict{{"conv.weight", torch::zeros({4, 3, 3, 3})}}).has_value());
+    EXPECT_THROW(nativeArch("densenet121"), Error);
+}
+
+// A fine-tuned network with its own classes: a descriptor names the weight file,
+// the architecture it must be and the labels; a wrong architecture or label
+// count is refused naming the descriptor.
+TEST(NativeFamilies, ADescriptorGivesAWeightFileItsLabelsAndChecksTheArchitecture) {
+    const auto weights = fixtureDir() / "family-resnet18.pth";
+    MIRADA_REQUIRE_FIXTURE(weights);
+    const auto dir = std::filesystem::temp_directory_path() / ("mirada-family-desc-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto write = [&](const std::string& name, const nlohmann::json& j) {
+        mirada::test::writeText(dir / name, j.dump());
+        return (dir / name).string();
+    };
+    ModelLoadOptions opt;
+    opt.device = DeviceChoice::Cpu;
+    const std::string good = write("ft.json", {{"weights", weights.string()},
+                                               {"architecture", "resnet18"},
+                                               {"name", "pets"},
+                                               {"labels", {"cat", "dog", "fox"}}});
+    auto loaded = loadModel(good, opt);
+    EXPECT_EQ(loaded.model->info().name, "pets");
+    EXPECT_EQ(loaded.model->info().architecture, "resnet18");
+    EXPECT_EQ(loaded.model->info().labels, (std::vector<std::string>{"cat", "dog", "fox"}));
+    EXPECT_EQ(loaded.model->info().default_target_layer, "layer4");
+    const auto top = predictTopK(*loaded.model, loadImage(samplePath("photo-cat.jpg")).rgb, 3);
+    ASSERT_EQ(top.size(), 3u);
+    EXPECT_FALSE(top.front().label.empty());
+
+    const std::string wrongArch = write("arch.json", {{"weights", weights.string()}, {"architecture", "resnet50"}});
+    std::string err = mirada::test::errorOf([&] { loadModel(wrongArch, opt); });
+    EXPECT_NE(err.find("arch.json"), std::string::npos) << err;
+    EXPECT_NE(err.find("resnet18"), std::string::npos) << err;
+
+    const std::string wrongLabels = write("labels.json", {{"weights", weights.string()}, {"labels", {"a", "b"}}});
+    err = mirada::test::errorOf([&] { loadModel(wrongLabels, opt); });
+    EXPECT_NE(err.find("2 labels"), std::string::npos) << err;
+    EXPECT_NE(err.find("3 outputs"), std::string::npos) << err;
+
+    const std::string both = write("both.json", {{"weights", weights.string()}, {"torchscript", weights.string()}});
+    err = mirada::test::errorOf([&] { loadModel(both, opt); });
+    EXPECT_NE(err.find("both set"), std::string::npos) << err;
+    std::filesystem::remove_all(dir);
+}
