@@ -15,14 +15,12 @@ mapfile -t files < <(git ls-files -- 'src/*.cpp' 'src/*.hpp' 'src/*.h' 'tests/*.
   || find src tests ui \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) 2>/dev/null)
 if [ "${#files[@]}" -eq 0 ]; then echo "format: no C++ files found under $ROOT" >&2; exit 2; fi
 if [ "${1:-}" = "--check" ]; then
-  bad=()
-  for f in "${files[@]}"; do
-    [ -f "$f" ] || continue
-    if ! "$CLANG_FORMAT" --style=file "$f" | cmp -s - "$f"; then bad+=("$f"); fi
-  done
-  if [ "${#bad[@]}" -gt 0 ]; then
-    echo "format: ${#bad[@]} file(s) differ from .clang-format; run scripts/format.sh to fix:" >&2
-    printf '  %s\n' "${bad[@]}" >&2
+  # One clang-format process for all files: it names every line that differs.
+  if ! out="$("$CLANG_FORMAT" --style=file --dry-run -Werror "${files[@]}" 2>&1)"; then
+    bad="$(printf '%s\n' "$out" | sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error:.*/\1/p' | sort -u)"
+    echo "format: these files differ from .clang-format; run scripts/format.sh to fix:" >&2
+    printf '  %s\n' $bad >&2
+    [ -n "$bad" ] || printf '%s\n' "$out" >&2
     exit 1
   fi
   echo "format: ${#files[@]} files follow .clang-format"
