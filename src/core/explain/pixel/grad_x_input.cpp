@@ -11,27 +11,15 @@
 namespace mirada {
 
 namespace {
-class GradXInputExplainer final : public PixelExplainer {
+class GradXInputExplainer final : public TunnelledGradientExplainer {
 public:
     std::string name() const override { return "gradxinput"; }
     std::string title() const override { return "Gradient x Input"; }
-    ParamSet defaultParams() const override {
-        auto specs = noiseTunnelParams();
-        specs.push_back(pixelOutputParam("logit"));
-        return ParamSet(name(), specs);
-    }
 
 protected:
-    bool usesBaseline() const override { return false; }
-    MapResult computeMap(const ExplainRequest& request, const ParamSet& params, PixelSetup& setup,
-                         SurrogateOutput output, const RunContext& ctx) override {
-        MapResult r;
-        const torch::Tensor map = tunnelledAttribution(
-            request, params, setup, output, ctx, title(),
-            [](const torch::Tensor& x, const torch::Tensor& g) { return (g * x).sum(1); }, r.numbers);
-        r.input_map = tensorToMat(map);
-        r.signed_map = true;
-        return r;
+    bool signedMap() const override { return true; }
+    torch::Tensor attribution(const torch::Tensor& x, const torch::Tensor& g, nlohmann::json&) const override {
+        return (g * x).sum(1);  // [m, H, W]
     }
 };
 }  // namespace

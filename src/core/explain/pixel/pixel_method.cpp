@@ -262,6 +262,25 @@ torch::Tensor tunnelledAttribution(
     return sum / static_cast<double>(n);
 }
 
+ParamSet TunnelledGradientExplainer::defaultParams() const {
+    auto specs = noiseTunnelParams();
+    specs.push_back(pixelOutputParam("logit"));
+    return ParamSet(name(), specs);
+}
+
+PixelExplainer::MapResult TunnelledGradientExplainer::computeMap(const ExplainRequest& request, const ParamSet& params,
+                                                                 PixelSetup& setup, SurrogateOutput output,
+                                                                 const RunContext& ctx) {
+    MapResult r;
+    const torch::Tensor map = tunnelledAttribution(
+        request, params, setup, output, ctx, title(),
+        [&](const torch::Tensor& inputs, const torch::Tensor& g) { return attribution(inputs, g, r.numbers); },
+        r.numbers);
+    r.input_map = tensorToMat(map);
+    r.signed_map = signedMap();
+    return r;
+}
+
 ParamSpec pixelOutputParam(const std::string& def) {
     return choiceParam("output", def, {"probability", "logit"}, surrogateOutputHelp());
 }

@@ -121,6 +121,24 @@ torch::Tensor tunnelledAttribution(
     const std::function<torch::Tensor(const torch::Tensor& inputs, const torch::Tensor& gradients)>& attribution,
     nlohmann::json& numbers);
 
+// A gradient method with the noise tunnel as a setting (saliency, gradient x
+// input): its table is the tunnel's settings and "output" (logit); it supplies
+// the attribution of each input from its gradient.
+class TunnelledGradientExplainer : public PixelExplainer {
+public:
+    ParamSet defaultParams() const override;
+
+protected:
+    bool usesBaseline() const override { return false; }
+    MapResult computeMap(const ExplainRequest& request, const ParamSet& params, PixelSetup& setup,
+                         SurrogateOutput output, const RunContext& ctx) override;
+    // inputs and their gradients [m, C, H, W] (CPU, float32) -> maps [m, H, W];
+    // may add method numbers to `numbers`.
+    virtual torch::Tensor attribution(const torch::Tensor& inputs, const torch::Tensor& gradients,
+                                      nlohmann::json& numbers) const = 0;
+    virtual bool signedMap() const = 0;
+};
+
 // The "output" setting every pixel method has (default: logit for the gradient
 // family, as Captum explains the model's raw output; probability for the
 // perturbation family, as LIME and KernelSHAP).

@@ -10,32 +10,17 @@
 namespace mirada {
 
 namespace {
-class SaliencyExplainer final : public PixelExplainer {
+class SaliencyExplainer final : public TunnelledGradientExplainer {
 public:
     std::string name() const override { return "saliency"; }
     std::string title() const override { return "Saliency"; }
-    ParamSet defaultParams() const override {
-        auto specs = noiseTunnelParams();
-        specs.push_back(pixelOutputParam("logit"));
-        return ParamSet(name(), specs);
-    }
 
 protected:
-    bool usesBaseline() const override { return false; }
-    MapResult computeMap(const ExplainRequest& request, const ParamSet& params, PixelSetup& setup,
-                         SurrogateOutput output, const RunContext& ctx) override {
-        MapResult r;
-        double gradientAbsMax = 0;
-        const torch::Tensor map = tunnelledAttribution(
-            request, params, setup, output, ctx, title(),
-            [&](const torch::Tensor&, const torch::Tensor& g) {
-                gradientAbsMax = std::max(gradientAbsMax, g.abs().max().item<double>());
-                return std::get<0>(g.abs().max(1));  // [m, H, W]
-            },
-            r.numbers);
-        r.input_map = tensorToMat(map);
-        r.numbers["gradient_abs_max"] = gradientAbsMax;
-        return r;
+    bool signedMap() const override { return false; }
+    torch::Tensor attribution(const torch::Tensor&, const torch::Tensor& g, nlohmann::json& numbers) const override {
+        const double gmax = g.abs().max().item<double>();
+        numbers["gradient_abs_max"] = std::max(numbers.value("gradient_abs_max", 0.0), gmax);
+        return std::get<0>(g.abs().max(1));  // [m, H, W]
     }
 };
 }  // namespace
