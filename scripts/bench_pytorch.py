@@ -57,9 +57,19 @@ def load(arch, weights, tensors):
         for prefix in ("module.", "_orig_mod."):
             if state and all(k.startswith(prefix) for k in state):
                 state = {k[len(prefix):]: v for k, v in state.items()}
-        head = state.get("fc.weight", state.get("classifier.6.weight"))
+        # The classifier's last weight, per family (the order matters: AlexNet and
+        # VGG also have classifier.1 / classifier.0).
+        heads = ("fc.weight", "classifier.6.weight", "classifier.weight", "classifier.3.weight",
+                 "classifier.2.weight", "classifier.1.weight")
+        head = next((state[k] for k in heads if k in state), None)
         classes = int(head.shape[0]) if head is not None else 1000
-        model = getattr(torchvision.models, arch)(num_classes=classes)
+        kwargs = {"num_classes": classes}
+        if arch == "googlenet":
+            # As Mirada builds it: no auxiliary heads, transform_input on (torchvision's
+            # setting for its pretrained weights).
+            kwargs.update(aux_logits=False, transform_input=True, init_weights=False)
+            state = {k: v for k, v in state.items() if not k.startswith(("aux1.", "aux2."))}
+        model = getattr(torchvision.models, arch)(**kwargs)
         model.load_state_dict(state)
         return model.eval()
     model = torch.jit.load(weights, map_location="cpu")

@@ -216,6 +216,8 @@ void MainWindow::fillModelList() {
     QStringList missing;
     for (const auto& entry : modelZoo()) {
         const auto where = locateZooModel(entry.name);
+        // torchvision's other architectures appear when their weights are in the hub cache.
+        if (!where.found && !entry.listed_when_missing) continue;
         ui_->modelCombo->addItem(qs(entry.name), qs(entry.name));
         auto* item = model->item(ui_->modelCombo->count() - 1);
         item->setToolTip(qs(entry.description));

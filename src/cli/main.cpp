@@ -81,10 +81,24 @@ int runLayers(const std::string& modelSpec, const std::string& device) {
 }
 
 int runModels() {
+    std::vector<std::string> unfound;
     for (const auto& e : mirada::modelZoo()) {
         const auto loc = mirada::locateZooModel(e.name);
+        if (!loc.found && !e.listed_when_missing) {
+            unfound.push_back(e.weight_files.front());
+            continue;
+        }
         std::cout << std::left << std::setw(13) << e.name << e.description << "\n    "
                   << (loc.found ? "weights: " + loc.file.string() : "missing: " + loc.message) << "\n";
+    }
+    if (!unfound.empty()) {
+        std::cout << "\n"
+                  << unfound.size()
+                  << " more torchvision architectures are zoo names (--model densenet121, ...) once their ImageNet "
+                     "weights are in one of the folders above or PyTorch's hub cache, under torchvision's file names ("
+                  << unfound.front() << (unfound.size() > 1 ? ", " + unfound[1] : std::string())
+                  << ", ...; download from "
+                  << "https://download.pytorch.org/models/).\n";
     }
     // Any torchvision weight file (state dict or checkpoint) of these is built natively,
     // with the number of classes its head has.

@@ -10,6 +10,9 @@
 // MIRADA_FAMILIES_DIR to a folder made with --all).
 #include <gtest/gtest.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -19,6 +22,7 @@
 #include "image/image_io.hpp"
 #include "models/model_zoo.hpp"
 #include "models/native_nets.hpp"
+#include "models/scripted_nets.hpp"
 #include "models/predict.hpp"
 
 #include <unistd.h>
@@ -71,14 +75,19 @@ TEST(NativeFamilies, TorchvisionFilesLoadWithTheirClassesAndMatchTorchvisionLogi
         const auto t0 = std::chrono::steady_clock::now();
         const torch::Tensor fast = model.forward(input);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        EXPECT_NE(model.evaluationPath().find("optimized"), std::string::npos) << model.evaluationPath();
+        // The fast path: the oneDNN-optimized TorchScript form, or the frozen one
+        // where the optimized form's logits were off (MobileNet V3) or slower.
+        EXPECT_NE(model.evaluationPath().find("TorchScript"), std::string::npos) << model.evaluationPath();
+        EXPECT_EQ(model.evaluationPath().find("as loaded"), std::string::npos) << model.evaluationPath();
+        EXPECT_EQ(model.evaluationPath().find("plain"), std::string::npos) << model.evaluationPath();
         model.setOptimizedEvaluation(false);
         const torch::Tensor plain = model.forward(input);
         model.setOptimizedEvaluation(true);
         ASSERT_EQ(fast.sizes(), expected.sizes());
         const double eFast = relativeError(fast, expected), ePlain = relativeError(plain, expected);
         std::cout << "[ family   ] " << arch << ": " << classes << " classes, relative error fast " << eFast
-                  << ", plain " << ePlain << ", first fast batch of 2 in " << seconds << " s\n";
+                  << ", plain " << ePlain << ", first fast batch of 2 in " << seconds << " s; "
+                  << model.evaluationPath() << "\n";
         EXPECT_LE(eFast, 1e-4);
         EXPECT_LE(ePlain, 1e-4);
         EXPECT_TRUE(torch::equal(fast.argmax(1), expected.argmax(1)));
@@ -96,22 +105,83 @@ TEST(NativeFamilies, TorchvisionFilesLoadWithTheirClassesAndMatchTorchvisionLogi
 }
 
 TEST(NativeFamilies, ArchitecturesAreRecognisedFromKeysAndShapes) {
-    // Every named architecture's own layout is recognised as itself, with its classes.
-    for (const auto& name : nativeArchNames()) {
-        SCOPED_TRACE(name);
+    // Each architecture's own layout (zero-stride tensors of the right shapes)
+    // is recognised as itself, with its classes. Every scripted size is here;
+    // of the ResNet/VGG kinds the smaller ones (their layouts come from
+    // building the network; all of them: scripts/check_native_families.sh).
+    auto layoutOf = [](const std::string& name) {
         StateDict sd;
         for (const auto& spec : nativeStateDictLayout(name))
-            sd.push_back({spec.name, torch::zeros(spec.shape, torch::TensorOptions().dtype(spec.dtype))});
-        const auto arch = recogniseNativeArch(sd);
+            sd.push_back({spec.name, torch::zeros({}, torch::TensorOptions().dtype(spec.dtype)).expand(spec.shape)});
+        return sd;
+    };
+    const std::vector<std::string> nativeKinds = {"resnet18",        "resnet50", "resnext50_32x4d",
+                                                  "wide_resnet50_2", "vgg11",    "vgg11_bn"};
+    std::vector<std::string> names = nativeKinds;
+    for (const auto& n : scriptedArchNames()) names.push_back(n);
+    for (const auto& name : names) {
+        SCOPED_TRACE(name);
+        const auto arch = recogniseNativeArch(layoutOf(name));
         ASSERT_TRUE(arch.has_value());
         EXPECT_EQ(arch->name, name);
         EXPECT_EQ(arch->classes, 1000);
     }
+    EXPECT_EQ(nativeArchNames().size(), 18u + scriptedArchNames().size());
+    EXPECT_EQ(scriptedArchNames().size(), 38u);  // 4 DenseNet, 3 MobileNet, 8 EfficientNet, 4 ConvNeXt,
+                                                 // 15 RegNet, AlexNet, 2 SqueezeNet, GoogLeNet
     EXPECT_EQ(nativeArch("vgg16").defaultLayer(), "features.29");
     EXPECT_EQ(nativeArch("vgg16_bn").defaultLayer(), "features.42");
     EXPECT_EQ(nativeArch("resnext50_32x4d").defaultLayer(), "layer4");
+    EXPECT_EQ(nativeArch("densenet121").defaultLayer(), "features.norm5");
+    EXPECT_EQ(nativeArch("googlenet").defaultLayer(), "inception5b");
     EXPECT_FALSE(recogniseNativeArch(StateDict{{"conv.weight", torch::zeros({4, 3, 3, 3})}}).has_value());
-    EXPECT_THROW(nativeArch("densenet121"), Error);
+    EXPECT_THROW(nativeArch("inception_v3"), Error);
+
+    // A DenseNet-121 with a changed block (one tensor of the wrong shape, one
+    // missing): recognised as the family, refused with the closest size and
+    // the tensors that differ.
+    StateDict odd = layoutOf("densenet121");
+    for (auto& t : odd)
+        if (t.name == "features.denseblock2.denselayer3.conv1.weight") t.tensor = torch::zeros({64, 192, 1, 1});
+    odd.erase(std::remove_if(odd.begin(), odd.end(),
+                             [](const NamedTensor& t) { return t.name == "features.norm5.running_var"; }),
+              odd.end());
+    std::string nearMiss;
+    EXPECT_FALSE(recogniseNativeArch(odd, &nearMiss).has_value());
+    EXPECT_NE(nearMiss.find("densenet family"), std::string::npos) << nearMiss;
+    EXPECT_NE(nearMiss.find("densenet121"), std::string::npos) << nearMiss;
+    EXPECT_NE(nearMiss.find("2 tensors"), std::string::npos) << nearMiss;
+    EXPECT_NE(
+        nearMiss.find("features.denseblock2.denselayer3.conv1.weight is [64, 192, 1, 1], expected [128, 192, 1, 1]"),
+        std::string::npos)
+        << nearMiss;
+    EXPECT_NE(nearMiss.find("missing features.norm5.running_var"), std::string::npos) << nearMiss;
+}
+
+// A random scripted network runs end to end in both evaluation forms, its
+// layers are torchvision's module paths and a tap at any of them works.
+TEST(NativeFamilies, ScriptedNetworksRunAndTapAtTorchvisionNames) {
+    const NativeArch arch = nativeArch("mobilenet_v3_small", 3);
+    ModelInfo info;
+    info.name = "mnv3";
+    info.input.width = info.input.height = 96;
+    auto model = makeNativeRandom(arch, info, 7);
+    EXPECT_EQ(model->info().architecture, "mobilenet_v3_small");
+    EXPECT_EQ(model->info().default_target_layer, "features.12");
+    EXPECT_EQ(model->info().labels, (std::vector<std::string>{"class 0", "class 1", "class 2"}));
+    std::vector<std::string> paths;
+    for (const auto& l : model->layers()) paths.push_back(l.path);
+    for (const char* p : {"features.0.0", "features.4.block.2.fc1", "features.12", "classifier.3"})
+        EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
+    const torch::Tensor x = torch::randn({2, 3, 96, 96}, torch::Generator(at::detail::createCPUGenerator(3)));
+    const torch::Tensor fast = model->forward(x);
+    model->setOptimizedEvaluation(false);
+    const torch::Tensor plain = model->forward(x);
+    EXPECT_LE(relativeError(fast, plain), 1e-4);
+    const TapResult tap = model->forwardWithTap(x, "features.4.block.2");
+    EXPECT_EQ(tap.activation.size(1), 96);  // the squeeze-excitation's output: 96 channels, 6x6
+    EXPECT_LE(relativeError(tap.output.detach(), plain), 1e-5);
+    EXPECT_TRUE(tap.activation.requires_grad());
 }
 
 // A fine-tuned network with its own classes: a descriptor names the weight file,

@@ -54,8 +54,10 @@ torch::jit::Module scriptNativeNetwork(const std::string& arch,
                                        const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
 // The form batches are evaluated in. Auto (the default): Optimized, except
-// that for a small model (probe batch under 0.1 s) the three forms are timed
-// and the fastest kept. The environment variable MIRADA_EVAL_FORM (auto,
+// that a model given a probe shape gets Frozen when the optimized form's
+// logits differ from the plain forward's by more than 1e-4 (relative) on a
+// test batch, and a small model (probe batch under 0.1 s) has the three forms
+// timed and the fastest kept. The environment variable MIRADA_EVAL_FORM (auto,
 // optimized, frozen, plain) forces one, for comparisons and tests.
 enum class EvalForm { Auto, Optimized, Frozen, Plain };
 EvalForm evalFormFromEnvironment();  // throws mirada::Error for an unknown value
@@ -95,6 +97,7 @@ public:
 private:
     bool weightsChanged() const;
     void chooseByMeasurement(const torch::jit::Module& source);
+    void verifyOptimized(const torch::jit::Module& source);
 
     std::string owner_;
     std::function<torch::jit::Module()> build_;

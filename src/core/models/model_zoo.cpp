@@ -17,12 +17,111 @@
 #include "models/descriptor.hpp"
 #include "models/imagenet_labels.hpp"
 #include "models/native_nets.hpp"
+#include "models/scripted_nets.hpp"
 #include "models/state_dict_reader.hpp"
 #include "models/torchscript_model.hpp"
 
 namespace fs = std::filesystem;
 
 namespace mirada {
+namespace {
+
+// torchvision 0.14's ImageNet weight files (the names PyTorch's hub cache keeps
+// them under, a SHA-256 prefix in each) with the crop and the shorter side
+// their evaluation transforms use (0 = torchvision's usual 256).
+struct HubFile {
+    const char* file;
+    int crop;
+    int resize;
+};
+struct HubArch {
+    const char* arch;
+    std::vector<HubFile> files;
+};
+const std::vector<HubArch>& hubFiles() {
+    static const std::vector<HubArch> t = {
+        {"resnet18", {{"resnet18-f37072fd.pth", 224, 0}}},
+        {"resnet34", {{"resnet34-b627a593.pth", 224, 0}}},
+        {"resnet50", {{"resnet50-11ad3fa6.pth", 224, 232}, {"resnet50-0676ba61.pth", 224, 0}}},
+        {"resnet101", {{"resnet101-63fe2227.pth", 224, 0}, {"resnet101-cd907fc2.pth", 224, 232}}},
+        {"resnet152", {{"resnet152-394f9c45.pth", 224, 0}, {"resnet152-f82ba261.pth", 224, 232}}},
+        {"resnext50_32x4d", {{"resnext50_32x4d-7cdf4587.pth", 224, 0}, {"resnext50_32x4d-1a0047aa.pth", 224, 232}}},
+        {"resnext101_32x8d", {{"resnext101_32x8d-8ba56ff5.pth", 224, 0}, {"resnext101_32x8d-110c445d.pth", 224, 232}}},
+        {"resnext101_64x4d", {{"resnext101_64x4d-173b62eb.pth", 224, 232}}},
+        {"wide_resnet50_2", {{"wide_resnet50_2-95faca4d.pth", 224, 0}, {"wide_resnet50_2-9ba9bcbe.pth", 224, 232}}},
+        {"wide_resnet101_2", {{"wide_resnet101_2-32ee1156.pth", 224, 0}, {"wide_resnet101_2-d733dc28.pth", 224, 232}}},
+        {"vgg11", {{"vgg11-8a719046.pth", 224, 0}}},
+        {"vgg11_bn", {{"vgg11_bn-6002323d.pth", 224, 0}}},
+        {"vgg13", {{"vgg13-19584684.pth", 224, 0}}},
+        {"vgg13_bn", {{"vgg13_bn-abd245e5.pth", 224, 0}}},
+        {"vgg16", {{"vgg16-397923af.pth", 224, 0}}},
+        {"vgg16_bn", {{"vgg16_bn-6c64b313.pth", 224, 0}}},
+        {"vgg19", {{"vgg19-dcbb9e9d.pth", 224, 0}}},
+        {"vgg19_bn", {{"vgg19_bn-c79401a0.pth", 224, 0}}},
+        {"densenet121", {{"densenet121-a639ec97.pth", 224, 0}}},
+        {"densenet161", {{"densenet161-8d451a50.pth", 224, 0}}},
+        {"densenet169", {{"densenet169-b2777c0a.pth", 224, 0}}},
+        {"densenet201", {{"densenet201-c1103571.pth", 224, 0}}},
+        {"mobilenet_v2", {{"mobilenet_v2-b0353104.pth", 224, 0}, {"mobilenet_v2-7ebf99e0.pth", 224, 232}}},
+        {"mobilenet_v3_large",
+         {{"mobilenet_v3_large-8738ca79.pth", 224, 0}, {"mobilenet_v3_large-5c1a4163.pth", 224, 232}}},
+        {"mobilenet_v3_small", {{"mobilenet_v3_small-047dcff4.pth", 224, 0}}},
+        {"efficientnet_b0", {{"efficientnet_b0_rwightman-3dd342df.pth", 224, 256}}},
+        {"efficientnet_b1",
+         {{"efficientnet_b1_rwightman-533bc792.pth", 240, 256}, {"efficientnet_b1-c27df63c.pth", 240, 255}}},
+        {"efficientnet_b2", {{"efficientnet_b2_rwightman-bcdf34b7.pth", 288, 288}}},
+        {"efficientnet_b3", {{"efficientnet_b3_rwightman-cf984f9c.pth", 300, 320}}},
+        {"efficientnet_b4", {{"efficientnet_b4_rwightman-7eb33cd5.pth", 380, 384}}},
+        {"efficientnet_b5", {{"efficientnet_b5_lukemelas-b6417697.pth", 456, 456}}},
+        {"efficientnet_b6", {{"efficientnet_b6_lukemelas-c76e70fd.pth", 528, 528}}},
+        {"efficientnet_b7", {{"efficientnet_b7_lukemelas-dcc49843.pth", 600, 600}}},
+        {"convnext_tiny", {{"convnext_tiny-983f1562.pth", 224, 236}}},
+        {"convnext_small", {{"convnext_small-0c510722.pth", 224, 230}}},
+        {"convnext_base", {{"convnext_base-6075fbad.pth", 224, 232}}},
+        {"convnext_large", {{"convnext_large-ea097f82.pth", 224, 232}}},
+        {"regnet_y_400mf", {{"regnet_y_400mf-c65dace8.pth", 224, 0}, {"regnet_y_400mf-e6988f5f.pth", 224, 232}}},
+        {"regnet_y_800mf", {{"regnet_y_800mf-1b27b58c.pth", 224, 0}, {"regnet_y_800mf-58fc7688.pth", 224, 232}}},
+        {"regnet_y_1_6gf", {{"regnet_y_1_6gf-b11a554e.pth", 224, 0}, {"regnet_y_1_6gf-0d7bc02a.pth", 224, 232}}},
+        {"regnet_y_3_2gf", {{"regnet_y_3_2gf-b5a9779c.pth", 224, 0}, {"regnet_y_3_2gf-9180c971.pth", 224, 232}}},
+        {"regnet_y_8gf", {{"regnet_y_8gf-d0d0e4a8.pth", 224, 0}, {"regnet_y_8gf-dc2b1b54.pth", 224, 232}}},
+        {"regnet_y_16gf",
+         {{"regnet_y_16gf-9e6ed7dd.pth", 224, 0},
+          {"regnet_y_16gf-3e4a00f9.pth", 224, 232},
+          {"regnet_y_16gf_swag-43afe44d.pth", 384, 384},
+          {"regnet_y_16gf_lc_swag-f3ec0043.pth", 224, 224}}},
+        {"regnet_y_32gf",
+         {{"regnet_y_32gf-4dee3f7a.pth", 224, 0},
+          {"regnet_y_32gf-8db6d4b5.pth", 224, 232},
+          {"regnet_y_32gf_swag-04fdfa75.pth", 384, 384},
+          {"regnet_y_32gf_lc_swag-e1583746.pth", 224, 224}}},
+        {"regnet_y_128gf",
+         {{"regnet_y_128gf_swag-c8ce3e52.pth", 384, 384}, {"regnet_y_128gf_lc_swag-cbe8ce12.pth", 224, 224}}},
+        {"regnet_x_400mf", {{"regnet_x_400mf-adf1edd5.pth", 224, 0}, {"regnet_x_400mf-62229a5f.pth", 224, 232}}},
+        {"regnet_x_800mf", {{"regnet_x_800mf-ad17e45c.pth", 224, 0}, {"regnet_x_800mf-94a99ebd.pth", 224, 232}}},
+        {"regnet_x_1_6gf", {{"regnet_x_1_6gf-e3633e7f.pth", 224, 0}, {"regnet_x_1_6gf-a12f2b72.pth", 224, 232}}},
+        {"regnet_x_3_2gf", {{"regnet_x_3_2gf-f342aeae.pth", 224, 0}, {"regnet_x_3_2gf-7071aa85.pth", 224, 232}}},
+        {"regnet_x_8gf", {{"regnet_x_8gf-03ceed89.pth", 224, 0}, {"regnet_x_8gf-2b70d774.pth", 224, 232}}},
+        {"regnet_x_16gf", {{"regnet_x_16gf-2007eb11.pth", 224, 0}, {"regnet_x_16gf-ba3796d7.pth", 224, 232}}},
+        {"regnet_x_32gf", {{"regnet_x_32gf-9d47f8d0.pth", 224, 0}, {"regnet_x_32gf-6eb8fdc6.pth", 224, 232}}},
+        {"alexnet", {{"alexnet-owt-7be5be79.pth", 224, 0}}},
+        {"squeezenet1_0", {{"squeezenet1_0-b66bff10.pth", 224, 0}}},
+        {"squeezenet1_1", {{"squeezenet1_1-b8a52dc0.pth", 224, 0}}},
+        {"googlenet", {{"googlenet-1378be20.pth", 224, 0}}},
+    };
+    return t;
+}
+
+const HubFile* hubFileNamed(const std::string& fileName) {
+    for (const auto& a : hubFiles())
+        for (const auto& f : a.files)
+            if (fileName == f.file) return &f;
+    return nullptr;
+}
+
+const std::string kHubUrl = "https://download.pytorch.org/models/";
+
+}  // namespace
+
 namespace {
 
 fs::path executableDir() {
@@ -75,6 +174,7 @@ void stripWrapperPrefixes(StateDict& sd, std::string* removed) {
             again = true;
         }
     }
+    renameLegacyDenseNetKeys(sd);  // torchvision's own DenseNet downloads use older names
 }
 
 // Which native network a state dict is meant for. Any one of an
@@ -98,7 +198,13 @@ std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::strin
     StateDict sd = readStateDict(file);
     std::string removed;
     stripWrapperPrefixes(sd, &removed);
-    std::optional<NativeArch> arch = recogniseNativeArch(sd);
+    std::string nearMiss;
+    std::optional<NativeArch> arch = recogniseNativeArch(sd, &nearMiss);
+    if (!arch && !nearMiss.empty())
+        throw Error("'" + file.string() + "': " + nearMiss +
+                    ". Check that the file was saved from that architecture (torchvision 0.14's definition); a "
+                    "network changed beyond its classifier must be exported to TorchScript "
+                    "(torch.jit.script(model).save(\"m.pt\")) and loaded from that");
     if (!arch) {
         // Lenient: a file with only some of VGG16's or ResNet50's tensors gets the
         // native loader's list of what is missing.
@@ -109,14 +215,21 @@ std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::strin
         std::string keys;
         for (size_t i = 0; i < std::min<size_t>(sd.size(), 5); ++i) keys += (i ? ", " : "") + sd[i].name;
         throw Error("'" + file.string() +
-                    "' holds a state dict that is not a torchvision ResNet or VGG (it looks like " +
+                    "' holds a state dict that is not one of torchvision's classification networks (it looks like " +
                     describeStateDict(sd) + "; its first tensors: " + keys +
-                    "). Mirada builds torchvision's ResNet, ResNeXt, Wide ResNet and VGG networks from their weight "
+                    "). Mirada builds torchvision's ResNet, ResNeXt, Wide ResNet, VGG, DenseNet, MobileNet, "
+                    "EfficientNet, ConvNeXt, RegNet, AlexNet, SqueezeNet and GoogLeNet networks from their weight "
                     "files (`mirada-cli models` lists them); for any other network export it to TorchScript "
                     "(torch.jit.script(model).save(\"m.pt\")) and load that, with a .json descriptor beside it");
     }
     ModelInfo info = nativeInfo(nameHint.empty() ? arch->name : nameHint, *arch);
     info.weights_file = fs::absolute(file).string();
+    // torchvision's own ImageNet weights, known by their file name: the
+    // evaluation crop and resize they were published with.
+    if (const HubFile* hub = hubFileNamed(file.filename().string())) {
+        info.input.width = info.input.height = hub->crop;
+        info.input.resize_shorter = hub->resize > 0 ? hub->resize : 256;
+    }
     return makeNativeModel(*arch, sd, info);
 }
 
@@ -127,10 +240,12 @@ std::unique_ptr<Model> loadDescribedWeights(const ModelDescriptor& d) {
     const std::string where = "model descriptor '" + d.file.string() + "'";
     StateDict sd = readStateDict(d.weights);
     stripWrapperPrefixes(sd, nullptr);
-    const std::optional<NativeArch> arch = recogniseNativeArch(sd);
+    std::string nearMiss;
+    const std::optional<NativeArch> arch = recogniseNativeArch(sd, &nearMiss);
     if (!arch)
         throw Error(where + ": \"weights\" names '" + d.weights.string() +
-                    "', which is not a torchvision ResNet or VGG (it looks like " + describeStateDict(sd) +
+                    "', which is not one of torchvision's classification networks (" +
+                    (nearMiss.empty() ? "it looks like " + describeStateDict(sd) : nearMiss) +
                     "); export other networks to TorchScript and name the .pt file in \"torchscript\"");
     if (!d.architecture.empty() && d.architecture != arch->name)
         throw Error(where + ": \"architecture\" is \"" + d.architecture + "\" but '" + d.weights.string() +
@@ -199,20 +314,36 @@ void configureIntraOpThreads() {
 }  // namespace
 
 const std::vector<ZooEntry>& modelZoo() {
-    static const std::vector<ZooEntry> zoo = {
-        {"fashion-cnn",
-         "Small CNN trained on Fashion-MNIST (28x28 grey, 10 classes); bundled",
-         {"fashion-cnn/fashion-cnn.json"},
-         ""},
-        {"resnet50",
-         "ResNet-50 v1.5, ImageNet-1k (torchvision weights)",
-         {"resnet50-11ad3fa6.pth", "resnet50-0676ba61.pth", "resnet50.pth", "resnet50.pt"},
-         "https://download.pytorch.org/models/resnet50-11ad3fa6.pth"},
-        {"vgg16",
-         "VGG-16, ImageNet-1k (torchvision weights)",
-         {"vgg16-397923af.pth", "vgg16.pth", "vgg16.pt"},
-         "https://download.pytorch.org/models/vgg16-397923af.pth"},
-    };
+    static const std::vector<ZooEntry> zoo = [] {
+        std::vector<ZooEntry> z = {
+            {"fashion-cnn",
+             "Small CNN trained on Fashion-MNIST (28x28 grey, 10 classes); bundled",
+             {"fashion-cnn/fashion-cnn.json"},
+             "",
+             true},
+            {"resnet50",
+             "ResNet-50 v1.5, ImageNet-1k (torchvision weights)",
+             {"resnet50-11ad3fa6.pth", "resnet50-0676ba61.pth", "resnet50.pth", "resnet50.pt"},
+             kHubUrl + "resnet50-11ad3fa6.pth",
+             true},
+            {"vgg16",
+             "VGG-16, ImageNet-1k (torchvision weights)",
+             {"vgg16-397923af.pth", "vgg16.pth", "vgg16.pt"},
+             kHubUrl + "vgg16-397923af.pth",
+             true},
+        };
+        // Every other torchvision architecture is a zoo name too, found when
+        // its ImageNet weights are in one of the folders (PyTorch's hub cache).
+        for (const auto& a : hubFiles()) {
+            const std::string name = a.arch;
+            if (name == "resnet50" || name == "vgg16") continue;
+            ZooEntry e{
+                name, "torchvision " + name + ", ImageNet-1k weights", {}, kHubUrl + a.files.front().file, false};
+            for (const auto& f : a.files) e.weight_files.push_back(f.file);
+            z.push_back(std::move(e));
+        }
+        return z;
+    }();
     return zoo;
 }
 
@@ -241,9 +372,11 @@ ZooLocation locateZooModel(const std::string& name) {
     ZooLocation loc;
     if (it == zoo.end()) {
         std::string names;
-        for (const auto& e : zoo) names += (names.empty() ? "" : ", ") + e.name;
-        loc.message =
-            "unknown model '" + name + "'; the zoo has " + names + ", or give a path to a .pth, .pt or .json file";
+        for (const auto& e : zoo)
+            if (e.listed_when_missing) names += (names.empty() ? "" : ", ") + e.name;
+        loc.message = "unknown model '" + name + "'; the zoo has " + names +
+                      " and torchvision's architectures by name (resnet18, densenet121, efficientnet_b0, ...: "
+                      "`mirada-cli models` lists them), or give a path to a .pth, .pt or .json file";
         return loc;
     }
     const auto dirs = modelSearchDirs();

@@ -1,5 +1,7 @@
 #pragma once
-// The zoo (vgg16, resnet50, fashion-cnn), where weights are looked for, and
+// The zoo (fashion-cnn, resnet50, vgg16, and every other torchvision
+// architecture whose ImageNet weights are in PyTorch's hub cache), where
+// weights are looked for, and
 // one loader for every kind of MODEL argument: a zoo name, a .pth state dict
 // (torchvision format, zip or legacy), a TorchScript .pt, or a .json descriptor.
 #include <filesystem>
@@ -16,6 +18,9 @@ struct ZooEntry {
     std::string description;
     std::vector<std::string> weight_files;  // file names looked for, preferred first
     std::string download_url;               // where to get the first weight file ("" = bundled)
+    // Shown (as missing) when its weights are absent; false for torchvision's
+    // other architectures, which are zoo names only when their weights are found.
+    bool listed_when_missing = true;
 };
 const std::vector<ZooEntry>& modelZoo();
 

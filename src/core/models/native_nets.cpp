@@ -8,6 +8,7 @@
 // (layers()). No operation works in place, so a captured tensor stays what the
 // module returned and remains part of the autograd graph.
 #include "models/native_nets.hpp"
+#include "models/scripted_nets.hpp"
 
 #include "common/error.hpp"
 #include "models/failure_text.hpp"
@@ -801,6 +802,18 @@ NativeArch fromNamed(const NamedArch& n, int64_t classes) {
     return a;
 }
 
+NativeArch fromScripted(const ScriptedArch& s) {
+    NativeArch a;
+    a.name = s.name;
+    a.family = s.family;
+    a.classes = s.classes;
+    a.scripted = true;
+    a.scripted_layer = s.defaultLayer;
+    return a;
+}
+
+ScriptedArch toScripted(const NativeArch& a) { return ScriptedArch{a.name, a.family, a.classes, a.scripted_layer}; }
+
 // The torchvision name of a structure, or "" when it has none.
 std::string nameOf(const NativeArch& a) {
     for (const auto& n : namedArchs()) {
@@ -817,6 +830,7 @@ std::string nameOf(const NativeArch& a) {
 }  // namespace
 
 std::string NativeArch::defaultLayer() const {
+    if (scripted) return scripted_layer;
     if (family == "resnet") return "layer4";
     // VGG: the ReLU after the last convolution (features.29 for vgg16).
     int index = 0, lastRelu = -1;
@@ -835,18 +849,24 @@ std::string NativeArch::defaultLayer() const {
 std::vector<std::string> nativeArchNames() {
     std::vector<std::string> names;
     for (const auto& n : namedArchs()) names.push_back(n.name);
+    for (const auto& n : scriptedArchNames()) names.push_back(n);
     return names;
 }
 
 NativeArch nativeArch(const std::string& name, int64_t classes) {
     for (const auto& n : namedArchs())
         if (name == n.name) return fromNamed(n, classes);
+    if (auto s = scriptedArch(name, classes)) return fromScripted(*s);
     std::string all;
-    for (const auto& n : namedArchs()) all += (all.empty() ? "" : ", ") + std::string(n.name);
+    for (const auto& n : nativeArchNames()) all += (all.empty() ? "" : ", ") + n;
     throw Error("no native network '" + name + "'; the native architectures are " + all);
 }
 
-std::optional<NativeArch> recogniseNativeArch(const StateDict& weights) {
+std::optional<NativeArch> recogniseNativeArch(const StateDict& weights, std::string* nearMiss) {
+    // The scripted families first: AlexNet and SqueezeNet have a "features.0"
+    // convolution on 3 channels as VGG has.
+    if (auto s = recogniseScriptedArch(weights, nearMiss)) return fromScripted(*s);
+    if (nearMiss && !nearMiss->empty()) return std::nullopt;
     std::map<std::string, Tensor> m;
     for (const auto& n : weights) m[n.name] = n.tensor;
     auto has = [&](const std::string& k) { return m.count(k) > 0 && m.at(k).defined(); };
@@ -906,6 +926,7 @@ std::optional<NativeArch> recogniseNativeArch(const StateDict& weights) {
 }
 
 std::unique_ptr<Model> makeNativeModel(const NativeArch& arch, const StateDict& weights, ModelInfo info) {
+    if (arch.scripted) return makeScriptedModel(toScripted(arch), weights, std::move(info));
     std::shared_ptr<NetModule> net;
     {
         GlobalRngRestorer keep_rng;
@@ -916,6 +937,7 @@ std::unique_ptr<Model> makeNativeModel(const NativeArch& arch, const StateDict& 
 }
 
 std::unique_ptr<Model> makeNativeRandom(const NativeArch& arch, ModelInfo info, uint64_t seed) {
+    if (arch.scripted) return makeScriptedRandom(toScripted(arch), std::move(info), seed);
     GlobalRngRestorer keep_rng;
     auto net = buildNet(arch);
     at::Generator gen = at::detail::createCPUGenerator(seed);
@@ -924,6 +946,7 @@ std::unique_ptr<Model> makeNativeRandom(const NativeArch& arch, ModelInfo info, 
 }
 
 std::vector<TensorSpec> nativeStateDictLayout(const std::string& arch) {
+    if (auto s = scriptedArch(arch)) return scriptedLayout(*s);
     std::shared_ptr<nn::Module> net;
     {
         GlobalRngRestorer keep_rng;

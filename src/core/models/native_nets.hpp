@@ -49,19 +49,27 @@ struct NativeArch {
     std::vector<int> cfg;
     bool batch_norm = false;
     int64_t classes = 1000;  // the classifier's outputs
+    // The other torchvision families (scripted_nets.hpp: DenseNet, MobileNet,
+    // EfficientNet, ConvNeXt, RegNet, AlexNet, SqueezeNet, GoogLeNet) are built
+    // from one TorchScript definition each; family is then theirs.
+    bool scripted = false;
+    std::string scripted_layer;  // their default layer
     // Default Grad-CAM layer: "layer4" (ResNet family), the ReLU after the last
     // convolution (VGG family: features.29 for vgg16, features.42 for vgg16_bn).
     std::string defaultLayer() const;
 };
 
-// torchvision's names of the native architectures, in table order.
+// torchvision's names of the native architectures, in table order (ResNet and
+// VGG families first, then the scripted families).
 std::vector<std::string> nativeArchNames();
 // The architecture of that name (throws mirada::Error listing the names).
 NativeArch nativeArch(const std::string& name, int64_t classes = 1000);
 // The architecture a state dict holds, recognised from its keys and shapes
 // (family, depth, width, groups, batch norm, classes); nullopt when it is
 // neither family. A structure torchvision has no name for keeps a descriptive name.
-std::optional<NativeArch> recogniseNativeArch(const StateDict& weights);
+// *nearMiss (optional): for a file that looks like a scripted family but fits
+// none of its sizes, which size came closest and the tensors that differ.
+std::optional<NativeArch> recogniseNativeArch(const StateDict& weights, std::string* nearMiss = nullptr);
 // Builds `arch`, loads every tensor of `weights` (as makeNativeVgg16 below).
 std::unique_ptr<Model> makeNativeModel(const NativeArch& arch, const StateDict& weights, ModelInfo info);
 // Random-initialised (torchvision's scheme, private generator seeded with `seed`).

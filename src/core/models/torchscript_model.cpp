@@ -403,6 +403,10 @@ private:
 
 }  // namespace
 
+namespace {
+std::unique_ptr<Model> checkedModel(torch::jit::Module module, ModelInfo info, const std::string& what);
+}  // namespace
+
 std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, ModelInfo info) {
     torch::jit::Module module;
     try {
@@ -420,14 +424,26 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
     if (info.name.empty()) info.name = file.stem().string();
     if (info.architecture.empty()) info.architecture = "torchscript";
     info.weights_file = std::filesystem::absolute(file).string();
+    return checkedModel(std::move(module), std::move(info), "'" + file.string() + "'");
+}
 
+std::unique_ptr<Model> makeTorchScriptModel(torch::jit::Module module, ModelInfo info) {
+    const std::string what = "'" + info.name + "' (" + info.architecture + ")";
+    return checkedModel(std::move(module), std::move(info), what);
+}
+
+namespace {
+
+// Wraps the module, runs it once on a zero input of the declared size and
+// fills the labels and default layer. `what` names the model in messages.
+std::unique_ptr<Model> checkedModel(torch::jit::Module module, ModelInfo info, const std::string& what) {
     std::unique_ptr<TorchScriptModel> model;
     try {
         model = std::make_unique<TorchScriptModel>(std::move(module), info);
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
-        throw Error("cannot analyse the forward graph of '" + file.string() + "': " + e.what());
+        throw Error("cannot analyse the forward graph of " + what + ": " + e.what());
     }
     // Probe: does it accept the declared input and return [1, classes]?
     torch::Tensor out;
@@ -440,19 +456,19 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
         const std::string size = std::to_string(info.input.channels) + "x" + std::to_string(info.input.height) + "x" +
                                  std::to_string(info.input.width);
         if (f.out_of_memory)
-            throw Error("model '" + file.string() + "' ran out of memory on a single input of " + size + " (" + f.text +
+            throw Error("model " + what + " ran out of memory on a single input of " + size + " (" + f.text +
                         "): this input size needs more memory than this machine has; if the model was trained on "
                         "smaller images, set \"input\": {\"width\", \"height\"} in its descriptor to that size");
-        throw Error("model '" + file.string() + "' fails on an input of " + size + " (" + f.text +
+        throw Error("model " + what + " fails on an input of " + size + " (" + f.text +
                     "); if that is a size problem, set \"input\": {\"width\", \"height\", \"channels\"} in its "
                     "descriptor to the size it expects");
     }
     if (out.dim() != 2 || out.size(0) != 1)
-        throw Error("model '" + file.string() + "' returns a tensor of shape " + c10::str(out.sizes()) +
+        throw Error("model " + what + " returns a tensor of shape " + c10::str(out.sizes()) +
                     "; Mirada needs class scores of shape [N, classes]");
     const auto classes = out.size(1);
     if (classes < 1)
-        throw Error("model '" + file.string() + "' returns 0 class scores (output shape " + c10::str(out.sizes()) +
+        throw Error("model " + what + " returns 0 class scores (output shape " + c10::str(out.sizes()) +
                     "); Mirada needs at least one class");
     auto& mi = const_cast<ModelInfo&>(model->info());
     if (mi.outputs_probabilities) checkModelOutputs(*model, out, "a blank input");
@@ -463,9 +479,8 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
             for (int64_t i = 0; i < classes; ++i) mi.labels.push_back("class " + std::to_string(i));
         }
     } else if (static_cast<int64_t>(mi.labels.size()) != classes) {
-        throw Error("model '" + file.string() + "' has " + std::to_string(classes) +
-                    " outputs but its descriptor lists " + std::to_string(mi.labels.size()) +
-                    " labels; give exactly one label per output");
+        throw Error("model " + what + " has " + std::to_string(classes) + " outputs but its descriptor lists " +
+                    std::to_string(mi.labels.size()) + " labels; give exactly one label per output");
     }
     const auto layers = model->layers();
     if (mi.default_target_layer.empty()) {
@@ -486,5 +501,7 @@ std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, M
     }
     return model;
 }
+
+}  // namespace
 
 }  // namespace mirada

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <memory>
 
+#include <torch/script.h>
+
 #include "models/model.hpp"
 
 namespace mirada {
@@ -15,5 +17,9 @@ namespace mirada {
 // when info.default_target_layer is empty, picks the last module with a
 // spatial (4-D, H*W > 1) output. Throws mirada::Error naming the file.
 std::unique_ptr<Model> loadTorchScriptModel(const std::filesystem::path& file, ModelInfo info);
+
+// The same for a module built in memory (scripted_nets.hpp); messages name
+// info.name and info.architecture.
+std::unique_ptr<Model> makeTorchScriptModel(torch::jit::Module module, ModelInfo info);
 
 }  // namespace mirada
