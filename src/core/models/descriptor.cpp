@@ -82,9 +82,10 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
     const json j = parseJsonBounded(ss.str(), "model descriptor '" + file.string() + "'");
     if (!j.is_object()) throw Error("model descriptor '" + file.string() + "' must be a JSON object {...}");
 
-    static const std::set<std::string> known{"name",        "torchscript",    "weights", "architecture", "input",
-                                             "resize",      "resize_shorter", "mean",    "std",          "labels",
-                                             "labels_file", "target_layer",   "output",  "baseline",     "comment"};
+    static const std::set<std::string> known{"name",   "torchscript", "weights",        "architecture",
+                                             "input",  "resize",      "resize_shorter", "mean",
+                                             "std",    "labels",      "labels_file",    "target_layer",
+                                             "output", "baseline",    "comment",        "checkpoint_entry"};
     for (const auto& [key, value] : j.items()) {
         (void)value;
         if (!known.count(key)) {
@@ -102,6 +103,8 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
                "(.pth state dict or checkpoint), relative to the descriptor");
     if (j.contains("architecture") && !j.contains("weights"))
         c.fail("architecture", "is set without \"weights\"; it names the torchvision architecture of a weight file");
+    if (j.contains("checkpoint_entry") && !j.contains("weights"))
+        c.fail("checkpoint_entry", "is set without \"weights\"; it names an entry of a training checkpoint");
 
     ModelDescriptor d;
     d.file = std::filesystem::absolute(file);
@@ -117,6 +120,10 @@ ModelDescriptor readModelDescriptor(const std::filesystem::path& file) {
         if (j.contains("architecture")) {
             d.architecture = getString(j, "architecture", c);
             if (d.architecture.empty()) c.fail("architecture", "is empty");
+        }
+        if (j.contains("checkpoint_entry")) {
+            d.checkpoint_entry = getString(j, "checkpoint_entry", c);
+            if (d.checkpoint_entry.empty()) c.fail("checkpoint_entry", "is empty");
         }
     } else {
         d.torchscript = model;

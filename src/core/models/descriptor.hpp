@@ -4,8 +4,10 @@
 // {
 //   "name": "fashion-cnn",                 // default: the TorchScript file's stem
 //   "torchscript": "fashion-cnn.pt",       // this or "weights"; relative to the descriptor's folder
-//   "weights": "ft.pth",                   // a torchvision ResNet/VGG-family state dict or checkpoint,
+//   "weights": "ft.pth",                   // a torchvision network's state dict or checkpoint
+//                                          //   (`mirada-cli models` lists the architectures),
 //   "architecture": "resnet50",            //   optionally with the architecture it must be
+//   "checkpoint_entry": "model_ema",       //   and the checkpoint entry to read (an EMA copy)
 //                                          //   (preprocessing defaults: torchvision's)
 //   "input": {"width": 28, "height": 28, "channels": 1},   // default 224 x 224 x 3
 //   "resize": "stretch",                   // "center-crop" (default) | "stretch" | "letterbox"
@@ -31,6 +33,7 @@ struct ModelDescriptor {
     std::filesystem::path torchscript;  // resolved, absolute (empty for a "weights" descriptor)
     std::filesystem::path weights;      // "weights": a torchvision state dict or checkpoint, resolved
     std::string architecture;           // "architecture" with "weights": the expected torchvision name, or ""
+    std::string checkpoint_entry;       // "checkpoint_entry" with "weights": e.g. "model_ema" (an EMA copy), or ""
     ModelInfo info;                     // filled from the descriptor and defaults
 };
 

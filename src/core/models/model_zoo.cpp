@@ -162,6 +162,15 @@ ModelInfo nativeInfo(const std::string& name, const NativeArch& arch) {
 // tensors are the network's own; the prefix is removed (and named in *removed).
 void stripWrapperPrefixes(StateDict& sd, std::string* removed) {
     static const char* const kPrefixes[] = {"module.", "_orig_mod."};
+    // torch.optim.swa_utils.AveragedModel (the EMA copy of torchvision's
+    // training scripts) adds its average count beside the "module."-prefixed tensors.
+    if (sd.size() > 1 &&
+        std::any_of(sd.begin(), sd.end(), [](const NamedTensor& t) { return t.name == "n_averaged"; }) &&
+        std::all_of(sd.begin(), sd.end(), [](const NamedTensor& t) {
+            return t.name == "n_averaged" || t.name.compare(0, 7, "module.") == 0;
+        }))
+        sd.erase(std::remove_if(sd.begin(), sd.end(), [](const NamedTensor& t) { return t.name == "n_averaged"; }),
+                 sd.end());
     for (bool again = true; again && !sd.empty();) {
         again = false;
         for (const char* prefix : kPrefixes) {
@@ -238,7 +247,7 @@ std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::strin
 // target layer from the descriptor where it sets them.
 std::unique_ptr<Model> loadDescribedWeights(const ModelDescriptor& d) {
     const std::string where = "model descriptor '" + d.file.string() + "'";
-    StateDict sd = readStateDict(d.weights);
+    StateDict sd = readStateDict(d.weights, d.checkpoint_entry);
     stripWrapperPrefixes(sd, nullptr);
     std::string nearMiss;
     const std::optional<NativeArch> arch = recogniseNativeArch(sd, &nearMiss);

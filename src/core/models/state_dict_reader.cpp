@@ -273,6 +273,7 @@ struct Context {
     std::unordered_map<std::string, std::size_t> storageByKey;
     std::vector<TensorRef> tensors;
     uint64_t viewCopyBytes = 0;  // bytes of the copies made for views so far
+    std::string entry;           // the checkpoint entry asked for ("model_ema"), "" = the usual ones
 
     [[noreturn]] void tooManyObjects(const std::string& what) const {
         fail(quoted(file) + " is not a plausible weight file: its pickled data " + what + " more than " +
@@ -817,17 +818,46 @@ std::vector<std::pair<std::string, std::size_t>> extractTensors(const Context& c
         }
         return out;
     };
-    auto out = collect(top);
-    if (!out.empty() || top->entries.empty()) return out;
-    // Training checkpoints: the weights under one of these keys, at the top or
-    // nested one level ({"model": {"state_dict": {...}}}).
-    static const char* const kWrappers[] = {"state_dict", "model_state_dict", "model", "net", "weights"};
     auto inner = [](const Value* dict, const char* wrapper) -> const Value* {
         const Value* found = nullptr;
         for (const auto& [k, v] : dict->entries)
             if (k->kind == Kind::Str && k->s == wrapper) found = v;  // last one wins
         return found && found->kind == Kind::Dict ? found : nullptr;
     };
+    static const char* const kWrappers[] = {"state_dict", "model_state_dict", "model", "net", "weights"};
+    auto listKeys = [&](const Value* dict) {
+        std::string keys;
+        std::size_t shown = 0;
+        for (const auto& [k, v] : dict->entries) {
+            if (shown == 8) {
+                keys += ", ...";
+                break;
+            }
+            keys += (shown++ ? ", " : "") + std::string("'") + keyName(k) + "'";
+        }
+        return keys;
+    };
+    if (!ctx.entry.empty()) {
+        // An entry asked for by name (an EMA copy: "model_ema"), at the top or
+        // nested one level; its own tensors or a usual wrapper inside it.
+        const Value* chosen = inner(top, ctx.entry.c_str());
+        for (const char* wrapper : kWrappers)
+            if (!chosen && inner(top, wrapper)) chosen = inner(inner(top, wrapper), ctx.entry.c_str());
+        if (!chosen)
+            fail(quoted(ctx.file) + " has no entry '" + ctx.entry + "' (its keys: " + listKeys(top) +
+                 "); name one of them in the descriptor's \"checkpoint_entry\", or leave it out");
+        auto picked = collect(chosen);
+        for (const char* wrapper : kWrappers)
+            if (picked.empty() && inner(chosen, wrapper)) picked = collect(inner(chosen, wrapper));
+        if (picked.empty())
+            fail(quoted(ctx.file) + ": its entry '" + ctx.entry + "' holds no tensors (its keys: " + listKeys(chosen) +
+                 ")");
+        return picked;
+    }
+    auto out = collect(top);
+    if (!out.empty() || top->entries.empty()) return out;
+    // Training checkpoints: the weights under one of these keys, at the top or
+    // nested one level ({"model": {"state_dict": {...}}}).
     for (const char* wrapper : kWrappers) {
         const Value* level1 = inner(top, wrapper);
         if (!level1) continue;
@@ -1059,7 +1089,7 @@ std::unique_ptr<caffe2::serialize::PyTorchStreamReader> openZip(const fs::path& 
     }
 }
 
-StateDict readZip(const fs::path& file, uint64_t fileSize) {
+StateDict readZip(const fs::path& file, uint64_t fileSize, const std::string& entry) {
     // PyTorchStreamReader inflates the version record when it opens the archive.
     const auto declared = zipDeclaredSizes(file, fileSize);
     for (const char* v : {"version", ".data/version"}) {
@@ -1071,6 +1101,7 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
     }
     auto reader = openZip(file);
     Context ctx;
+    ctx.entry = entry;
     ctx.file = file;
     ctx.fileSize = fileSize;
     ctx.legacy = false;
@@ -1170,8 +1201,9 @@ StateDict readZip(const fs::path& file, uint64_t fileSize) {
 
 // ---------------------------------------------------------------- legacy
 
-StateDict readLegacy(const fs::path& file, uint64_t fileSize) {
+StateDict readLegacy(const fs::path& file, uint64_t fileSize, const std::string& entry) {
     Context ctx;
+    ctx.entry = entry;
     ctx.file = file;
     ctx.fileSize = fileSize;
     ctx.legacy = true;
@@ -1361,7 +1393,7 @@ WeightFileFormat sniffWeightFileFormat(const std::filesystem::path& file) {
     return WeightFileFormat::Unknown;
 }
 
-StateDict readStateDict(const std::filesystem::path& file) {
+StateDict readStateDict(const std::filesystem::path& file, const std::string& entry) {
     std::error_code ec;
     const auto status = fs::status(file, ec);
     if (ec || !fs::exists(status)) fail("The weight file " + quoted(file) + " does not exist; check the path.");
@@ -1388,11 +1420,11 @@ StateDict readStateDict(const std::filesystem::path& file) {
     }
     const std::string text(reinterpret_cast<const char*>(head), got);
 
-    if (got >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return readZip(file, size);
+    if (got >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return readZip(file, size, entry);
     if (got >= 4 && head[0] == 'P' && head[1] == 'K')
         fail(quoted(file) + " is an empty or damaged zip archive; expected a PyTorch weight file — " + kRedownload +
              ".");
-    if (isLegacyHeader(head, got)) return readLegacy(file, size);
+    if (isLegacyHeader(head, got)) return readLegacy(file, size, entry);
 
     std::string lower = text;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -44,7 +44,9 @@ WeightFileFormat sniffWeightFileFormat(const std::filesystem::path& file);
 // tensors. Non-tensor values are skipped. Tensors that shared storage in
 // Python come out with the right values (views are copied into their own
 // memory; a tensor that covers its whole storage keeps it).
+// `entry` (e.g. "model_ema", an EMA copy kept beside "model") picks that
+// entry of a checkpoint instead, at the top or nested one level.
 // Throws mirada::Error naming the file, what was expected and what to do.
-StateDict readStateDict(const std::filesystem::path& file);
+StateDict readStateDict(const std::filesystem::path& file, const std::string& entry = "");
 
 }  // namespace mirada
