@@ -217,9 +217,16 @@ TEST(CustomModel, BadModelFilesGiveClearErrors) {
         auto msg = errorOf([&] { loadModel((dir / name).string(), opt); });
         EXPECT_NE(msg.find(name), std::string::npos) << name << " -> " << msg;
     }
-    auto msg = errorOf([&] { loadModel("alexnet", opt); });
-    EXPECT_NE(msg.find("unknown model 'alexnet'"), std::string::npos) << msg;
+    auto msg = errorOf([&] { loadModel("inception_v3", opt); });
+    EXPECT_NE(msg.find("unknown model 'inception_v3'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("resnet50"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mirada-cli models"), std::string::npos) << msg;
+    // torchvision's other architectures are zoo names: without their weights, where to get them.
+    if (!locateZooModel("alexnet").found) {
+        msg = errorOf([&] { loadModel("alexnet", opt); });
+        EXPECT_NE(msg.find("alexnet-owt-7be5be79.pth"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("https://download.pytorch.org/models/"), std::string::npos) << msg;
+    }
     // A truncated TorchScript archive.
     if (fs::exists(fx("residual-cnn.pt"))) {
         std::ifstream in(fx("residual-cnn.pt"), std::ios::binary);

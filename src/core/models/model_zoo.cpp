@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 #include <optional>
 #include <cstdlib>
 #include <mutex>
@@ -203,10 +204,7 @@ std::string detectArchitecture(const StateDict& sd) {
     return "";
 }
 
-std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::string& nameHint) {
-    StateDict sd = readStateDict(file);
-    std::string removed;
-    stripWrapperPrefixes(sd, &removed);
+std::unique_ptr<Model> stateDictModel(const fs::path& file, const std::string& nameHint, const StateDict& sd) {
     std::string nearMiss;
     std::optional<NativeArch> arch = recogniseNativeArch(sd, &nearMiss);
     if (!arch && !nearMiss.empty())
@@ -245,10 +243,8 @@ std::unique_ptr<Model> loadStateDictModel(const fs::path& file, const std::strin
 // A descriptor with "weights": the architecture recognised from the file
 // (checked against "architecture" when given), labels, preprocessing and
 // target layer from the descriptor where it sets them.
-std::unique_ptr<Model> loadDescribedWeights(const ModelDescriptor& d) {
+std::unique_ptr<Model> describedWeightsModel(const ModelDescriptor& d, const StateDict& sd) {
     const std::string where = "model descriptor '" + d.file.string() + "'";
-    StateDict sd = readStateDict(d.weights, d.checkpoint_entry);
-    stripWrapperPrefixes(sd, nullptr);
     std::string nearMiss;
     const std::optional<NativeArch> arch = recogniseNativeArch(sd, &nearMiss);
     if (!arch)
@@ -277,29 +273,76 @@ std::unique_ptr<Model> loadDescribedWeights(const ModelDescriptor& d) {
     return makeNativeModel(*arch, sd, info);
 }
 
-std::unique_ptr<Model> loadWeightsFile(const fs::path& file, const std::string& zooName) {
-    const auto fmt = sniffWeightFileFormat(file);
-    switch (fmt) {
-        case WeightFileFormat::PickleZip:
-        case WeightFileFormat::PickleLegacy: return loadStateDictModel(file, zooName);
-        case WeightFileFormat::TorchScript: {
-            // A descriptor beside it (same stem, .json) describes it.
-            auto desc = file;
-            desc.replace_extension(".json");
-            if (fs::exists(desc)) {
-                auto d = readModelDescriptor(desc);
-                if (fs::equivalent(d.torchscript, file)) return loadTorchScriptModel(d.torchscript, d.info);
-            }
-            ModelInfo info = defaultTorchScriptInfo(file);
-            if (!zooName.empty()) info = imagenetInfo(zooName, zooName);
-            info.architecture = "torchscript";
-            return loadTorchScriptModel(file, info);
-        }
-        case WeightFileFormat::Unknown: break;
+// ---- The loading pipeline (loadModel): resolve -> read once -> recognise ->
+// build -> prepare the fast path. Each stage is one function below.
+
+// Stage 1, resolve: what MODEL names, as the one file its weights are read
+// from and what describes it.
+struct ModelSource {
+    fs::path file;  // the weight file or TorchScript archive
+    WeightFileFormat format = WeightFileFormat::Unknown;
+    std::string zooName;                        // "resnet50" when named from the zoo
+    std::optional<ModelDescriptor> descriptor;  // the .json given, or the one beside a TorchScript file
+};
+
+ModelSource resolveSource(const std::string& spec) {
+    ModelSource src;
+    const fs::path asPath(spec);
+    const bool looksLikeFile = asPath.has_extension() || spec.find('/') != std::string::npos;
+    fs::path given;
+    if (looksLikeFile) {
+        // Before anything opens it: a FIFO or device would block or never end, a symlink loop would throw.
+        if (requireRegularFile(asPath, "model file") == 0) throw Error("model file '" + spec + "' is empty (0 bytes)");
+        given = asPath;
+    } else {
+        auto loc = locateZooModel(spec);
+        if (!loc.found) throw Error(loc.message);
+        given = loc.file;
+        src.zooName = spec;
     }
-    throw Error("'" + file.string() +
-                "' is neither a PyTorch weight file (.pth, zip or legacy format) nor a "
-                "TorchScript archive. If it was downloaded, the download may be incomplete: get it again");
+    if (given.extension() == ".json") {
+        src.descriptor = readModelDescriptor(given);
+        src.file = src.descriptor->weights.empty() ? src.descriptor->torchscript : src.descriptor->weights;
+    } else {
+        src.file = given;
+    }
+    src.format = sniffWeightFileFormat(src.file);
+    if (src.format == WeightFileFormat::Unknown)
+        throw Error("'" + src.file.string() +
+                    "' is neither a PyTorch weight file (.pth, zip or legacy format) nor a "
+                    "TorchScript archive. If it was downloaded, the download may be incomplete: get it again");
+    if (src.format == WeightFileFormat::TorchScript && !src.descriptor) {
+        // A descriptor beside it (same stem, .json) describes it.
+        auto desc = src.file;
+        desc.replace_extension(".json");
+        if (fs::exists(desc)) {
+            auto d = readModelDescriptor(desc);
+            if (!d.torchscript.empty() && fs::equivalent(d.torchscript, src.file)) src.descriptor = std::move(d);
+        }
+    }
+    if (src.descriptor && !src.descriptor->weights.empty() && src.format == WeightFileFormat::TorchScript)
+        throw Error("model descriptor '" + src.descriptor->file.string() + "': \"weights\" names '" +
+                    src.file.string() + "', a TorchScript archive; name it in \"torchscript\" instead");
+    return src;
+}
+
+// Stages 2-4 for a state dict: read the file once, recognise the
+// architecture from its tensors, build it with the descriptor's or the
+// family's settings.
+std::unique_ptr<Model> buildFromStateDict(const ModelSource& src) {
+    const ModelDescriptor* d = src.descriptor ? &*src.descriptor : nullptr;
+    StateDict sd = readStateDict(src.file, d ? d->checkpoint_entry : std::string());
+    stripWrapperPrefixes(sd, nullptr);
+    return d ? describedWeightsModel(*d, sd) : stateDictModel(src.file, src.zooName, sd);
+}
+
+// Stages 2-4 for TorchScript: the archive is the architecture.
+std::unique_ptr<Model> buildFromTorchScript(const ModelSource& src) {
+    if (src.descriptor) return loadTorchScriptModel(src.file, src.descriptor->info);
+    ModelInfo info = defaultTorchScriptInfo(src.file);
+    if (!src.zooName.empty()) info = imagenetInfo(src.zooName, src.zooName);
+    info.architecture = "torchscript";
+    return loadTorchScriptModel(src.file, info);
 }
 
 // Intra-op threads: $MIRADA_THREADS when set, otherwise one per core (this
@@ -411,9 +454,9 @@ ZooLocation locateZooModel(const std::string& name) {
     return loc;
 }
 
-std::string verifyHashInName(const fs::path& file) {
+namespace {
+void checkHashInName(const fs::path& file, const std::string& digest) {
     static const std::regex pattern(R"(^.+-([0-9a-f]{8,64})\.(pth|pt|pth\.tar)$)");
-    const std::string digest = sha256File(file);
     std::smatch m;
     const std::string fname = file.filename().string();
     if (std::regex_match(fname, m, pattern)) {
@@ -422,6 +465,12 @@ std::string verifyHashInName(const fs::path& file) {
             throw Error("'" + file.string() + "' is damaged or incomplete: its name says its SHA-256 starts with " +
                         prefix + ", but it is " + digest.substr(0, 16) + "...; download it again");
     }
+}
+}  // namespace
+
+std::string verifyHashInName(const fs::path& file) {
+    const std::string digest = sha256File(file);
+    checkHashInName(file, digest);
     return digest;
 }
 
@@ -429,37 +478,24 @@ LoadedModel loadModel(const std::string& spec, const ModelLoadOptions& options) 
     if (spec.empty()) throw Error("no model given: name a zoo model (fashion-cnn, resnet50, vgg16) or a file");
     configureIntraOpThreads();
     LoadedModel out;
-    fs::path file;
-    std::string zooName;
-    const fs::path asPath(spec);
-    const bool looksLikeFile = asPath.has_extension() || spec.find('/') != std::string::npos;
-    if (looksLikeFile) {
-        // Before anything opens it: a FIFO or device would block or never end, a symlink loop would throw.
-        if (requireRegularFile(asPath, "model file") == 0) throw Error("model file '" + spec + "' is empty (0 bytes)");
-        file = asPath;
-    } else {
-        auto loc = locateZooModel(spec);
-        if (!loc.found) throw Error(loc.message);
-        file = loc.file;
-        zooName = spec;
-    }
-
-    std::string digest = options.verify_hash_in_name ? verifyHashInName(file) : std::string();
+    const ModelSource src = resolveSource(spec);
+    // The file is read once to build the model; its SHA-256 (for reports and
+    // the "-<hex>" name check) is computed meanwhile on a second thread. A
+    // damaged download is reported as such even when parsing fails first.
+    std::future<std::string> digest = std::async(std::launch::async, [f = src.file] { return sha256File(f); });
+    auto checkDigest = [&] {
+        const std::string sha = digest.get();
+        if (options.verify_hash_in_name) checkHashInName(src.file, sha);
+        return sha;
+    };
     std::unique_ptr<Model> model;
-    if (file.extension() == ".json") {
-        auto d = readModelDescriptor(file);
-        if (!d.weights.empty()) {
-            model = loadDescribedWeights(d);
-            digest = sha256File(d.weights);
-        } else {
-            model = loadTorchScriptModel(d.torchscript, d.info);
-            digest = sha256File(d.torchscript);
-        }
-    } else {
-        model = loadWeightsFile(file, zooName);
-        if (digest.empty()) digest = sha256File(file);
+    try {
+        model = src.format == WeightFileFormat::TorchScript ? buildFromTorchScript(src) : buildFromStateDict(src);
+    } catch (...) {
+        if (digest.valid()) checkDigest();  // throws the clearer "damaged" message when the hash says so
+        throw;
     }
-    const_cast<ModelInfo&>(model->info()).weights_sha256 = digest;
+    const_cast<ModelInfo&>(model->info()).weights_sha256 = checkDigest();
 
     std::string notice;
     const auto device = resolveDevice(options.device, &notice);
