@@ -9,10 +9,6 @@ BUILD_DIR="${MIRADA_BUILD_DIR:-$ROOT/build}"
 PACKAGES=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libtorch-dev libopencv-dev libopencv-contrib-dev libeigen3-dev
-  # Debian's LibTorch calls the system BLAS for matrix products (linear layers):
-  # OpenBLAS (the OpenMP build, LibTorch's own threading) instead of the reference
-  # BLAS made them 6x faster (README, "Performance").
-  libopenblas0-openmp
   qt6-base-dev qt6-charts-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format

@@ -1,13 +1,16 @@
-// Issue 14 (first part): torchvision's ResNet family (ResNet, ResNeXt, Wide
-// ResNet) and VGG family (11/13/16/19, with and without batch norm) are built
+// Issue 14: torchvision's classification families (ResNet, ResNeXt, Wide
+// ResNet, VGG with and without batch norm, DenseNet, MobileNet V2/V3,
+// EfficientNet, ConvNeXt, RegNet, AlexNet, SqueezeNet, GoogLeNet) are built
 // natively from their weight files, with the number of classes the head has,
-// from the files people save (DataParallel prefixes, training checkpoints).
-// Logits equal torchvision's within 1e-4 relative on the fast evaluation path
-// and on the plain one; Grad-CAM runs at the family's default layer.
+// from the files people save (DataParallel prefixes, training checkpoints, EMA
+// copies). Logits equal torchvision's within 1e-4 relative on the fast
+// evaluation path and on the plain one; Grad-CAM runs at the family's default
+// layer.
 //
-// ctest uses the three models of gen_torchvision_families.py; the longer check
-// over every architecture: scripts/check_native_families.sh (sets
-// MIRADA_FAMILIES_DIR to a folder made with --all).
+// ctest uses the twelve models of gen_torchvision_families.py (one size per
+// kind of block and per family); the longer check over every architecture:
+// scripts/check_native_families.sh (sets MIRADA_FAMILIES_DIR to a folder made
+// with --all).
 #include <gtest/gtest.h>
 
 #include <ATen/CPUGeneratorImpl.h>

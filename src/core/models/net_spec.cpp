@@ -166,6 +166,13 @@ Node linear(int64_t in, int64_t out, bool bias) {
     return n;
 }
 
+Node pointwiseLinear(int64_t in, int64_t out) {
+    Node n = leaf("Linear", "    return torch.conv2d(x, self.weight.unsqueeze(-1).unsqueeze(-1), self.bias)\n");
+    n.params.push_back(weightParam({out, in}, Init::LinearWeight, in));
+    n.params.push_back(vectorParam("bias", out, Init::LinearBias, false, in));
+    return n;
+}
+
 Node activation(const std::string& kind) {
     if (kind == "relu") return leaf("ReLU", "    return torch.relu(x)\n");
     if (kind == "relu6") return leaf("ReLU6", "    return torch.hardtanh(x, 0.0, 6.0)\n");

@@ -57,6 +57,9 @@ Node batchNorm(int64_t c, double eps = 1e-5);
 Node layerNorm(int64_t c, double eps);    // over the last dimension (channels-last input)
 Node layerNorm2d(int64_t c, double eps);  // over channels of an NCHW input (ConvNeXt)
 Node linear(int64_t in, int64_t out, bool bias = true);
+// nn.Linear's parameters applied to the channels of an NCHW input, as a 1x1
+// convolution (ConvNeXt's pointwise layers: see scripted_nets.cpp).
+Node pointwiseLinear(int64_t in, int64_t out);
 // "relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", "gelu"
 Node activation(const std::string& kind);
 Node maxPool(int k, int stride, int pad, bool ceil);
