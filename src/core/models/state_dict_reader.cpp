@@ -870,16 +870,7 @@ std::vector<std::pair<std::string, std::size_t>> extractTensors(const Context& c
             if (!out.empty()) return out;
         }
     }
-    std::string keys;
-    std::size_t shown = 0;
-    for (const auto& [k, v] : top->entries) {
-        if (shown == 8) {
-            keys += ", ...";
-            break;
-        }
-        keys += (shown++ ? ", " : "") + std::string("'") + keyName(k) + "'";
-    }
-    fail(quoted(ctx.file) + " holds a dict without tensors (keys: " + keys +
+    fail(quoted(ctx.file) + " holds a dict without tensors (keys: " + listKeys(top) +
          ") and no 'state_dict', 'model_state_dict', 'model', 'net' or 'weights' entry with tensors; expected a "
          "state_dict mapping parameter names to "
          "tensors. " +
