@@ -19,6 +19,14 @@ Prints one JSON object on stdout:
   evaluations_seconds time of --evaluations images in batches of --batch (0: not run)
   max_rel_diff        max |logit - Mirada's logit| / max |Mirada's logit| on the input image
                       (when --logits is given): the check that both ran the same network
+With --optimized, also PyTorch's best float32 path, as its documentation gives
+it for inference (torch.jit.script or the loaded archive, torch.jit.freeze,
+torch.jit.optimize_for_inference):
+  optimized_images_per_s
+With --bf16, also PyTorch's own bfloat16 recipe (torch.autocast("cpu",
+dtype=torch.bfloat16) with a channels-last model and input):
+  bf16_images_per_s, bf16_max_rel_diff (its logits against float32 plain eval)
+A variant that fails is reported as "<name>_error" instead.
 """
 import argparse
 import json
@@ -104,6 +112,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="throughput rounds; the median is reported")
     ap.add_argument("--evaluations", type=int, default=0)
     ap.add_argument("--logits", help="raw float32 [classes]: Mirada's logits for the input")
+    ap.add_argument("--optimized", action="store_true", help="also time freeze + optimize_for_inference")
+    ap.add_argument("--bf16", action="store_true", help="also time bfloat16 autocast, channels-last")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -128,6 +138,33 @@ def main():
         if a.evaluations > 0:
             result["evaluations"] = a.evaluations
             result["evaluations_seconds"] = timed_images(model, one, a.batch, a.evaluations)
+        plain_logits = first_tensor(model(one))[0].float()
+
+        def throughput(fn):
+            timed_images(fn, one, a.batch, 2 * a.batch)
+            return sorted(a.images / timed_images(fn, one, a.batch, a.images) for _ in range(a.rounds))[a.rounds // 2]
+
+        if a.optimized:
+            try:
+                scripted = model if isinstance(model, torch.jit.ScriptModule) else torch.jit.script(model)
+                fast = torch.jit.optimize_for_inference(torch.jit.freeze(scripted.eval()))
+                result["optimized_images_per_s"] = throughput(fast)
+            except Exception as e:  # a model TorchScript cannot script or freeze
+                result["optimized_error"] = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if a.bf16:
+            try:
+                cl = model.to(memory_format=torch.channels_last)
+
+                def autocast_bf16(x):
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        return first_tensor(cl(x.contiguous(memory_format=torch.channels_last)))
+
+                got = autocast_bf16(one)[0].float()
+                result["bf16_max_rel_diff"] = float(
+                    (got - plain_logits).abs().max() / plain_logits.abs().max().clamp_min(1e-30))
+                result["bf16_images_per_s"] = throughput(autocast_bf16)
+            except Exception as e:
+                result["bf16_error"] = str(e).splitlines()[0] if str(e) else type(e).__name__
     json.dump(result, sys.stdout)
     print()
 

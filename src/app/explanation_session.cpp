@@ -285,6 +285,8 @@ bool ExplanationSession::run(const RunPlan& plan) {
     metricsSlot_.title = tr("Metrics");
     metricsPlanned_ = plan.metrics;
     resolvedBatch_ = 0;
+    resolvedPrecision_ = "fp32";
+    precisionNote_.clear();
     metrics_.reset();
     cancel_ = std::make_shared<std::atomic<bool>>(false);
     runImage_ = image_;
@@ -314,6 +316,8 @@ bool ExplanationSession::run(const RunPlan& plan) {
                 MethodOutcome outcome;
                 outcome.slot = e.step < 0 ? -1 : e.step;
                 outcome.batch_size = e.results->batch_size;
+                outcome.precision = toString(e.results->precision);
+                outcome.precision_note = e.results->precision_note;
                 outcome.message = qs(e.message);
                 switch (e.state) {
                     case StepState::Running:
@@ -378,6 +382,10 @@ void ExplanationSession::takeOutcome(int index) {
     MethodSlot& slot = o.slot < 0 ? metricsSlot_ : slots_[o.slot];
     slot.state = o.state;
     if (o.batch_size > 0) resolvedBatch_ = o.batch_size;
+    if (o.precision == "bf16" || !o.precision_note.empty()) {
+        resolvedPrecision_ = o.precision;
+        precisionNote_ = o.precision_note;
+    }
     if (o.state == MethodState::Running) {
         slot.progress = 0;
         slot.message.clear();
@@ -446,6 +454,9 @@ RunRecord ExplanationSession::record(const OverlayOptions& overlay) const {
     run.target_request = plan_.target_request;
     run.seed = plan_.seed;
     run.batch_size = resolvedBatch_ > 0 ? resolvedBatch_ : plan_.batch_size;  // the batch size actually used
+    run.precision_asked = toString(plan_.precision);
+    run.precision = resolvedPrecision_;
+    run.precision_note = precisionNote_;
     run.overlay = overlay;
     // The input check of the current image and model; results exist only while
     // they are the run's (a new image or model clears them).

@@ -67,6 +67,8 @@ struct MethodOutcome {
     QString message;                                 // Failed: the reason
     std::shared_ptr<const RunMetrics> metrics;       // metrics step, Done only
     int batch_size = 0;                              // the batch size the run resolved (auto -> measured)
+    std::string precision = "fp32";                  // the precision the run's image-batch steps resolved
+    std::string precision_note;                      // why, when not simply as asked (RunResults)
 };
 
 struct MethodSlot {
@@ -173,6 +175,8 @@ private:
     MethodSlot metricsSlot_;
     bool metricsPlanned_ = false;
     int resolvedBatch_ = 0;
+    std::string resolvedPrecision_ = "fp32";
+    std::string precisionNote_;
     std::shared_ptr<const RunMetrics> metrics_;
     std::shared_ptr<std::atomic<bool>> cancel_;
     QFutureWatcher<MethodOutcome>* runWatcher_ = nullptr;

@@ -108,11 +108,21 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
     ui_->saveButton->setEnabled(static_cast<bool>(explanation_));
     if (explanation_) {
         const auto& e = *explanation_;
-        ui_->detailLabel->setText(tr("target: %1 (%2), p = %3 · %4 s")
+        // The precision of the map's model evaluations (models/precision.hpp); gradients are always fp32.
+        const std::string precision =
+            e.settings.is_object() && e.settings.contains("precision") && e.settings["precision"].is_string()
+                ? e.settings["precision"].get<std::string>()
+                : std::string();
+        ui_->detailLabel->setText(tr("target: %1 (%2), p = %3 · %4 s%5")
                                       .arg(qs(e.target_label))
                                       .arg(e.target_index)
                                       .arg(number(e.target_probability))
-                                      .arg(QString::number(e.seconds, 'f', e.seconds < 1 ? 3 : 2)));
+                                      .arg(QString::number(e.seconds, 'f', e.seconds < 1 ? 3 : 2))
+                                      .arg(precision.empty() ? QString() : QStringLiteral(" · ") + qs(precision)));
+        ui_->detailLabel->setToolTip(
+            precision == "bf16" ? tr("Model evaluations ran in bfloat16: faster, scores differ slightly from fp32")
+            : precision.empty() ? QString()
+                                : tr("Model evaluations ran in float32"));
         QStringList lines;
         for (const auto& l : keyNumbers(e)) lines << qs(l);
         for (const auto& f : e.flags)

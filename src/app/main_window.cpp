@@ -99,6 +99,19 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
     ui_->splitter->setStretchFactor(1, 1);
     ui_->splitter->setSizes({400, 1040});
     for (const auto& c : colormapNames()) ui_->colormapCombo->addItem(qs(c));
+    ui_->precisionCombo->addItem(tr("fp32 (same numbers everywhere)"), QStringLiteral("fp32"));
+    ui_->precisionCombo->addItem(tr("bf16 (faster)"), QStringLiteral("bf16"));
+    ui_->precisionCombo->addItem(tr("auto (bf16 when it agrees)"), QStringLiteral("auto"));
+    if (!cpuHasNativeBf16()) {
+        // Emulated bfloat16 is slower than float32: not offered on such a CPU.
+        for (int i = 1; i <= 2; ++i) {
+            if (auto* model = qobject_cast<QStandardItemModel*>(ui_->precisionCombo->model()))
+                if (auto* item = model->item(i)) {
+                    item->setEnabled(false);
+                    item->setToolTip(tr("This CPU has no native bfloat16 (AVX512-BF16 or AMX-BF16)"));
+                }
+        }
+    }
     ui_->scaleCombo->addItem(tr("per map"), QStringLiteral("per-map"));
     ui_->scaleCombo->addItem(tr("shared by kind"), QStringLiteral("shared"));
     ui_->deviceCombo->addItem(tr("Auto"), QStringLiteral("auto"));
@@ -407,6 +420,12 @@ void MainWindow::restoreSettings(const StartOptions& options) {
 
     ui_->seedSpin->setValue(q.value(QStringLiteral("run/seed"), 0).toInt());
     ui_->batchSpin->setValue(q.value(QStringLiteral("run/batch"), 0).toInt());
+    {
+        const int p = ui_->precisionCombo->findData(q.value(QStringLiteral("run/precision"), QStringLiteral("fp32")));
+        // A stored bf16/auto on a CPU without it (settings copied from another machine): fp32 here, the setting kept.
+        const bool usable = p > 0 && cpuHasNativeBf16();
+        ui_->precisionCombo->setCurrentIndex(usable ? p : 0);
+    }
     const int cm =
         ui_->colormapCombo->findText(q.value(QStringLiteral("display/colormap"), QStringLiteral("jet")).toString());
     ui_->colormapCombo->setCurrentIndex(cm >= 0 ? cm : 0);
@@ -500,6 +519,8 @@ void MainWindow::saveSettings() {
     q.setValue(QStringLiteral("input/device"), ui_->deviceCombo->currentData());
     q.setValue(QStringLiteral("run/seed"), ui_->seedSpin->value());
     q.setValue(QStringLiteral("run/batch"), ui_->batchSpin->value());
+    if (cpuHasNativeBf16() || ui_->precisionCombo->currentIndex() > 0)
+        q.setValue(QStringLiteral("run/precision"), ui_->precisionCombo->currentData());
     q.setValue(QStringLiteral("display/colormap"), ui_->colormapCombo->currentText());
     q.setValue(QStringLiteral("display/range"), ui_->scaleCombo->currentData());
     q.setValue(QStringLiteral("display/clip"), ui_->clipSpin->value());
@@ -864,6 +885,7 @@ RunPlan MainWindow::buildRunPlan() const {
     plan.target_request = plan.target_index < 0 ? "top1" : std::to_string(plan.target_index);
     plan.seed = static_cast<uint64_t>(ui_->seedSpin->value());
     plan.batch_size = ui_->batchSpin->value();
+    plan.precision = precisionFromString(ss(ui_->precisionCombo->currentData().toString()));
     plan.metrics = metricsSection_->isChecked();
     plan.faithfulness = metricsSection_->form()->values();
     plan.agreement = agreementForm_->values();

@@ -173,6 +173,13 @@ void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& mode
     cmd.add_option("--device", o.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     cmd.add_option("--batch-size", o.batch_size, "model evaluations per batch (0 = auto: measured once per model)")
         ->check(CLI::Range(0, 4096));
+    cmd.add_option("--precision", o.precision,
+                   "fp32, bf16 or auto: number format of the model evaluations of LIME, KernelSHAP, Occlusion, "
+                   "RISE, Score-CAM and deletion/insertion (gradients stay fp32). bf16 needs a CPU with native "
+                   "bfloat16 (AVX512-BF16/AMX); auto takes it only when, on this image, a check batch scores alike "
+                   "in both. fp32 (the default) gives the same numbers on every machine")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
     cmd.add_option("--set", o.sets, "METHOD.PARAM=VALUE (repeatable), e.g. lime.samples=500, superpixels.count=80");
     cmd.add_option("--segments", o.segments, "16-bit PNG label map to use instead of computed superpixels");
     cmd.add_option("--colormap", o.colormap, "jet, turbo, inferno, viridis, magma, hot")->capture_default_str();
@@ -271,6 +278,7 @@ RunPlan planFor(const ExplainSession& s, const ExplainOptions& o) {
     plan.target_request = o.target;
     plan.seed = o.seed;
     plan.batch_size = o.batch_size;
+    plan.precision = precisionFromString(o.precision);
     return plan;
 }
 
@@ -309,6 +317,10 @@ RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan&
         }
     };
     RunResults results = runPlan(s.model(), s.image.rgb, plan, observer, &g_cancel, OnFailure::Stop);
+    s.run.precision_asked = toString(plan.precision);
+    s.run.precision = toString(results.precision);
+    s.run.precision_note = results.precision_note;
+    if (!results.precision_note.empty() && !quiet) std::cerr << "precision: " << results.precision_note << "\n";
     s.run.explanations.insert(s.run.explanations.end(), results.explanations.begin(), results.explanations.end());
     return results;
 }
@@ -422,7 +434,7 @@ struct PrivateTempDir {
 // Plain PyTorch eval of the model's weights file in a Python subprocess
 // (MIRADA_PYTHON, default /usr/bin/python3 with Debian's python3-torch).
 nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const torch::Tensor& logits, int batch,
-                               int images, int64_t evaluations) {
+                               int images, int64_t evaluations, bool bf16) {
     const auto& info = model.info();
     const auto names = nativeArchNames();
     const std::string arch =
@@ -445,7 +457,7 @@ nlohmann::json runPytorchBench(Model& model, const torch::Tensor& input, const t
     cmd << " --input " << shellQuote((dir / "input.f32").string()) << " --logits "
         << shellQuote((dir / "logits.f32").string()) << " --shape " << input.size(1) << ',' << input.size(2) << ','
         << input.size(3) << " --batch " << batch << " --threads " << torch::get_num_threads() << " --images " << images
-        << " --rounds 3 --evaluations " << evaluations;
+        << " --rounds 3 --evaluations " << evaluations << " --optimized" << (bf16 ? " --bf16" : "");
     FILE* pipe = popen(cmd.str().c_str(), "r");
     if (!pipe) throw Error("cannot start " + python);
     std::string out;
@@ -542,24 +554,6 @@ int runBench(const BenchOptions& o) {
     const ExplainRequest req = makeRequest(model, image.rgb, target, o.seed, batch, groups, o.method);
     RunContext ctx;
 
-    // Warm-up: one explanation (first-call allocations, graph optimisation).
-    Explanation e = explainer->explain(req, ctx);
-    const int64_t evaluations = e.model_evaluations;
-
-    // Throughput of the evaluation path alone (after the warm-up above).
-    const int images = o.images > 0 ? o.images : 4 * batch;
-    // Median of 3 rounds on both sides: small models run for a fraction of a
-    // second per round, where one scheduling hiccup would decide the ratio.
-    constexpr int kRounds = 3;
-    double mirRate = 0;
-    if (o.compare_pytorch) {
-        timedImages(model, input, batch, 2 * batch);
-        std::vector<double> rates;
-        for (int r = 0; r < kRounds; ++r) rates.push_back(images / timedImages(model, input, batch, images));
-        std::sort(rates.begin(), rates.end());
-        mirRate = rates[rates.size() / 2];
-    }
-
     // What the method's model work is (the registry's ModelWork): batches of
     // perturbed images (surrogates, perturbation methods, Score-CAM), gradients
     // at the input (the gradient family), batches with a layer's output
@@ -569,63 +563,136 @@ int runBench(const BenchOptions& o) {
     const bool evaluatesBatches = work == ModelWork::ImageBatches;
     const bool gradientsAtInput = work == ModelWork::InputGradients;
     const bool replacesLayer = work == ModelWork::LayerReplacement;
-    std::vector<double> explainTimes, modelTimes, insideTimes;
-    for (int r = 0; r < o.repeat; ++r) {
-        sync();
-        double t0 = now();
-        e = explainer->explain(req, ctx);
-        sync();
-        explainTimes.push_back(now() - t0);
-        insideTimes.push_back(e.model_seconds);
 
-        // The same number of model evaluations in the same batches, nothing else.
-        if (evaluatesBatches) {
-            modelTimes.push_back(timedImages(model, input, batch, evaluations));
-        } else if (gradientsAtInput) {
-            // The image and its baseline (forward), then the gradients.
-            modelTimes.push_back(timedImages(model, input, batch, 2) +
-                                 timedGradients(model, input, batch, evaluations - 2, target));
-        } else if (replacesLayer) {
-            // The tapped forward that gives the activation, then the rest as replaced-layer batches.
-            const std::string layer = e.settings.value("layer", model.info().default_target_layer);
-            t0 = now();
-            const torch::Tensor activation = model.forwardWithTap(input, layer).activation.detach();
-            sync();
-            modelTimes.push_back(now() - t0 + timedReplacing(model, input, layer, activation, batch, evaluations - 1));
-        } else {
-            t0 = now();
-            auto tap = model.forwardWithTap(input, e.settings.value("layer", model.info().default_target_layer));
-            auto g = torch::autograd::grad({tap.output[0][target]}, {tap.activation});
-            (void)g;
-            sync();
-            modelTimes.push_back(now() - t0);
+    // The precisions to time: bf16 only for the methods that evaluate image
+    // batches (gradients stay float32) and where the CPU has it natively.
+    std::vector<Precision> precisions;
+    std::string bf16Skipped;
+    if (o.precision != "fp32" && o.precision != "bf16" && o.precision != "both")
+        throw Error("--precision '" + o.precision + "': use fp32, bf16 or both");
+    if (o.precision != "bf16") precisions.push_back(Precision::Fp32);
+    if (o.precision != "fp32") {
+        std::string why;
+        if (!evaluatesBatches)
+            why = o.method + " computes gradients, which run in float32";
+        else if (!model.device().is_cpu())
+            why = "bfloat16 evaluation is for the CPU";
+        else if (!cpuHasNativeBf16())
+            why = "this CPU has no native bfloat16 (AVX512-BF16 or AMX-BF16)";
+        else if (model.setEvaluationPrecision(Precision::Bf16, &why) == Precision::Bf16)
+            precisions.push_back(Precision::Bf16);
+        model.setEvaluationPrecision(Precision::Fp32, nullptr);
+        if (why.empty() && precisions.back() != Precision::Bf16) why = "the model cannot run in bfloat16";
+        if (precisions.empty() || precisions.back() != Precision::Bf16) {
+            if (o.precision == "bf16") throw Error("--precision bf16: " + why);
+            bf16Skipped = why;
         }
     }
+
+    const int images = o.images > 0 ? o.images : 4 * batch;
+    // Median of 3 rounds on both sides: small models run for a fraction of a
+    // second per round, where one scheduling hiccup would decide the ratio.
+    constexpr int kRounds = 3;
     auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     };
-    const double te = median(explainTimes), tm = median(modelTimes);
+    struct Timing {
+        Precision precision;
+        std::string path;
+        double explanation = 0, model = 0, inside = 0, rate = 0;
+        int64_t evaluations = 0;
+    };
+    std::vector<Timing> timings;
+    for (const Precision precision : precisions) {
+        model.setEvaluationPrecision(precision, nullptr);
+        Timing t;
+        t.precision = precision;
+        t.path = model.evaluationPath();
+        // Warm-up: one explanation (first-call allocations, graph optimisation).
+        Explanation e = explainer->explain(req, ctx);
+        t.evaluations = e.model_evaluations;
+        const int64_t evaluations = t.evaluations;
+        // Throughput of the evaluation path alone (after the warm-up above).
+        if (o.compare_pytorch) {
+            timedImages(model, input, batch, 2 * batch);
+            std::vector<double> rates;
+            for (int r = 0; r < kRounds; ++r) rates.push_back(images / timedImages(model, input, batch, images));
+            t.rate = median(rates);
+        }
+        std::vector<double> explainTimes, modelTimes, insideTimes;
+        for (int r = 0; r < o.repeat; ++r) {
+            sync();
+            double t0 = now();
+            e = explainer->explain(req, ctx);
+            sync();
+            explainTimes.push_back(now() - t0);
+            insideTimes.push_back(e.model_seconds);
+
+            // The same number of model evaluations in the same batches, nothing else.
+            if (evaluatesBatches) {
+                modelTimes.push_back(timedImages(model, input, batch, evaluations));
+            } else if (gradientsAtInput) {
+                // The image and its baseline (forward), then the gradients.
+                modelTimes.push_back(timedImages(model, input, batch, 2) +
+                                     timedGradients(model, input, batch, evaluations - 2, target));
+            } else if (replacesLayer) {
+                // The tapped forward that gives the activation, then the rest as replaced-layer batches.
+                const std::string layer = e.settings.value("layer", model.info().default_target_layer);
+                t0 = now();
+                const torch::Tensor activation = model.forwardWithTap(input, layer).activation.detach();
+                sync();
+                modelTimes.push_back(now() - t0 +
+                                     timedReplacing(model, input, layer, activation, batch, evaluations - 1));
+            } else {
+                t0 = now();
+                auto tap = model.forwardWithTap(input, e.settings.value("layer", model.info().default_target_layer));
+                auto g = torch::autograd::grad({tap.output[0][target]}, {tap.activation});
+                (void)g;
+                sync();
+                modelTimes.push_back(now() - t0);
+            }
+        }
+        t.explanation = median(explainTimes);
+        t.model = median(modelTimes);
+        t.inside = median(insideTimes);
+        timings.push_back(t);
+    }
+    model.setEvaluationPrecision(Precision::Fp32, nullptr);
+
     std::printf(
         "model      %s (%s) on %s, batch %d%s, %d threads\n", model.info().name.c_str(),
         model.info().architecture.c_str(), model.device().str().c_str(), batch,
         o.batch_size > 0 ? "" : (" (auto, measured in " + std::to_string(batchSeconds).substr(0, 4) + " s)").c_str(),
         torch::get_num_threads());
-    std::printf("evaluation %s\n", model.evaluationPath().c_str());
     std::printf("method     %s (%s), median of %d runs\n", o.method.c_str(), explainer->title().c_str(), o.repeat);
-    if (evaluatesBatches)
-        std::printf("model evaluations alone  %lld images  %.3f s  (%.1f images/s)\n",
-                    static_cast<long long>(evaluations), tm, evaluations / tm);
-    else if (gradientsAtInput)
-        std::printf("model work alone         2 images + %lld input gradients  %.3f s\n",
-                    static_cast<long long>(evaluations - 2), tm);
-    else if (replacesLayer)
-        std::printf("model work alone         1 tapped forward + %lld images with the layer replaced  %.3f s\n",
-                    static_cast<long long>(evaluations - 1), tm);
-    else
-        std::printf("one forward + backward   %.4f s\n", tm);
-    std::printf("full explanation         %.3f s  (model time inside: %.3f s)\n", te, median(insideTimes));
-    std::printf("ratio                    %.3f\n", te / tm);
+    for (const Timing& t : timings) {
+        const double tm = t.model, te = t.explanation;
+        const long long n = static_cast<long long>(t.evaluations);
+        std::printf("\n[%s]\n", toString(t.precision).c_str());
+        std::printf("evaluation %s\n", t.path.c_str());
+        if (evaluatesBatches)
+            std::printf("model evaluations alone  %lld images  %.3f s  (%.1f images/s)\n", n, tm, n / tm);
+        else if (gradientsAtInput)
+            std::printf("model work alone         2 images + %lld input gradients  %.3f s\n", n - 2, tm);
+        else if (replacesLayer)
+            std::printf("model work alone         1 tapped forward + %lld images with the layer replaced  %.3f s\n",
+                        n - 1, tm);
+        else
+            std::printf("one forward + backward   %.4f s\n", tm);
+        std::printf("full explanation         %.3f s  (model time inside: %.3f s)\n", te, t.inside);
+        std::printf("ratio                    %.3f\n", te / tm);
+    }
+    if (!bf16Skipped.empty()) std::printf("\n[bf16] not timed: %s\n", bf16Skipped.c_str());
+    if (timings.size() == 2) {
+        std::printf("\nfp32 and bf16 side by side (%s)\n", cpuModelName().c_str());
+        std::printf("  %-6s %14s %16s %8s\n", "", "explanation", "evaluations alone", "ratio");
+        for (const Timing& t : timings)
+            std::printf("  %-6s %12.3f s %15.3f s %8.3f\n", toString(t.precision).c_str(), t.explanation, t.model,
+                        t.explanation / t.model);
+        std::printf("  bf16 speed-up: explanation %.2fx, model evaluations %.2fx\n",
+                    timings[0].explanation / timings[1].explanation, timings[0].model / timings[1].model);
+    }
     if (!o.compare_pytorch) return 0;
 
     torch::Tensor logits;
@@ -633,27 +700,56 @@ int runBench(const BenchOptions& o) {
         torch::InferenceMode guard;
         logits = model.forward(input)[0];
     }
+    const int64_t evaluations = timings.front().evaluations;
     const int64_t pyEvaluations = explainer->usesSuperpixels() ? evaluations : 0;
+    const bool withBf16 = timings.back().precision == Precision::Bf16;
     std::fflush(stdout);
-    const auto py = runPytorchBench(model, input, logits, batch, images, pyEvaluations);
+    const auto py = runPytorchBench(model, input, logits, batch, images, pyEvaluations, withBf16);
     const double pyRate = py.at("images_per_s").get<double>();
     std::printf("\nside by side: %s, batch %d, %d threads, same weights file; median of %d rounds of %d images\n",
                 model.info().name.c_str(), batch, torch::get_num_threads(), kRounds, images);
-    std::printf("  Mirada   %8.2f images/s  (%s)\n", mirRate, model.evaluationPath().c_str());
-    std::printf("  PyTorch  %8.2f images/s  (plain eval + no_grad, torch %s, %s)\n", pyRate,
+    for (const Timing& t : timings)
+        std::printf("  Mirada %-5s        %8.2f images/s  (%s)\n", toString(t.precision).c_str(), t.rate,
+                    t.path.c_str());
+    std::printf("  PyTorch plain       %8.2f images/s  (plain eval + no_grad, torch %s, %s)\n", pyRate,
                 py.value("torch", std::string("?")).c_str(),
                 model.info().architecture == "torchscript" ? "torch.jit.load"
                                                            : ("torchvision " + model.info().architecture).c_str());
+    const double pyOpt = py.value("optimized_images_per_s", 0.0);
+    if (pyOpt > 0)
+        std::printf("  PyTorch optimized   %8.2f images/s  (torch.jit.freeze + optimize_for_inference, float32)\n",
+                    pyOpt);
+    else if (py.contains("optimized_error"))
+        std::printf("  PyTorch optimized   not timed: %s\n", py.value("optimized_error", std::string()).c_str());
+    const double pyBf16 = py.value("bf16_images_per_s", 0.0);
+    if (pyBf16 > 0)
+        std::printf("  PyTorch bf16        %8.2f images/s  (torch.autocast bfloat16, channels-last)\n", pyBf16);
+    else if (py.contains("bf16_error"))
+        std::printf("  PyTorch bf16        not timed: %s\n", py.value("bf16_error", std::string()).c_str());
+    const double mirRate = timings.front().rate;
     std::printf("  ratio    %8.2fx  (Mirada / PyTorch images/s)\n", mirRate / pyRate);
+    if (pyOpt > 0) std::printf("  ratio    %8.2fx  (Mirada fp32 / PyTorch optimized fp32)\n", mirRate / pyOpt);
+    if (withBf16) {
+        const double bf = timings.back().rate;
+        if (pyOpt > 0) std::printf("  ratio    %8.2fx  (Mirada bf16 / PyTorch optimized fp32)\n", bf / pyOpt);
+        if (pyBf16 > 0) std::printf("  ratio    %8.2fx  (Mirada bf16 / PyTorch bf16 autocast)\n", bf / pyBf16);
+    }
     if (py.contains("max_rel_diff"))
         std::printf("  logits   max |difference| / max |logit| = %.2e\n", py.at("max_rel_diff").get<double>());
-    if (pyEvaluations > 0) {
+    if (py.contains("bf16_max_rel_diff"))
+        std::printf("  PyTorch bf16 logits: max |difference| / max |logit| = %.2e against its float32\n",
+                    py.at("bf16_max_rel_diff").get<double>());
+    if (pyEvaluations > 0 && py.contains("evaluations_seconds")) {
         const double pySeconds = py.at("evaluations_seconds").get<double>();
         std::printf("%s end to end vs the same %lld evaluations in plain PyTorch eval\n", o.method.c_str(),
                     static_cast<long long>(evaluations));
-        std::printf("  Mirada %-8s %8.3f s  (median of %d)\n", o.method.c_str(), te, o.repeat);
+        for (const Timing& t : timings)
+            std::printf("  Mirada %-4s %-8s %8.3f s  (median of %d)\n", toString(t.precision).c_str(), o.method.c_str(),
+                        t.explanation, o.repeat);
         std::printf("  PyTorch evals   %8.3f s\n", pySeconds);
-        std::printf("  ratio           %8.2fx  (Mirada end to end / PyTorch evaluations)\n", te / pySeconds);
+        for (const Timing& t : timings)
+            std::printf("  ratio %-4s      %8.2fx  (Mirada end to end / PyTorch evaluations)\n",
+                        toString(t.precision).c_str(), t.explanation / pySeconds);
     }
     return 0;
 }

@@ -24,6 +24,7 @@ struct ExplainOptions {
     double clip = 100;  // colour scale end = this percentile of |v| (50..100; 100 = the maximum)
     uint64_t seed = 0;
     int batch_size = 0;
+    std::string precision = "fp32";  // fp32 | bf16 | auto (models/precision.hpp)
     bool quiet = false;
 };
 struct BenchOptions {
@@ -34,6 +35,7 @@ struct BenchOptions {
     bool compare_pytorch = false;  // also time plain PyTorch eval of the same weights (scripts/bench_pytorch.py)
     int images = 0;                // throughput images (0 = 4 batches)
     std::string evaluation = "optimized";  // "optimized" or "plain" (Model::setOptimizedEvaluation)
+    std::string precision = "both";        // fp32, bf16 or both (bf16 where the CPU has it natively)
 };
 // The options of `explain` (also used by `evaluate`, where --image is optional).
 void addExplainOptions(CLI::App& cmd, ExplainOptions& o, const std::string& modelHelp, bool imageRequired);

@@ -255,6 +255,12 @@ int main(int argc, char** argv) {
                      "optimized (frozen, BN-folded, oneDNN TorchScript; the default everywhere) or plain "
                      "(the model as loaded), to see what the optimization gives")
         ->capture_default_str();
+    bench
+        ->add_option("--precision", bo.precision,
+                     "fp32, bf16 or both: time the method and its model evaluations in each (bf16 only for methods "
+                     "that evaluate image batches, on a CPU with native bfloat16)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fp32", "bf16", "both"}));
     bench->add_option("--repeat", bo.repeat, "runs to take the median of")->capture_default_str();
     bench->add_option("--device", bo.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     bench->add_option("--set", bo.sets, "METHOD.PARAM=VALUE (repeatable)");

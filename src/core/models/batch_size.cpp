@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "models/measure_cache.hpp"
 
 namespace mirada {
 
@@ -50,6 +51,20 @@ int measuredBatchSize(Model& model) {
         std::lock_guard<std::mutex> lock(g_mutex);
         if (auto it = g_cache.find(key); it != g_cache.end()) return it->second;
     }
+    // Between runs: the user's cache folder (models/measure_cache.hpp), for a
+    // model whose file hash is known.
+    const std::string& sha = model.info().weights_sha256;
+    const std::string diskKey = sha.empty() ? std::string() : measurementKey("batch-size", sha + "|" + key);
+    if (!diskKey.empty()) {
+        if (const auto v = cachedMeasurement(diskKey); v && v->is_number_integer()) {
+            const int n = v->get<int>();
+            if (n >= 1 && n <= 4096) {
+                std::lock_guard<std::mutex> lock(g_mutex);
+                g_cache[key] = n;
+                return n;
+            }
+        }
+    }
     const bool cuda = model.device().is_cuda();
     const std::vector<int> candidates = cuda ? std::vector<int>{16, 32, 64, 128} : std::vector<int>{4, 8, 16, 32};
     constexpr double kSlowBatchSeconds = 0.6;
@@ -87,6 +102,7 @@ int measuredBatchSize(Model& model) {
         // The model does not take its declared input in batches; let the caller's real call report it.
         return defaultBatchSize(model.device());
     }
+    if (!diskKey.empty()) storeMeasurement(diskKey, best);
     std::lock_guard<std::mutex> lock(g_mutex);
     g_cache[key] = best;
     return best;

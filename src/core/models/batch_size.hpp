@@ -20,8 +20,10 @@ int resolveBatchSize(Model& model, int requested);
 // taken (ties go to the smaller batch: less memory, finer progress and
 // cancelling). Stops early once a batch takes longer than 0.6 s (a bigger one
 // cannot pay for the time its measurement costs). Cached: the first call per
-// model (weights hash, device, evaluation path, input size) measures,
-// later calls return the cached size. A model that fails on the measurement
+// model (weights hash, device, evaluation path and precision, input size, CPU
+// model, threads) measures, later calls - in this process and, through the
+// user's cache folder (models/measure_cache.hpp), in later runs - return the
+// cached size. A model that fails on the measurement
 // input gets the device default (defaultBatchSize).
 int measuredBatchSize(Model& model);
 

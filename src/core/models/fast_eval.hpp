@@ -41,6 +41,10 @@
 
 namespace mirada {
 
+// A clone of `module` in eval mode with every floating-point parameter and
+// buffer in bfloat16, frozen (conv+BN folded). Its input must be bfloat16.
+torch::jit::Module bf16Form(const torch::jit::Module& module);
+
 // A clone of `module` in eval mode, frozen and optimized for inference.
 // Throws what LibTorch throws when a pass does not apply.
 torch::jit::Module optimizeForInference(const torch::jit::Module& module);
@@ -82,6 +86,20 @@ public:
     // InferenceMode; returns dense, contiguous logits. Call after ready().
     torch::Tensor forward(const torch::Tensor& batch);
 
+    // bfloat16 (models/precision.hpp): on = build (once per weights) a
+    // bfloat16 copy of the evaluation form and run it on a test batch of
+    // `inputShape` ([1, C, H, W]); forward() then takes bfloat16,
+    // channels-last inputs through it and returns float32 logits. Returns
+    // false, with *why set, when it cannot (the fast path is off or failed, an
+    // op has no bfloat16 kernel); forward() then stays float32. off: float32.
+    bool setBf16(bool on, const std::vector<int64_t>& inputShape, std::string* why);
+    bool bf16() const;
+
+    // What identifies the model between runs (its file's SHA-256, read when
+    // the measurement runs; "" = unknown): Auto's measured form is then kept in
+    // the user's cache folder (models/measure_cache.hpp) and not measured again.
+    void setCacheIdentity(std::function<std::string()> identity) { identity_ = std::move(identity); }
+
     void setEnabled(bool on);
     bool enabled() const { return enabled_; }
     // Forget the optimized module (device change); rebuilt on the next ready().
@@ -96,6 +114,7 @@ public:
 
 private:
     bool weightsChanged() const;
+    bool buildBf16Locked(std::string* why);
     void chooseByMeasurement(const torch::jit::Module& source);
     void verifyOptimized(const torch::jit::Module& source);
 
@@ -112,8 +131,14 @@ private:
     bool measured_ = false;                         // Auto: the forms were timed once ...
     EvalForm measured_form_ = EvalForm::Optimized;  // ... and this one kept for every rebuild
     std::vector<int64_t> probe_shape_;
+    std::function<std::string()> identity_;
     int builds_ = 0;
     std::string notice_;
+    bool bf16_ = false;        // forward() runs module_bf16_
+    bool bf16_built_ = false;  // module_bf16_ matches the weights of module_ (built_ at the same rebuild)
+    int bf16_of_build_ = -1;   // builds_ when module_bf16_ was made
+    std::vector<int64_t> bf16_shape_;
+    torch::jit::Module module_bf16_;
 };
 
 }  // namespace mirada

@@ -10,6 +10,7 @@
 
 #include "image/input_spec.hpp"
 #include "models/baseline.hpp"
+#include "models/precision.hpp"
 
 namespace mirada {
 
@@ -101,6 +102,16 @@ public:
     // Builds the optimized form now rather than at the first forward(); returns
     // a notice for the user when it cannot be used ("" when it is in use).
     virtual std::string prepareEvaluation() { return ""; }
+    // Bf16: forward() runs a bfloat16 copy of the evaluation form
+    // (models/precision.hpp); Fp32: float32 (the default). Returns the
+    // precision in effect: Fp32 with *notice set when the model cannot run in
+    // bfloat16 (device, an op without bf16 support). Auto is not accepted here
+    // (run/run_plan.hpp resolves it). The default: float32 only.
+    virtual Precision setEvaluationPrecision(Precision p, std::string* notice) {
+        if (p != Precision::Fp32 && notice) *notice = "model '" + info().name + "' evaluates in float32 only";
+        return Precision::Fp32;
+    }
+    virtual Precision evaluationPrecision() const { return Precision::Fp32; }
 };
 
 // Device choice: Auto = CUDA when present. Asking for CUDA where there is none

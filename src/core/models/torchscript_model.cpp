@@ -225,6 +225,7 @@ public:
         fast_ = std::make_unique<FastEvaluator>(
             info_.name, [original = module_] { return original; }, std::move(watched),
             std::vector<int64_t>{16, info_.input.channels, info_.input.height, info_.input.width});
+        fast_->setCacheIdentity([this] { return info_.weights_sha256; });
     }
 
     const ModelInfo& info() const override { return info_; }
@@ -253,6 +254,23 @@ public:
     std::string prepareEvaluation() override {
         fast_->ready();
         return fast_->notice();
+    }
+    Precision setEvaluationPrecision(Precision p, std::string* notice) override {
+        const auto& in = info_.input;
+        if (p == Precision::Auto) throw Error("setEvaluationPrecision: resolve 'auto' before calling");
+        if (!fast_->enabled()) {
+            fast_->setBf16(false, {}, nullptr);
+            if (p == Precision::Bf16 && notice)
+                *notice = "bfloat16 needs the optimized evaluation path, which is switched off; evaluating in float32";
+            return Precision::Fp32;
+        }
+        return fast_->setBf16(p == Precision::Bf16, {1, in.channels, in.height, in.width}, notice) &&
+                       p == Precision::Bf16
+                   ? Precision::Bf16
+                   : Precision::Fp32;
+    }
+    Precision evaluationPrecision() const override {
+        return fast_->enabled() && fast_->bf16() ? Precision::Bf16 : Precision::Fp32;
     }
 
     TapResult forwardWithTap(const torch::Tensor& batch, const std::string& layer) override {

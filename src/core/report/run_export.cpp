@@ -71,6 +71,11 @@ nlohmann::json makeRunReport(const RunRecord& run, const nlohmann::json& files) 
     j["device"] = run.device;
     j["seed"] = run.seed;
     j["batch_size"] = run.batch_size;
+    j["precision"] = {{"asked", run.precision_asked},
+                      {"used", run.precision},
+                      {"cpu", cpuModelName()},
+                      {"cpu_native_bf16", cpuHasNativeBf16()}};
+    if (!run.precision_note.empty()) j["precision"]["note"] = run.precision_note;
     j["target_request"] = run.target_request;
     if (!run.explanations.empty()) {
         const auto& e0 = run.explanations.front();

@@ -22,6 +22,12 @@ struct RunRecord {
     std::string target_request;  // as asked: "top1", "207", "golden retriever"
     uint64_t seed = 0;
     int batch_size = 0;
+    // Precision of the perturbation methods' and metrics' model evaluations
+    // (models/precision.hpp): as asked, as used, and why they differ or what
+    // auto decided. Each method's own is in its settings ("precision").
+    std::string precision_asked = "fp32";
+    std::string precision = "fp32";
+    std::string precision_note;
     std::vector<Explanation> explanations;
     OverlayOptions overlay;
     InputCheck input_check;  // hints when the image looks out of the model's domain

@@ -3,10 +3,12 @@
 #include <exception>
 
 #include "common/error.hpp"
+#include "explain/methods.hpp"
 #include "image/preprocess.hpp"
 #include "models/batch_size.hpp"
 #include "models/failure_text.hpp"
 #include "models/predict.hpp"
+#include "run/precision_check.hpp"
 
 namespace mirada {
 
@@ -64,6 +66,22 @@ private:
 
 bool isCancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(std::memory_order_relaxed); }
 
+// The model evaluates in float32 again when the run ends, however it ends.
+struct Fp32OnExit {
+    Model& model;
+    ~Fp32OnExit() {
+        try {
+            model.setEvaluationPrecision(Precision::Fp32, nullptr);
+        } catch (...) {
+        }
+    }
+};
+
+bool evaluatesImageBatches(const std::string& method) {
+    const MethodEntry* entry = findMethod(method);
+    return entry && entry->work == ModelWork::ImageBatches;
+}
+
 }  // namespace
 
 RunResults runPlan(Model& model, const cv::Mat& image, const RunPlan& plan, const RunObserver& observer,
@@ -74,6 +92,23 @@ RunResults runPlan(Model& model, const cv::Mat& image, const RunPlan& plan, cons
     // The sanity check recomputes each finished map with its explainer and request.
     std::vector<std::unique_ptr<Explainer>> explainers;
     std::vector<ExplainRequest> requests;
+    // Precision (models/precision.hpp): the steps that evaluate batches of
+    // images (perturbation methods, Score-CAM, the metrics) run in the plan's
+    // precision, resolved once on first use; every other step in float32.
+    const Fp32OnExit restore{model};
+    bool precisionResolved = false;
+    auto usePrecision = [&](bool imageBatches) {
+        if (!imageBatches || plan.precision == Precision::Fp32) {
+            model.setEvaluationPrecision(Precision::Fp32, nullptr);
+            return;
+        }
+        if (!precisionResolved) {
+            results.precision = resolveRunPrecision(model, image, results.target_index, plan.perturbation, plan.seed,
+                                                    plan.precision, &results.precision_note);
+            precisionResolved = true;
+        }
+        model.setEvaluationPrecision(results.precision, nullptr);
+    };
 
     for (int step = 0; step < static_cast<int>(plan.methods.size()); ++step) {
         if (isCancelled(cancel)) {
@@ -97,7 +132,10 @@ RunResults runPlan(Model& model, const cv::Mat& image, const RunPlan& plan, cons
             request.superpixels = plan.superpixels;
             request.perturbation = plan.perturbation;
             request.segments = plan.segments;
+            usePrecision(evaluatesImageBatches(plan.methods[step].method));
             Explanation e = explainer->explain(request, runner.context(step, cancel));
+            e.settings["precision"] = toString(model.evaluationPrecision());
+            model.setEvaluationPrecision(Precision::Fp32, nullptr);
             results.explanations.push_back(std::move(e));
             results.steps.push_back(step);
             explainers.push_back(std::move(explainer));
@@ -127,10 +165,13 @@ RunResults runPlan(Model& model, const cv::Mat& image, const RunPlan& plan, cons
         request.batch_size = results.batch_size;
         request.params = plan.faithfulness;
         request.perturbation = plan.perturbation;
+        usePrecision(true);
+        results.faithfulness_precision = model.evaluationPrecision();
         results.faithfulness =
             evaluateFaithfulness(request, results.explanations, runner.context(kFaithfulnessStep, cancel));
         results.agreement = agreementMatrix(results.explanations, inputGeometry(image.size(), model.info().input),
                                             agreementSettingsFrom(plan.agreement));
+        model.setEvaluationPrecision(Precision::Fp32, nullptr);
         results.has_metrics = true;
         runner.tell(kFaithfulnessStep, StepState::Done);
     });

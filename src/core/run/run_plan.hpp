@@ -38,6 +38,9 @@ struct RunPlan {
     int target_index = -1;                // -1 = the model's top-1
     std::string target_request = "top1";  // as the user asked (for the report)
     uint64_t seed = 0;
+    // Number format of the perturbation methods' and metrics' model
+    // evaluations (models/precision.hpp); gradients stay float32.
+    Precision precision = Precision::Fp32;
     int batch_size = 0;      // 0 = auto (measured once per model and device, models/batch_size.hpp)
     bool metrics = false;    // after the maps: deletion/insertion curves and agreement
     ParamSet faithfulness;   // faithfulnessParams() table
@@ -54,11 +57,17 @@ enum class StepState { Running, Done, Failed, Cancelled };
 
 // What a run produced so far.
 struct RunResults {
-    int target_index = -1;                  // resolved target (-1 until the first method started)
-    int batch_size = 0;                     // resolved batch size (0 until the first method started)
-    std::vector<Explanation> explanations;  // finished maps, in plan order
-    std::vector<int> steps;                 // plan index of each finished map
-    bool has_metrics = false;               // faithfulness and agreement computed
+    int target_index = -1;  // resolved target (-1 until the first method started)
+    int batch_size = 0;     // resolved batch size (0 until the first method started)
+    // The precision the perturbation methods and metrics ran in (Auto
+    // resolved; Fp32 until one started) and, when it is not what the plan
+    // asked, or Auto chose, why (one sentence, also in the report).
+    Precision precision = Precision::Fp32;
+    std::string precision_note;
+    Precision faithfulness_precision = Precision::Fp32;  // what the deletion/insertion curves ran in
+    std::vector<Explanation> explanations;               // finished maps, in plan order
+    std::vector<int> steps;                              // plan index of each finished map
+    bool has_metrics = false;                            // faithfulness and agreement computed
     FaithfulnessReport faithfulness;
     AgreementMatrix agreement;
     bool has_sanity = false;
