@@ -230,7 +230,15 @@ public:
 
     const ModelInfo& info() const override { return info_; }
 
-    // forward() without turning failures into mirada::Error (the load probe words its own).
+    // The module as loaded, without turning failures into mirada::Error: the
+    // load probe (which words its own), before the file's hash is known - the
+    // fast path is built afterwards (prepareEvaluation), so that what it
+    // measures can be cached under that hash (models/measure_cache.hpp).
+    torch::Tensor forwardPlainUnwrapped(const torch::Tensor& batch) {
+        torch::InferenceMode guard;
+        return outputTensor(module_.forward({batch}), "forward");
+    }
+
     torch::Tensor forwardUnwrapped(const torch::Tensor& batch) {
         torch::InferenceMode guard;
         if (fast_->ready()) return fast_->forward(batch);
@@ -466,7 +474,7 @@ std::unique_ptr<Model> checkedModel(torch::jit::Module module, ModelInfo info, c
     // Probe: does it accept the declared input and return [1, classes]?
     torch::Tensor out;
     try {
-        out = model->forwardUnwrapped(torch::zeros({1, info.input.channels, info.input.height, info.input.width}));
+        out = model->forwardPlainUnwrapped(torch::zeros({1, info.input.channels, info.input.height, info.input.width}));
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
