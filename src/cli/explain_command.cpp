@@ -245,7 +245,7 @@ ExplainSession prepareExplain(const ExplainOptions& o, std::map<std::string, Par
     run.device = model.device().str();
     run.target_request = o.target;
     run.seed = o.seed;
-    run.batch_size = resolveBatchSize(model, o.batch_size);
+    run.batch_size = o.batch_size;  // 0 = auto: the run measures it (in its precision), runSession records it
     run.overlay = overlay;
     if (o.image.empty()) return s;  // the caller supplies images one by one (evaluate --dataset)
 
@@ -317,6 +317,7 @@ RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan&
         }
     };
     RunResults results = runPlan(s.model(), s.image.rgb, plan, observer, &g_cancel, OnFailure::Stop);
+    s.run.batch_size = results.batch_size;
     s.run.precision_asked = toString(plan.precision);
     s.run.precision = toString(results.precision);
     s.run.precision_note = results.precision_note;

@@ -120,7 +120,13 @@ RunResults runPlan(Model& model, const cv::Mat& image, const RunPlan& plan, cons
             if (results.target_index < 0)
                 results.target_index =
                     plan.target_index >= 0 ? plan.target_index : resolveTarget(model, image, plan.target_request);
-            if (results.batch_size <= 0) results.batch_size = resolveBatchSize(model, plan.batch_size);
+            if (results.batch_size <= 0) {
+                // Measured (batch size auto) in the precision the image batches will run in.
+                bool anyBatches = plan.metrics;
+                for (const auto& m : plan.methods) anyBatches = anyBatches || evaluatesImageBatches(m.method);
+                usePrecision(anyBatches);
+                results.batch_size = resolveBatchSize(model, plan.batch_size);
+            }
             auto explainer = makeExplainer(plan.methods[step].method);
             ExplainRequest request;
             request.model = &model;
