@@ -1,6 +1,8 @@
 #include "models/fast_eval.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
 
 #include <algorithm>
 #include <chrono>
@@ -150,20 +152,40 @@ std::string vggSource(const TensorMap& t) {
 
 }  // namespace
 
+namespace {
+
+// Every floating-point tensor constant of `block` (and the blocks inside it)
+// replaced by its bfloat16 copy.
+void constantsToBf16(torch::jit::Block* block) {
+    for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+        torch::jit::Node* node = *it;
+        ++it;  // the node may be destroyed below
+        for (torch::jit::Block* inner : node->blocks()) constantsToBf16(inner);
+        if (node->kind() != c10::prim::Constant || node->outputs().size() != 1) continue;
+        const c10::optional<c10::IValue> value = torch::jit::toIValue(node->output());
+        if (!value || !value->isTensor()) continue;
+        const torch::Tensor t = value->toTensor();
+        if (!t.defined() || !t.is_floating_point() || t.scalar_type() == torch::kBFloat16) continue;
+        torch::jit::WithInsertPoint guard(node);
+        torch::jit::Value* replacement = node->owningGraph()->insertConstant(t.to(torch::kBFloat16));
+        node->output()->replaceAllUsesWith(replacement);
+        node->destroy();
+    }
+}
+
+}  // namespace
+
 torch::jit::Module bf16Form(const torch::jit::Module& module) {
     torch::jit::Module m = module.clone();
     m.eval();
-    // Slots of the clone are replaced (setattr), never changed in place
-    // (Module::to would call set_data on tensors the clone may share with the
-    // live float32 model).
-    for (torch::jit::Module sub : m.modules()) {
-        for (const auto& attr : sub.named_attributes(/*recurse=*/false)) {
-            if (!attr.value.isTensor()) continue;
-            const torch::Tensor t = attr.value.toTensor();
-            if (t.defined() && t.is_floating_point()) sub.setattr(attr.name, t.detach().to(torch::kBFloat16));
-        }
-    }
-    return torch::jit::freeze(m);
+    // Frozen in float32 first: conv+BN folding (weight * gamma / sqrt(var + eps),
+    // beta - mean * scale) computed in bfloat16 loses the bias to cancellation;
+    // folded in float32 and rounded once, the weights are as close to the
+    // float32 network as bfloat16 allows. Then the frozen graph's constants -
+    // the weights, never the live tensors - become bfloat16.
+    torch::jit::Module frozen = torch::jit::freeze(m);
+    constantsToBf16(frozen.get_method("forward").graph()->block());
+    return frozen;
 }
 
 torch::jit::Module optimizeForInference(const torch::jit::Module& module) {

@@ -102,7 +102,7 @@ Precision resolveRunPrecision(Model& model, const cv::Mat& image, int target, co
             said = who + why;
         } else if (!check.within) {
             said = who + "on a check batch of perturbed images bfloat16 changed the target's probability too much (" +
-                   check.summary() + "; tolerance: at most 10% of the spread and rank correlation 0.99)";
+                   check.summary() + "; tolerance: at most 5% of the spread and rank correlation 0.99)";
         } else {
             chosen = model.setEvaluationPrecision(Precision::Bf16, &said);
             if (chosen == Precision::Bf16)
