@@ -10,9 +10,11 @@
 #include <QFile>
 #include <QLabel>
 #include <QMimeData>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStandardItemModel>
 #include <QTemporaryDir>
 #include <QTreeWidget>
 #include <QtTest>
@@ -552,6 +554,50 @@ private Q_SLOTS:
         QVERIFY(w->section("gradcam")->isChecked());
         QCOMPARE(child<QSlider>(w.get(), QStringLiteral("opacitySlider"))->value(), 70);
         QVERIFY(w->lastNotice().isEmpty() || !w->lastNotice().contains(QStringLiteral("not used")));
+    }
+
+    // Precision (issue 15): fp32 by default; bf16 reaches the image-batch
+    // methods only, each tile says which it used, the choice is kept between
+    // sessions, and on a CPU without native bf16 it is greyed out, shown as
+    // fp32, and the stored choice is not overwritten.
+    void precisionChoiceReachesTheTilesAndPersists() {
+        qputenv("MIRADA_CPU_BF16", "1");
+        {
+            auto w = openWindow();
+            auto* box = child<QComboBox>(w.get(), QStringLiteral("precisionCombo"));
+            QCOMPARE(box->count(), 3);
+            QCOMPARE(box->currentData().toString(), QStringLiteral("fp32"));
+            box->setCurrentIndex(box->findData(QStringLiteral("bf16")));
+            onlyMethods(*w, {"gradcam", "lime"});
+            runAndWait(*w);
+            auto* grid = w->grid();
+            QCOMPARE(grid->tileCount(), 2);
+            const QString camText = child<QLabel>(grid->tile(0), QStringLiteral("detailLabel"))->text();
+            const QString limeText = child<QLabel>(grid->tile(1), QStringLiteral("detailLabel"))->text();
+            QVERIFY2(camText.endsWith(QStringLiteral("fp32")), qPrintable(camText));
+            QVERIFY2(limeText.endsWith(QStringLiteral("bf16")), qPrintable(limeText));
+            QCOMPARE(QString::fromStdString(grid->tile(1)->explanation()->settings.value("precision", "")),
+                     QStringLiteral("bf16"));
+            w->close();
+        }
+        {
+            auto w = openWindow();
+            QCOMPARE(child<QComboBox>(w.get(), QStringLiteral("precisionCombo"))->currentData().toString(),
+                     QStringLiteral("bf16"));
+            w->close();
+        }
+        qputenv("MIRADA_CPU_BF16", "0");
+        {
+            auto w = openWindow();
+            auto* box = child<QComboBox>(w.get(), QStringLiteral("precisionCombo"));
+            QCOMPARE(box->currentData().toString(), QStringLiteral("fp32"));
+            auto* model = qobject_cast<QStandardItemModel*>(box->model());
+            QVERIFY(model && !model->item(1)->isEnabled() && !model->item(2)->isEnabled());
+            w->close();
+        }
+        qunsetenv("MIRADA_CPU_BF16");
+        QSettings stored(settingsFile(), QSettings::IniFormat);
+        QCOMPARE(stored.value(QStringLiteral("run/precision")).toString(), QStringLiteral("bf16"));
     }
 
     void corruptSettingsFallBackToDefaultsWithANotice() {

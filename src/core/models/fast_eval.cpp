@@ -517,6 +517,20 @@ bool FastEvaluator::bf16() const {
     return bf16_;
 }
 
+Precision FastEvaluator::setPrecision(Precision p, const std::vector<int64_t>& inputShape, std::string* notice) {
+    if (p == Precision::Auto) throw Error("setEvaluationPrecision: resolve 'auto' before calling");
+    if (!enabled()) {
+        setBf16(false, {}, nullptr);
+        if (p == Precision::Bf16 && notice)
+            *notice = "bfloat16 needs the optimized evaluation path, which is switched off; evaluating in float32";
+        return Precision::Fp32;
+    }
+    const bool on = setBf16(p == Precision::Bf16, inputShape, notice) && p == Precision::Bf16;
+    return on ? Precision::Bf16 : Precision::Fp32;
+}
+
+Precision FastEvaluator::precision() const { return enabled() && bf16() ? Precision::Bf16 : Precision::Fp32; }
+
 torch::Tensor FastEvaluator::forward(const torch::Tensor& batch) {
     c10::InferenceMode guard;
     torch::jit::Module m;

@@ -39,6 +39,8 @@
 #include <utility>
 #include <vector>
 
+#include "models/precision.hpp"
+
 namespace mirada {
 
 // A clone of `module` in eval mode with every floating-point parameter and
@@ -94,6 +96,12 @@ public:
     // op has no bfloat16 kernel); forward() then stays float32. off: float32.
     bool setBf16(bool on, const std::vector<int64_t>& inputShape, std::string* why);
     bool bf16() const;
+    // Model::setEvaluationPrecision for a model whose batches go through this
+    // evaluator: Fp32 or Bf16 (Auto is an error: the run resolves it); Bf16
+    // needs the fast path on. Returns the precision in effect.
+    Precision setPrecision(Precision p, const std::vector<int64_t>& inputShape, std::string* notice);
+    // Model::evaluationPrecision: Bf16 only while the fast path is on and in bf16.
+    Precision precision() const;
 
     // What identifies the model between runs (its file's SHA-256, read when
     // the measurement runs; "" = unknown): Auto's measured form is then kept in

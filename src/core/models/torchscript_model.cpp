@@ -265,21 +265,9 @@ public:
     }
     Precision setEvaluationPrecision(Precision p, std::string* notice) override {
         const auto& in = info_.input;
-        if (p == Precision::Auto) throw Error("setEvaluationPrecision: resolve 'auto' before calling");
-        if (!fast_->enabled()) {
-            fast_->setBf16(false, {}, nullptr);
-            if (p == Precision::Bf16 && notice)
-                *notice = "bfloat16 needs the optimized evaluation path, which is switched off; evaluating in float32";
-            return Precision::Fp32;
-        }
-        return fast_->setBf16(p == Precision::Bf16, {1, in.channels, in.height, in.width}, notice) &&
-                       p == Precision::Bf16
-                   ? Precision::Bf16
-                   : Precision::Fp32;
+        return fast_->setPrecision(p, {1, in.channels, in.height, in.width}, notice);
     }
-    Precision evaluationPrecision() const override {
-        return fast_->enabled() && fast_->bf16() ? Precision::Bf16 : Precision::Fp32;
-    }
+    Precision evaluationPrecision() const override { return fast_->precision(); }
 
     TapResult forwardWithTap(const torch::Tensor& batch, const std::string& layer) override {
         if (!index_.outputs.count(layer)) throw Error(unknownLayerMessage(layer, index_.order, info_.name));
