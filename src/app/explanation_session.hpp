@@ -124,6 +124,10 @@ public:
     const RunPlan& lastPlan() const { return plan_; }
     // The finished explanations of the last run in one record, for export.
     RunRecord record(const OverlayOptions& overlay) const;
+    // The precision the last run's image batches used ("fp32"/"bf16") and why,
+    // when that was not simply what was asked (auto's decision, no native bf16).
+    QString runPrecision() const { return QString::fromStdString(resolvedPrecision_); }
+    QString runPrecisionNote() const { return QString::fromStdString(precisionNote_); }
     bool hasResults() const;
     void clearResults();
 

@@ -948,6 +948,11 @@ void MainWindow::finishRun() {
     int warned = 0;
     for (int i = 0; i < grid()->tileCount(); ++i) warned += grid()->tile(i)->warningVisible();
     if (warned) text += tr(" · ⚠ %n map(s) with a warning (hover the ⚠ line)", nullptr, warned);
+    // Precision: said when the run did not simply take what was asked (auto's
+    // decision, bf16 unavailable); the sentence with its figures is the tooltip.
+    const QString precisionNote = session_->runPrecisionNote();
+    if (!precisionNote.isEmpty()) text += tr(" · evaluations in %1 (hover for why)").arg(session_->runPrecision());
+    ui_->runSummaryLabel->setToolTip(precisionNote);
     ui_->runSummaryLabel->setText(text);
     statusBar()->showMessage(text, 8000);
     updateActions();

@@ -578,12 +578,18 @@ private Q_SLOTS:
             QVERIFY2(limeText.endsWith(QStringLiteral("bf16")), qPrintable(limeText));
             QCOMPARE(QString::fromStdString(grid->tile(1)->explanation()->settings.value("precision", "")),
                      QStringLiteral("bf16"));
+            // auto says what it decided and why (the check's figures) beside the run summary.
+            box->setCurrentIndex(box->findData(QStringLiteral("auto")));
+            runAndWait(*w);
+            auto* summary = child<QLabel>(w.get(), QStringLiteral("runSummaryLabel"));
+            QVERIFY2(summary->text().contains(QStringLiteral("evaluations in")), qPrintable(summary->text()));
+            QVERIFY2(summary->toolTip().contains(QStringLiteral("check batch")), qPrintable(summary->toolTip()));
             w->close();
         }
         {
             auto w = openWindow();
             QCOMPARE(child<QComboBox>(w.get(), QStringLiteral("precisionCombo"))->currentData().toString(),
-                     QStringLiteral("bf16"));
+                     QStringLiteral("auto"));
             w->close();
         }
         qputenv("MIRADA_CPU_BF16", "0");
@@ -597,7 +603,7 @@ private Q_SLOTS:
         }
         qunsetenv("MIRADA_CPU_BF16");
         QSettings stored(settingsFile(), QSettings::IniFormat);
-        QCOMPARE(stored.value(QStringLiteral("run/precision")).toString(), QStringLiteral("bf16"));
+        QCOMPARE(stored.value(QStringLiteral("run/precision")).toString(), QStringLiteral("auto"));
     }
 
     void corruptSettingsFallBackToDefaultsWithANotice() {
