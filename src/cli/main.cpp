@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "evaluate_command.hpp"
 #include "explain_command.hpp"
+#include "shapley_error_command.hpp"
 #include "explain/baseline_setting.hpp"
 #include "explain/methods.hpp"
 #include "image/image_io.hpp"
@@ -266,6 +267,9 @@ int main(int argc, char** argv) {
     bench->add_option("--set", bo.sets, "METHOD.PARAM=VALUE (repeatable)");
     bench->add_option("--seed", bo.seed, "random seed, 0 to 18446744073709551615")->check(mirada::cli::seedValidator());
 
+    mirada::cli::ShapleyErrorOptions so;
+    auto* shapleyError = mirada::cli::addShapleyErrorCommand(app, so, modelHelp);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -280,6 +284,7 @@ int main(int argc, char** argv) {
         if (*explain) return mirada::cli::runExplain(ex);
         if (*bench) return mirada::cli::runBench(bo);
         if (*evaluate) return mirada::cli::runEvaluate(ev);
+        if (*shapleyError) return mirada::cli::runShapleyError(so);
     } catch (const mirada::Error& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -22,6 +23,12 @@ uint64_t uniformBelow(std::mt19937_64& rng, uint64_t n) {
 }
 
 double uniformUnit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+double standardNormal(std::mt19937_64& rng) {
+    const double u1 = 1.0 - uniformUnit(rng);  // (0, 1]
+    const double u2 = uniformUnit(rng);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
 
 Eigen::MatrixXd sampleLimeCoalitions(int features, int samples, uint64_t seed) {
     if (features < 1) throw Error("LIME needs at least one superpixel");
@@ -45,8 +52,9 @@ Eigen::MatrixXd sampleLimeCoalitions(int features, int samples, uint64_t seed) {
     return z;
 }
 
-namespace {
 double logBinomial(int n, int k) { return std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0); }
+
+namespace {
 double binomial(int n, int k) { return std::round(std::exp(logBinomial(n, k))); }
 }  // namespace
 
@@ -60,23 +68,30 @@ int64_t nonTrivialCoalitions(int M) {
     return (int64_t(1) << M) - 2;
 }
 
-namespace {
-
-// Appends every coalition of size s (lexicographic combinations).
-void addAllOfSize(int M, int s, double weight, std::vector<std::vector<char>>& rows, std::vector<double>& weights) {
+void forEachCoalitionOfSize(int M, int s, const std::function<void(std::vector<char>&&)>& fn) {
+    if (s < 0 || s > M) return;
     std::vector<int> idx(s);
     std::iota(idx.begin(), idx.end(), 0);
     while (true) {
         std::vector<char> row(M, 0);
         for (int i : idx) row[i] = 1;
-        rows.push_back(std::move(row));
-        weights.push_back(weight);
+        fn(std::move(row));
         int i = s - 1;
         while (i >= 0 && idx[i] == M - s + i) --i;
         if (i < 0) break;
         ++idx[i];
         for (int j = i + 1; j < s; ++j) idx[j] = idx[j - 1] + 1;
     }
+}
+
+namespace {
+
+// Appends every coalition of size s (lexicographic combinations).
+void addAllOfSize(int M, int s, double weight, std::vector<std::vector<char>>& rows, std::vector<double>& weights) {
+    forEachCoalitionOfSize(M, s, [&](std::vector<char>&& row) {
+        rows.push_back(std::move(row));
+        weights.push_back(weight);
+    });
 }
 
 ShapDesign toDesign(const std::vector<std::vector<char>>& rows, const std::vector<double>& weights, int M) {

@@ -7,7 +7,9 @@
 #include <Eigen/Dense>
 
 #include <cstdint>
+#include <functional>
 #include <random>
+#include <vector>
 
 namespace mirada {
 
@@ -15,6 +17,12 @@ namespace mirada {
 uint64_t uniformBelow(std::mt19937_64& rng, uint64_t n);
 // Uniform double in [0, 1) (53 random bits).
 double uniformUnit(std::mt19937_64& rng);
+// Standard normal draw (Box-Muller on uniformUnit; same numbers with every standard library).
+double standardNormal(std::mt19937_64& rng);
+// log C(n, k).
+double logBinomial(int n, int k);
+// Calls fn with every coalition (0/1 row of M) of size s, in lexicographic order of the kept indices.
+void forEachCoalitionOfSize(int M, int s, const std::function<void(std::vector<char>&&)>& fn);
 
 // LIME (lime_image): row 0 = all ones, the others Bernoulli(0.5) per superpixel.
 Eigen::MatrixXd sampleLimeCoalitions(int features, int samples, uint64_t seed);

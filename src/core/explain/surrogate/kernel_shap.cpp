@@ -4,11 +4,13 @@
 #include "explain/surrogate/kernel_shap.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 
 #include "common/error.hpp"
 #include "explain/methods.hpp"
+#include "explain/surrogate/stratified_sampler.hpp"
 #include "explain/surrogate/weighted_ridge.hpp"
 
 namespace mirada {
@@ -20,13 +22,26 @@ ParamSet kernelShapParams() {
         {
             intParam("samples", d.samples, 0, 1000000,
                      "Coalitions evaluated besides the empty and the full one (one model evaluation each); 0 = auto: "
-                     "2 x superpixels + 2048. When 2^superpixels - 2 or fewer are asked, every coalition is "
-                     "evaluated and the values are the exact Shapley values",
+                     "sample in rounds (4 x superpixels, then doubling) until the top-k superpixels are stable "
+                     "(see tolerance), at most max_samples. When 2^superpixels - 2 or fewer are asked, every "
+                     "coalition is evaluated and the values are the exact Shapley values",
                      "samples"),
+            intParam("max_samples", d.max_samples, 0, 1000000,
+                     "Ceiling of samples = auto; 0 = auto: 2 x superpixels + 2048", "samples"),
+            choiceParam("sampler", d.sampler, {"leverage", "kernel"},
+                        "leverage: coalitions stratified by size, the same number per size, without replacement "
+                        "(about half the error of kernel at equal budget; gives intervals); kernel: shap's "
+                        "KernelExplainer sampling (for comparison with shap; no intervals, no auto)"),
+            floatParam("tolerance", d.tolerance, 0.0, 1.0,
+                       "samples = auto stops when the top-k superpixels would change with at most this probability "
+                       "on another sample (or every 95% interval is within 5% of the largest value)"),
+            intParam("top_k", d.top_k, 1, 50,
+                     "k of the stability number: how likely the k superpixels with the largest values would "
+                     "change with another random sample"),
             choiceParam("fill", d.fill, methodFillChoices(true), methodFillHelp(true)),
             choiceParam("output", d.output, {"probability", "logit"}, surrogateOutputHelp()),
             boolParam("paired", d.paired,
-                      "Sample each coalition together with its complement (shap's paired sampling; lowers variance)"),
+                      "Sample each coalition together with its complement (paired sampling; lowers variance)"),
         });
 }
 
@@ -34,6 +49,10 @@ KernelShapSettings kernelShapSettingsFrom(const ParamSet& given) {
     const ParamSet p = effectiveParams(given, kernelShapParams());
     KernelShapSettings s;
     s.samples = static_cast<int>(p.getInt("samples"));
+    s.max_samples = static_cast<int>(p.getInt("max_samples"));
+    s.sampler = p.getChoice("sampler");
+    s.tolerance = p.getFloat("tolerance");
+    s.top_k = static_cast<int>(p.getInt("top_k"));
     s.fill = p.getChoice("fill");
     s.output = p.getChoice("output");
     s.paired = p.getBool("paired");
@@ -46,43 +65,120 @@ int64_t kernelShapBudget(int M, int samples) {
     return std::min(want, nonTrivialCoalitions(M));
 }
 
+int64_t autoFirstRound(int M, int64_t ceiling) { return std::min(ceiling, std::max<int64_t>(128, 4 * int64_t(M))); }
+
+namespace {
+
+std::string percent(double p) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f%%", 100 * p);
+    return buf;
+}
+
+ShapDesign designOf(const StratifiedShapDesign& d) {
+    ShapDesign out;
+    out.coalitions = d.coalitions();
+    out.weights = d.weights();
+    const double total = out.weights.sum();
+    if (total > 0) out.weights /= total;
+    out.exact = d.exact();
+    out.enumerated_sizes = d.enumeratedStrata();
+    return out;
+}
+
+}  // namespace
+
 KernelShapResult runKernelShap(CoalitionValue& value, const KernelShapSettings& settings, uint64_t seed, int batchSize,
                                const RunContext& ctx, std::optional<double> fullValue,
                                std::optional<double> emptyValue) {
     const int M = value.features();
     if (M < 1) throw Error("KernelSHAP needs at least one superpixel");
-    const int64_t budget = kernelShapBudget(M, settings.samples);
+    if (settings.sampler != "leverage" && settings.sampler != "kernel")
+        throw Error("kernelshap.sampler '" + settings.sampler + "' is not known; use leverage or kernel");
+    if (settings.max_samples < 0) throw Error("kernelshap.max_samples must not be negative (0 = auto)");
+    const bool automatic = settings.samples == 0 && settings.sampler == "leverage" && M > 1;
+    const int64_t budget = kernelShapBudget(M, settings.samples == 0 ? settings.max_samples : settings.samples);
     checkDesignSize(budget + 2, M, "KernelSHAP");
     ctx.checkCancelled();
 
     KernelShapResult r;
-    r.design = sampleShapCoalitions(M, budget, settings.paired, seed);
-    const Eigen::Index n = r.design.coalitions.rows();
-    // Rows: full, empty, then the design.
-    Eigen::MatrixXd z(n + 2, M);
-    z.row(0).setOnes();
-    z.row(1).setZero();
-    if (n > 0) z.bottomRows(n) = r.design.coalitions;
-    Eigen::VectorXd y(n + 2);
+    r.sampler = settings.sampler;
+    r.automatic = automatic;
+    r.max_samples = budget + 2;
+    // The full and the empty coalition first.
+    Eigen::MatrixXd ends(2, M);
+    ends.row(0).setOnes();
+    ends.row(1).setZero();
+    Eigen::VectorXd endValues(2);
     Eigen::Index first = 0;
     if (fullValue) {
-        y(0) = *fullValue;
+        endValues(0) = *fullValue;
         first = 1;
         if (emptyValue) {
-            y(1) = *emptyValue;
+            endValues(1) = *emptyValue;
             first = 2;
         }
     }
-    evaluateCoalitions(value, z, first, batchSize, ctx, "KernelSHAP", y);
+    evaluateCoalitions(value, ends, first, batchSize, ctx, "KernelSHAP", endValues, 0, budget + 2);
+    r.fx = endValues(0);
+    r.base_value = endValues(1);
+    const std::string k = std::to_string(std::min(settings.top_k, std::max(M - 1, 0)));
 
-    r.fx = y(0);
-    r.base_value = y(1);
-    r.design_values = y.tail(n);
-    r.values =
-        solveEfficiencyConstrained(r.design.coalitions, r.design_values, r.design.weights, r.base_value, r.fx, &ctx);
+    if (settings.sampler == "kernel" || M == 1) {
+        r.design = sampleShapCoalitions(M, budget, settings.paired, seed);
+        const Eigen::Index n = r.design.coalitions.rows();
+        Eigen::VectorXd y(n);
+        evaluateCoalitions(value, r.design.coalitions, 0, batchSize, ctx, "KernelSHAP", y, 2, n + 2);
+        r.design_values = y;
+        r.values = solveEfficiencyConstrained(r.design.coalitions, y, r.design.weights, r.base_value, r.fx, &ctx);
+        r.rounds = 1;
+        r.samples = n + 2;
+        r.exact = r.design.exact;
+        if (r.exact) {
+            r.uncertainty = summarizeUncertainty(r.values, Eigen::MatrixXd::Zero(M, M), true, settings.top_k,
+                                                 settings.tolerance, seed, "exact: every coalition evaluated");
+        } else {
+            r.uncertainty =
+                summarizeUncertainty(r.values, Eigen::MatrixXd(), false, settings.top_k, settings.tolerance, seed,
+                                     "not estimated: the kernel sampler has no interval; use sampler "
+                                     "leverage");
+        }
+    } else {
+        StratifiedShapDesign design(M, settings.paired, seed);
+        Eigen::VectorXd y(0);
+        int64_t target = automatic ? autoFirstRound(M, budget) : budget;
+        std::string note;
+        while (true) {
+            const Eigen::MatrixXd added = design.grow(target);
+            const Eigen::Index before = y.size();
+            Eigen::VectorXd fresh(added.rows());
+            evaluateCoalitions(value, added, 0, batchSize, ctx, "KernelSHAP", fresh, before + 2, budget + 2, note);
+            y.conservativeResize(before + added.rows());
+            y.tail(added.rows()) = fresh;
+            ++r.rounds;
+            r.values = solveEfficiencyConstrained(design.coalitions(), y, design.weights(), r.base_value, r.fx, &ctx);
+            bool available = true;
+            const Eigen::MatrixXd cov = design.covariance(y, r.base_value, r.values, &available);
+            r.uncertainty = summarizeUncertainty(
+                r.values, cov, available, settings.top_k, settings.tolerance, seed,
+                design.exact() ? "exact: every coalition evaluated"
+                               : "linearization (sandwich) variance of the regression estimator under stratified "
+                                 "sampling without replacement");
+            if (!automatic || r.uncertainty.converged || target >= budget || design.exact() || added.rows() == 0) break;
+            note = r.uncertainty.available
+                       ? "; top-" + k + " would change with p = " + percent(r.uncertainty.change_probability) +
+                             ", sampling more"
+                       : "; too few samples for an interval yet, sampling more";
+            ctx.report(double(y.size() + 2) / double(budget + 2), "KernelSHAP: " + std::to_string(y.size() + 2) + "/" +
+                                                                      std::to_string(budget + 2) + " samples" + note);
+            target = std::min(budget, 2 * target);
+        }
+        r.design = designOf(design);
+        r.design_values = y;
+        r.samples = y.size() + 2;
+        r.exact = design.exact();
+    }
     r.sum_check = r.values.sum() - (r.fx - r.base_value);
-    r.samples = n + 2;
-    r.exact = r.design.exact;
     return r;
 }
 
@@ -106,7 +202,14 @@ protected:
                      {"fx", r.fx},
                      {"sum_check", r.sum_check},
                      {"samples", r.samples},
+                     {"samples_asked", r.automatic ? nlohmann::json("auto") : nlohmann::json(r.max_samples)},
+                     {"max_samples", r.max_samples},
+                     {"rounds", r.rounds},
+                     {"sampler", r.sampler},
                      {"exact", r.exact}};
+        r.uncertainty.addTo(f.numbers);
+        f.numbers["converged"] = r.uncertainty.converged;
+        addStabilityWarning(r.uncertainty, r.automatic, "KernelSHAP", f.flags, f.warnings);
         return f;
     }
 };

@@ -115,8 +115,10 @@ Eigen::VectorXd ModelCoalitionValue::evaluate(const Eigen::MatrixXd& coalitions)
 // ---- batching ----
 
 void evaluateCoalitions(CoalitionValue& value, const Eigen::MatrixXd& Z, Eigen::Index first, int batchSize,
-                        const RunContext& ctx, const std::string& what, Eigen::VectorXd& values) {
+                        const RunContext& ctx, const std::string& what, Eigen::VectorXd& values,
+                        Eigen::Index doneBefore, Eigen::Index plannedTotal, const std::string& note) {
     const Eigen::Index n = Z.rows();
+    const Eigen::Index total = std::max(plannedTotal, doneBefore + n);
     if (batchSize < 1) throw Error(what + ": the batch size must be at least 1");
     if (values.size() != n) values.conservativeResize(n);
     for (Eigen::Index start = first; start < n; start += batchSize) {
@@ -127,8 +129,9 @@ void evaluateCoalitions(CoalitionValue& value, const Eigen::MatrixXd& Z, Eigen::
             throw Error(what + ": the value function returned " + std::to_string(v.size()) + " values for " +
                         std::to_string(count) + " coalitions");
         values.segment(start, count) = v;
-        const Eigen::Index done = start + count;
-        ctx.report(double(done) / double(n), what + ": " + std::to_string(done) + "/" + std::to_string(n) + " samples");
+        const Eigen::Index done = doneBefore + start + count;
+        ctx.report(double(done) / double(total),
+                   what + ": " + std::to_string(done) + "/" + std::to_string(total) + " samples" + note);
     }
 }
 

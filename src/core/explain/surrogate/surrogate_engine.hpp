@@ -83,8 +83,12 @@ private:
 // Fills values(first .. n-1) with v(rows of Z), batch by batch: ctx.checkCancelled()
 // before each batch (throws mirada::Cancelled), ctx.report(done / n, "<what>: done/n samples")
 // after each. values(0 .. first-1) must be set by the caller (known values).
+// In rounds (samples = auto): doneBefore samples were evaluated in earlier
+// rounds, plannedTotal is the most there can be (the progress fraction's
+// denominator) and `note` ends the message (the current uncertainty).
 void evaluateCoalitions(CoalitionValue& value, const Eigen::MatrixXd& Z, Eigen::Index first, int batchSize,
-                        const RunContext& ctx, const std::string& what, Eigen::VectorXd& values);
+                        const RunContext& ctx, const std::string& what, Eigen::VectorXd& values,
+                        Eigen::Index doneBefore = 0, Eigen::Index plannedTotal = 0, const std::string& note = "");
 
 // Refuses designs whose coalition matrix would not fit in memory (rows * M doubles > 2 GiB).
 void checkDesignSize(int64_t rows, int features, const std::string& what);
