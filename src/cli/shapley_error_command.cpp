@@ -34,8 +34,7 @@ CLI::App* addShapleyErrorCommand(CLI::App& app, ShapleyErrorOptions& o, const st
         ->check(CLI::Range(1, 100000));
     cmd->add_option("--output", o.output, "probability or logit")->check(CLI::IsMember({"probability", "logit"}));
     cmd->add_option("--device", o.device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-    cmd->add_option("--batch-size", o.batch_size, "model evaluations per batch (0 = auto)")
-        ->check(CLI::Range(0, 4096));
+    cmd->add_option("--batch-size", o.batch_size, "model evaluations per batch (0 = auto)")->check(CLI::Range(0, 4096));
     return cmd;
 }
 
@@ -82,8 +81,8 @@ int runShapleyError(const ShapleyErrorOptions& o) {
         std::cerr << "\n";
         const Eigen::VectorXd exact = exactShapley(game);
         std::cout << path << ": target " << setup.target_label << ", " << game.players << " players, "
-                  << game.values.size() << " coalitions evaluated, v(full) - v(empty) = "
-                  << game.values.back() - game.values.front() << "\n";
+                  << game.values.size()
+                  << " coalitions evaluated, v(full) - v(empty) = " << game.values.back() - game.values.front() << "\n";
         for (const auto& e : shapleyErrors(game, exact, estimators, budgets, o.seeds))
             all[e.estimator][e.budget].push_back(e);
     }

@@ -319,8 +319,19 @@ TEST(Surrogate, SettingsTablesRejectBadValues) {
     ParamSet lime = limeParams();
     EXPECT_EQ(lime.group(), "lime");
     EXPECT_EQ(lime.getInt("samples"), LimeSettings{}.samples);
-    EXPECT_THROW(lime.set("samples", int64_t{0}), Error);
     EXPECT_THROW(lime.setFromString("samples", "-5"), Error);
+    {  // 0 = auto; 1..9 are too few for a fit and say so when run
+        auto game = linearGame(someCoefficients(4, 1), 0);
+        LimeSettings few;
+        few.samples = 5;
+        try {
+            runLime(game, few, 1, 16, quietContext());
+            ADD_FAILURE() << "5 LIME samples were accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("lime.samples = 5"), std::string::npos) << e.what();
+        }
+        EXPECT_EQ(game.evaluations(), 0);
+    }
     EXPECT_THROW(lime.setFromString("kernel_width", "0"), Error);
     EXPECT_THROW(lime.setFromString("alpha", "-1"), Error);
     EXPECT_THROW(lime.setFromString("fill", "purple"), Error);
@@ -400,7 +411,8 @@ TEST(Surrogate, CancelFromTheProgressCallbackStopsWithinOneBatch) {
             EXPECT_THROW(runLime(game, s, 1, 10, ctx), Cancelled);
         }
         EXPECT_EQ(reports, 1);
-        EXPECT_EQ(game.evaluations(), 10) << (shap ? "KernelSHAP" : "LIME");
+        // KernelSHAP evaluates the full and the empty coalition first, as a batch of their own.
+        EXPECT_EQ(game.evaluations(), shap ? 2 : 10) << (shap ? "KernelSHAP" : "LIME");
     }
 }
 
@@ -638,6 +650,17 @@ TEST(SurrogateModel, KernelShapAndLimeOnAResidualNetwork) {
     EXPECT_NEAR(sum, fx - base, 1e-6 * std::max(1.0, std::abs(fx - base)));
     EXPECT_LE(std::abs(es.numbers["sum_check"].get<double>()), 1e-9);
     EXPECT_NEAR(fx, es.target_probability, 1e-6);  // v(full) = probability of the target on the image
+    // Exact values: zero-width intervals, a ranking that cannot change, converged.
+    EXPECT_EQ(es.numbers["samples_asked"], "auto");
+    EXPECT_EQ(es.numbers["converged"], true);
+    EXPECT_EQ(es.numbers["uncertainty"]["available"], true);
+    EXPECT_EQ(es.numbers["uncertainty"]["top_k_change_probability"], 0.0);
+    ASSERT_EQ(es.numbers["interval"].size(), 6u);
+    for (size_t j = 0; j < 6; ++j) {
+        EXPECT_EQ(es.numbers["stderr"][j], 0.0);
+        EXPECT_EQ(es.numbers["interval"][j][0], values[j]);
+        EXPECT_EQ(es.numbers["interval"][j][1], values[j]);
+    }
     expectHeatmapFollowsSegments(es, values, image);
     EXPECT_EQ(es.settings["seed"], 7);
     EXPECT_EQ(es.settings["batch_size"], 8);
@@ -675,6 +698,19 @@ TEST(SurrogateModel, KernelShapAndLimeOnAResidualNetwork) {
     ASSERT_EQ(weights.size(), 6u);
     EXPECT_TRUE(std::isfinite(el.numbers["r2"].get<double>()));
     expectHeatmapFollowsSegments(el, weights, image);
+    // Sampled: intervals around each weight, a stability number, the samples asked recorded.
+    EXPECT_EQ(el.numbers["samples_asked"], 40);
+    EXPECT_EQ(el.numbers["rounds"], 1);
+    ASSERT_EQ(el.numbers["interval"].size(), 6u);
+    for (size_t j = 0; j < 6; ++j) {
+        EXPECT_GT(el.numbers["stderr"][j].get<double>(), 0);
+        EXPECT_LT(el.numbers["interval"][j][0].get<double>(), weights[j]);
+        EXPECT_GT(el.numbers["interval"][j][1].get<double>(), weights[j]);
+    }
+    const double p = el.numbers["uncertainty"]["top_k_change_probability"];
+    EXPECT_GE(p, 0.0);
+    EXPECT_LE(p, 1.0);
+    EXPECT_EQ(el.numbers["uncertainty"]["top_k"], 3);
 
     // Same seed => the same explanation; the batch size does not change it.
     lr.batch_size = 5;

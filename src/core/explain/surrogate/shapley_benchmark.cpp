@@ -37,8 +37,8 @@ GameTable enumerateGame(CoalitionValue& value, int batchSize, const RunContext& 
             for (int j = 0; j < M; ++j) z(i, j) = ((start + i) >> j) & 1;
         const Eigen::VectorXd v = value.evaluate(z);
         for (int64_t i = 0; i < count; ++i) game.values[start + i] = v(i);
-        ctx.report(double(start + count) / n, "exact Shapley values: " + std::to_string(start + count) + "/" +
-                                                  std::to_string(n) + " coalitions");
+        ctx.report(double(start + count) / n,
+                   "exact Shapley values: " + std::to_string(start + count) + "/" + std::to_string(n) + " coalitions");
     }
     return game;
 }
@@ -74,8 +74,8 @@ Eigen::VectorXd textbookKernelShap(const GameTable& game, int64_t budget, uint64
     std::vector<int> perm(M);
     for (int64_t r = 0; r < budget; ++r) {
         const double u = uniformUnit(rng);
-        const int size = 1 + static_cast<int>(std::lower_bound(cumulative.begin(), cumulative.end(), u) -
-                                              cumulative.begin());
+        const int size =
+            1 + static_cast<int>(std::lower_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin());
         std::iota(perm.begin(), perm.end(), 0);
         for (int i = 0; i < std::min(size, M - 1); ++i) {
             const int j = i + static_cast<int>(uniformBelow(rng, M - i));
@@ -117,10 +117,10 @@ std::vector<EstimatorError> shapleyErrors(const GameTable& game, const Eigen::Ve
                     phi = r.values;
                     if (r.uncertainty.available && !r.exact) {
                         for (Eigen::Index j = 0; j < phi.size(); ++j) {
-                            covered += exact(j) >= r.uncertainty.lower(j) - 1e-12 &&
-                                               exact(j) <= r.uncertainty.upper(j) + 1e-12
-                                           ? 1
-                                           : 0;
+                            covered +=
+                                exact(j) >= r.uncertainty.lower(j) - 1e-12 && exact(j) <= r.uncertainty.upper(j) + 1e-12
+                                    ? 1
+                                    : 0;
                             widths += (r.uncertainty.upper(j) - r.uncertainty.lower(j)) / largest;
                             ++intervals;
                         }

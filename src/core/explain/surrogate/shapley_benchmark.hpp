@@ -49,10 +49,10 @@ private:
 //  "leverage": the stratified design (Mirada's default since issue 16).
 struct EstimatorError {
     std::string estimator;
-    int64_t budget = 0;                // coalitions besides the empty and full one
-    double mean_relative_error = 0;    // mean over seeds of |phi_hat - phi|_2 / |phi|_2
-    double coverage = -1;              // share of 95% intervals holding the exact value (-1: no intervals)
-    double mean_interval_width = -1;   // mean 95% interval width / |phi|_inf (-1: no intervals)
+    int64_t budget = 0;               // coalitions besides the empty and full one
+    double mean_relative_error = 0;   // mean over seeds of |phi_hat - phi|_2 / |phi|_2
+    double coverage = -1;             // share of 95% intervals holding the exact value (-1: no intervals)
+    double mean_interval_width = -1;  // mean 95% interval width / |phi|_inf (-1: no intervals)
     int seeds = 0;
 };
 

@@ -188,8 +188,7 @@ Eigen::MatrixXd StratifiedShapDesign::unitContributions(const Stratum& s, const 
 
 Eigen::MatrixXd StratifiedShapDesign::covariance(const Eigen::VectorXd& values, double v0, const Eigen::VectorXd& phi,
                                                  bool* available) const {
-    if (values.size() != Z_.rows() || phi.size() != M_)
-        throw Error("KernelSHAP: values and design disagree in length");
+    if (values.size() != Z_.rows() || phi.size() != M_) throw Error("KernelSHAP: values and design disagree in length");
     if (available) *available = true;
     // Residuals of the fitted linear game.
     const Eigen::VectorXd e = (values.array() - v0).matrix() - Z_ * phi;

@@ -54,12 +54,12 @@ public:
 
 private:
     struct Stratum {
-        int size = 0;            // coalition size of the unit's first row (1 .. M/2, or 1 .. M-1 unpaired)
-        int rows_per_unit = 1;   // 2 for paired units
-        int sizes_covered = 1;   // sizes in the stratum: {s, M-s} -> 2
-        double units = 0;        // coalitions (units) in the stratum, may be +inf for large M
-        double mass = 0;         // Shapley kernel weight of one coalition x units
-        int64_t taken = 0;       // units drawn so far
+        int size = 0;           // coalition size of the unit's first row (1 .. M/2, or 1 .. M-1 unpaired)
+        int rows_per_unit = 1;  // 2 for paired units
+        int sizes_covered = 1;  // sizes in the stratum: {s, M-s} -> 2
+        double units = 0;       // coalitions (units) in the stratum, may be +inf for large M
+        double mass = 0;        // Shapley kernel weight of one coalition x units
+        int64_t taken = 0;      // units drawn so far
         std::vector<std::vector<Eigen::Index>> unit_rows;  // rows of each drawn unit
     };
     std::vector<int64_t> allocate(int64_t budget) const;  // units per stratum for this budget (equal per size)

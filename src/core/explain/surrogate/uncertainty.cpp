@@ -63,10 +63,7 @@ Uncertainty summarizeUncertainty(const Eigen::VectorXd& value, const Eigen::Matr
 }
 
 void Uncertainty::addTo(nlohmann::json& numbers) const {
-    nlohmann::json info = {{"available", available},
-                           {"method", method},
-                           {"top_k", top_k},
-                           {"level", 0.95}};
+    nlohmann::json info = {{"available", available}, {"method", method}, {"top_k", top_k}, {"level", 0.95}};
     if (!available) {
         numbers["stderr"] = nullptr;
         numbers["interval"] = nullptr;
@@ -92,8 +89,7 @@ void addStabilityWarning(const Uncertainty& u, bool automatic, const std::string
     std::snprintf(buf, sizeof buf,
                   "%s: the top-%d superpixels would change with probability %.0f%% on another random sample%s: "
                   "read the ranking with care, or give more samples.",
-                  title.c_str(), u.top_k, 100 * u.change_probability,
-                  automatic ? " even at max_samples" : "");
+                  title.c_str(), u.top_k, 100 * u.change_probability, automatic ? " even at max_samples" : "");
     flags.push_back(kFlagUnstableRanking);
     warnings.push_back(buf);
 }

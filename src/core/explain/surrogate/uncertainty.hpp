@@ -21,14 +21,14 @@ inline constexpr int kFullCovarianceLimit = 300;
 inline constexpr double kNearTieShare = 0.05;
 
 struct Uncertainty {
-    bool available = false;      // false: the sample cannot tell (too few units in a stratum, or no estimate)
-    std::string method;          // how the covariance was estimated (one sentence)
-    Eigen::VectorXd stderr_;     // per superpixel (0 where exact)
-    Eigen::VectorXd lower, upper;  // 95% intervals
-    int top_k = 0;               // k actually used (min(asked, superpixels - 1))
+    bool available = false;         // false: the sample cannot tell (too few units in a stratum, or no estimate)
+    std::string method;             // how the covariance was estimated (one sentence)
+    Eigen::VectorXd stderr_;        // per superpixel (0 where exact)
+    Eigen::VectorXd lower, upper;   // 95% intervals
+    int top_k = 0;                  // k actually used (min(asked, superpixels - 1))
     double change_probability = 0;  // P(the top-k set by value differs on another sample)
-    double widest_share = 0;     // largest half-width / largest |value|
-    bool converged = false;      // change_probability <= tolerance, or widest_share <= kNearTieShare
+    double widest_share = 0;        // largest half-width / largest |value|
+    bool converged = false;         // change_probability <= tolerance, or widest_share <= kNearTieShare
 
     // {"stderr": [...], "interval": [[lo, hi], ...], "uncertainty": {...}} (null entries when unavailable).
     void addTo(nlohmann::json& numbers) const;
