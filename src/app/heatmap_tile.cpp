@@ -1,5 +1,9 @@
 #include "heatmap_tile.hpp"
 
+#include <QSignalBlocker>
+
+#include "explain/surrogate/uncertainty.hpp"
+
 #include <QPixmap>
 #include <QResizeEvent>
 #include <cmath>
@@ -54,6 +58,21 @@ HeatmapTile::HeatmapTile(QWidget* parent) : QFrame(parent), ui_(std::make_unique
     ui_->tileLayout->insertWidget(ui_->tileLayout->indexOf(ui_->detailLabel) + 1, warningLabel_);
     warningLabel_->hide();
     connect(ui_->saveButton, &QToolButton::clicked, this, &HeatmapTile::saveRequested);
+    ui_->uncertaintyButton->hide();
+    connect(ui_->uncertaintyButton, &QToolButton::toggled, this, &HeatmapTile::setShowUncertainty);
+}
+
+bool HeatmapTile::uncertaintyAvailable() const { return explanation_ && hasIntervals(*explanation_); }
+
+void HeatmapTile::setShowUncertainty(bool show) {
+    show = show && uncertaintyAvailable();
+    if (ui_->uncertaintyButton->isChecked() != show) {
+        const QSignalBlocker block(ui_->uncertaintyButton);
+        ui_->uncertaintyButton->setChecked(show);
+    }
+    if (show == showUncertainty_) return;
+    showUncertainty_ = show;
+    renderOverlay();
 }
 
 HeatmapTile::~HeatmapTile() = default;
@@ -106,6 +125,8 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
     rgb_ = rgb;
     ui_->saveButton->setVisible(true);
     ui_->saveButton->setEnabled(static_cast<bool>(explanation_));
+    ui_->uncertaintyButton->setVisible(uncertaintyAvailable());
+    if (newResult && showUncertainty_ && !uncertaintyAvailable()) setShowUncertainty(false);
     if (explanation_) {
         const auto& e = *explanation_;
         // The precision of the map's model evaluations (models/precision.hpp); gradients are always fp32.
@@ -129,6 +150,15 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
             if (f == kFlagNoPositiveEvidence)
                 lines << tr("<b>No positive evidence</b> for this class: the map is all zero or negative.");
         numbers_ = lines.join(QStringLiteral("<br>"));
+        ui_->numbersLabel->setToolTip(
+            hasIntervals(e) ? tr("<p><b>top-k stable</b>: how likely the k superpixels with the largest values stay "
+                                 "the same with another random sample (100% minus the chance they change, from the "
+                                 "95% intervals); higher is better.</p><p><b>unsure</b>: superpixels whose 95% "
+                                 "interval holds 0, hatched on the map: the sample does not establish whether they "
+                                 "speak for or against the class. <b>auto</b>: samples were added in rounds until "
+                                 "the top-k was stable or max_samples was reached.</p><p>The ± button shows the "
+                                 "interval widths as a map.</p>")
+                            : QString());
         ui_->numbersLabel->setStyleSheet({});
         setExtraLines(extraLines_);
         if (newResult || overlay.range != overlay_.range || overlay.clip_percentile != overlay_.clip_percentile) {
@@ -148,6 +178,7 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
         ui_->numbersLabel->setStyleSheet(slot.state == MethodState::Failed ? QStringLiteral("color: #c0392b;")
                                                                            : QString());
         ui_->view->setImage({});
+        ui_->view->setHatchMask({});
         ui_->view->setPlaceholder(slot.state == MethodState::Failed      ? tr("No map: the method failed")
                                   : slot.state == MethodState::Cancelled ? tr("Cancelled")
                                   : slot.state == MethodState::Running   ? tr("Computing…")
@@ -179,7 +210,37 @@ void HeatmapTile::setOverlay(const OverlayOptions& overlay, const ColourScale& s
 
 void HeatmapTile::renderOverlay() {
     if (!explanation_ || rgb_.empty()) return;
+    if (showUncertainty_ && uncertaintyAvailable()) {
+        // The interval half-widths, on their own unsigned scale from 0.
+        OverlayOptions own = overlay_;
+        own.range = "per-map";
+        const cv::Mat width = intervalHalfWidthMap(*explanation_);
+        const ColourScale ws = colourScaleFor(width, false, own);
+        ui_->view->setImage(toQImage(mirada::renderOverlay(rgb_, width, ws, own)));
+        ui_->view->setHatchMask({});
+        const auto labels = legendLabels(ws);
+        ui_->colorbarLabel->setPixmap(QPixmap::fromImage(toQImage(renderColorbar(128, 8, own, false))));
+        ui_->colorbarLabel->setVisible(ws.end > 0);
+        ui_->minLabel->setText(ws.end > 0 ? QStringLiteral("± ") + qs(labels.front())
+                                          : tr("no uncertainty: every value is exact"));
+        ui_->maxLabel->setText(QStringLiteral("± ") + qs(labels.back()));
+        ui_->maxLabel->setVisible(ws.end > 0);
+        ui_->minLabel->show();
+        const QString tip = tr("How unsure each superpixel's value is: the half-width of its 95% interval (%1), from "
+                               "0 to %2. Click ± again for the values.")
+                                .arg(qs(explanation_->numbers["uncertainty"].value("method", std::string())))
+                                .arg(qs(labels.back()));
+        for (auto* w : {static_cast<QWidget*>(ui_->colorbarLabel), static_cast<QWidget*>(ui_->minLabel),
+                        static_cast<QWidget*>(ui_->maxLabel)})
+            w->setToolTip(tip);
+        return;
+    }
     ui_->view->setImage(toQImage(mirada::renderOverlay(rgb_, explanation_->heatmap, scale_, overlay_)));
+    const cv::Mat unsure = uncertainSegmentsMask(*explanation_);  // sign not established by the sample
+    ui_->view->setHatchMask(unsure.empty() ? QImage()
+                                           : QImage(unsure.data, unsure.cols, unsure.rows,
+                                                    static_cast<qsizetype>(unsure.step), QImage::Format_Grayscale8)
+                                                 .copy());
     // Legend: the colour scale the overlay was drawn with, the raw values at its ends.
     const bool colour = scale_.end > 0;
     const auto labels = legendLabels(scale_);
@@ -197,6 +258,10 @@ void HeatmapTile::renderOverlay() {
         tip += tr(", shared by every %1 map").arg(scale_.signed_map ? tr("signed") : tr("unsigned"));
     const std::string note = clipNote(scale_, overlay_);
     if (!note.empty()) tip += tr("; %1, larger values saturate").arg(qs(note));
+    if (uncertaintyAvailable() && uncertainSegmentCount(*explanation_) > 0)
+        tip +=
+            tr(". Hatched: coloured superpixels whose 95% interval holds 0 (the sample does not establish "
+               "their sign)");
     for (auto* w : {static_cast<QWidget*>(ui_->colorbarLabel), static_cast<QWidget*>(ui_->minLabel),
                     static_cast<QWidget*>(ui_->maxLabel)})
         w->setToolTip(tip);
@@ -269,8 +334,14 @@ void HeatmapTile::showValueAt(bool inside, const QPointF& p) {
         const auto c = rgb_.at<cv::Vec3b>(y, x);
         ui_->valueLabel->setText(tr("(%1, %2)  RGB %3 %4 %5").arg(x).arg(y).arg(c[0]).arg(c[1]).arg(c[2]));
     } else if (explanation_) {
-        ui_->valueLabel->setText(
-            tr("(%1, %2)  value %3").arg(x).arg(y).arg(number(explanation_->heatmap.at<float>(y, x))));
+        QString text = tr("(%1, %2)  value %3").arg(x).arg(y).arg(number(explanation_->heatmap.at<float>(y, x)));
+        if (hasIntervals(*explanation_)) {
+            const int label = explanation_->segments.at<int>(y, x);
+            const auto& iv = explanation_->numbers["interval"];
+            if (label >= 0 && label < static_cast<int>(iv.size()))
+                text += tr(" ± %1 (95%)").arg(number(0.5 * (iv[label][1].get<double>() - iv[label][0].get<double>())));
+        }
+        ui_->valueLabel->setText(text);
     } else {
         ui_->valueLabel->setText(QStringLiteral(" "));
     }

@@ -60,6 +60,13 @@ public:
     // Shows the heatmap value (or the pixel colour on the original) at an image point.
     void showValueAt(bool inside, const QPointF& imagePos);
 
+    // LIME / KernelSHAP maps with intervals: superpixels whose 95% interval
+    // holds 0 are hatched; the ± button shows the interval half-widths instead
+    // of the values (an unsigned map with its own scale).
+    bool uncertaintyAvailable() const;
+    void setShowUncertainty(bool show);
+    bool showsUncertainty() const { return showUncertainty_; }
+
     HeatmapView* view() const;
     MethodState state() const { return state_; }
     bool hasExplanation() const { return static_cast<bool>(explanation_); }
@@ -91,6 +98,7 @@ private:
     ColourScale scale_;
     bool original_ = false;
     QStringList extraLines_;
+    bool showUncertainty_ = false;
     QString numbers_;
     ElidedLabel* warningLabel_ = nullptr;
 };

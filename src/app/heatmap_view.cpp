@@ -23,6 +23,30 @@ void HeatmapView::setImage(const QImage& image) {
     update();
 }
 
+void HeatmapView::setHatchMask(const QImage& mask) {
+    QRegion region;
+    if (!mask.isNull()) {
+        // One rectangle per run of set pixels, row by row (the y-x banded order setRects wants).
+        const QImage grey = mask.convertToFormat(QImage::Format_Grayscale8);
+        std::vector<QRect> runs;
+        for (int y = 0; y < grey.height(); ++y) {
+            const uchar* row = grey.constScanLine(y);
+            for (int x = 0; x < grey.width();) {
+                if (!row[x]) {
+                    ++x;
+                    continue;
+                }
+                const int start = x;
+                while (x < grey.width() && row[x]) ++x;
+                runs.emplace_back(start, y, x - start, 1);
+            }
+        }
+        if (!runs.empty()) region.setRects(runs.data(), static_cast<int>(runs.size()));
+    }
+    hatch_ = region;
+    update();
+}
+
 void HeatmapView::setPlaceholder(const QString& text) {
     placeholder_ = text;
     update();
@@ -73,6 +97,15 @@ void HeatmapView::paintEvent(QPaintEvent*) {
     p.setRenderHint(QPainter::SmoothPixmapTransform, s < 1.0);
     const QPointF topLeft = toWidget(QPointF(0, 0));
     p.drawImage(QRectF(topLeft, QSizeF(image_.width() * s, image_.height() * s)), image_);
+    if (!hatch_.isEmpty()) {
+        p.save();
+        QTransform t;
+        t.translate(topLeft.x(), topLeft.y());
+        t.scale(s, s);
+        p.setClipRegion(t.map(hatch_));
+        p.fillRect(rect(), QBrush(QColor(30, 30, 30, 170), Qt::BDiagPattern));
+        p.restore();
+    }
     if (state_.hovering) {
         const QPointF w = toWidget(state_.hover);
         p.setRenderHint(QPainter::Antialiasing, false);

@@ -5,6 +5,7 @@
 // stay synchronised.
 #include <QImage>
 #include <QPointF>
+#include <QRegion>
 #include <QWidget>
 
 namespace mirada::gui {
@@ -24,6 +25,10 @@ public:
     void setImage(const QImage& image);
     const QImage& image() const { return image_; }
     void setPlaceholder(const QString& text);
+    // Pixels (image coordinates) drawn with diagonal hatching over the image, at
+    // screen resolution whatever the zoom; a null mask (Grayscale8, != 0 = hatch) clears it.
+    void setHatchMask(const QImage& mask);
+    bool hasHatch() const { return !hatch_.isEmpty(); }
     void setViewState(const ViewState& state);
     const ViewState& viewState() const { return state_; }
 
@@ -53,6 +58,7 @@ private:
 
     QImage image_;
     QString placeholder_;
+    QRegion hatch_;
     ViewState state_;
     bool dragging_ = false;
     QPointF dragStart_;

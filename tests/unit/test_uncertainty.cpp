@@ -82,7 +82,8 @@ TEST(Uncertainty, LimeIntervalsCoverTheFitOnEveryCoalition) {
         const LimeResult r = runLime(v, s, seed, 512, RunContext{});
         ASSERT_TRUE(r.uncertainty.available);
         for (int j = 0; j < M; ++j, ++total)
-            covered += population.weights(j) >= r.uncertainty.lower(j) && population.weights(j) <= r.uncertainty.upper(j);
+            covered +=
+                population.weights(j) >= r.uncertainty.lower(j) && population.weights(j) <= r.uncertainty.upper(j);
     }
     EXPECT_GE(double(covered) / total, 0.90) << covered << " of " << total;
 }

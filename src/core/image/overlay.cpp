@@ -227,3 +227,26 @@ std::string clipNote(const ColourScale& s, const OverlayOptions& o) {
 }
 
 }  // namespace mirada
+
+namespace mirada {
+
+void hatchRegions(cv::Mat& rgb, const cv::Mat& mask) {
+    if (rgb.empty() || mask.empty()) return;
+    CV_Assert(rgb.type() == CV_8UC3 && mask.type() == CV_8U && rgb.size() == mask.size());
+    const int spacing = std::max(4, std::min(rgb.rows, rgb.cols) / 40);
+    const int width = std::max(1, spacing / 4);
+    for (int y = 0; y < rgb.rows; ++y) {
+        const uchar* m = mask.ptr<uchar>(y);
+        cv::Vec3b* p = rgb.ptr<cv::Vec3b>(y);
+        for (int x = 0; x < rgb.cols; ++x) {
+            if (!m[x]) continue;
+            const int d = (x + y) % spacing;
+            if (d < width)
+                p[x] = cv::Vec3b(90, 90, 90);
+            else if (d < 2 * width)
+                p[x] = cv::Vec3b(245, 245, 245);
+        }
+    }
+}
+
+}  // namespace mirada

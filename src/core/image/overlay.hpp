@@ -65,6 +65,12 @@ cv::Vec3b scaleColour(float value, const ColourScale& scale, const std::string& 
 cv::Mat renderOverlay(const cv::Mat& rgb, const cv::Mat& heatmap, const ColourScale& scale,
                       const OverlayOptions& options);
 
+// Draws thin diagonal grey-and-white lines over the pixels where mask != 0
+// (rgb CV_8UC3, mask CV_8U of the same size), spaced by about 1/40 of the
+// shorter side: marks regions whose colour should not be read at face value
+// (LIME/KernelSHAP superpixels whose 95% interval holds 0).
+void hatchRegions(cv::Mat& rgb, const cv::Mat& mask);
+
 // Colour bar (RGB) for a legend, `width` x `height`: column x shows the colour
 // of the value low + (high - low) * x / (width - 1), low on the left (0 unsigned,
 // -end signed), drawn by scaleColour.

@@ -2,6 +2,7 @@
 
 #include "explain/baseline_setting.hpp"
 #include "explain/surrogate/lime.hpp"
+#include "explain/surrogate/uncertainty.hpp"
 #include "metrics/metrics_summary.hpp"
 
 #include <opencv2/imgproc.hpp>
@@ -33,6 +34,8 @@ std::vector<std::string> keyNumbers(const Explanation& e) {
     std::vector<std::string> lines;
     const auto& n = e.numbers;
     if (n.contains("r2")) lines.push_back("weighted R2 " + fmt("%.3f", n["r2"].get<double>()));
+    const std::string stability = stabilityLine(e);
+    if (!stability.empty()) lines.push_back(stability);
     if (n.contains("fx") && n.contains("base_value")) {
         lines.push_back("f(x) " + fmt("%.3f", n["fx"].get<double>()) + "  base " +
                         fmt("%.3f", n["base_value"].get<double>()));
@@ -86,6 +89,12 @@ cv::Mat renderComparisonSheet(const cv::Mat& originalRgb, const std::string& ima
         const auto& e = explanations[i];
         Tile t;
         t.image = fitTile(renderOverlay(originalRgb, e.heatmap, scales[i], overlay), options.tile_height);
+        const cv::Mat unsure = uncertainSegmentsMask(e);  // superpixels whose sign the sample does not establish
+        if (!unsure.empty()) {
+            cv::Mat fitted;
+            cv::resize(unsure, fitted, t.image.size(), 0, 0, cv::INTER_NEAREST);
+            hatchRegions(t.image, fitted);
+        }
         t.legend = true;
         t.scale = scales[i];
         anyClipped = anyClipped || scales[i].clipped;

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "explain/explainer.hpp"
 #include "explain/surrogate/coalition_sampler.hpp"
 
 namespace mirada {
@@ -109,6 +110,89 @@ Eigen::MatrixXd ridgeSandwichCovariance(const Eigen::MatrixXd& X, const Eigen::V
     const double dof = n > p + 1 ? double(n) / double(n - p - 1) : 1.0;
     const Eigen::MatrixXd C = dof * Ai * meat * Ai;
     return 0.5 * (C + C.transpose());
+}
+
+bool hasIntervals(const Explanation& e) {
+    return e.numbers.is_object() && e.numbers.contains("interval") && e.numbers["interval"].is_array() &&
+           !e.segments.empty() && e.segments.size() == e.heatmap.size();
+}
+
+namespace {
+// Per superpixel: (lower, upper).
+std::vector<std::pair<double, double>> intervalsOf(const Explanation& e) {
+    std::vector<std::pair<double, double>> out;
+    for (const auto& iv : e.numbers["interval"]) out.push_back({iv[0].get<double>(), iv[1].get<double>()});
+    return out;
+}
+
+template <typename T, typename F>
+cv::Mat perSegment(const Explanation& e, int type, F value) {
+    cv::Mat out(e.segments.size(), type, cv::Scalar(0));
+    for (int y = 0; y < e.segments.rows; ++y) {
+        const int* l = e.segments.ptr<int>(y);
+        T* o = out.ptr<T>(y);
+        for (int x = 0; x < e.segments.cols; ++x) o[x] = value(l[x]);
+    }
+    return out;
+}
+}  // namespace
+
+namespace {
+// Superpixels drawn in colour (|value| >= kVisibleShare of the largest) whose interval holds 0.
+std::vector<char> unsureSegments(const Explanation& e) {
+    const auto iv = intervalsOf(e);
+    double largest = 0;
+    for (const auto& [lo, hi] : iv) largest = std::max(largest, std::abs(0.5 * (lo + hi)));
+    std::vector<char> out(iv.size(), 0);
+    for (size_t j = 0; j < iv.size(); ++j) {
+        const double value = 0.5 * (iv[j].first + iv[j].second);
+        out[j] = iv[j].first < 0 && iv[j].second > 0 && std::abs(value) >= kVisibleShare * largest && largest > 0;
+    }
+    return out;
+}
+}  // namespace
+
+cv::Mat uncertainSegmentsMask(const Explanation& e) {
+    if (!hasIntervals(e)) return {};
+    const auto unsure = unsureSegments(e);
+    return perSegment<uchar>(e, CV_8U, [&](int l) -> uchar {
+        if (l < 0 || l >= static_cast<int>(unsure.size())) return 0;
+        return unsure[l] ? 255 : 0;
+    });
+}
+
+int uncertainSegmentCount(const Explanation& e) {
+    if (!hasIntervals(e)) return 0;
+    const auto unsure = unsureSegments(e);
+    return static_cast<int>(std::count(unsure.begin(), unsure.end(), 1));
+}
+
+cv::Mat intervalHalfWidthMap(const Explanation& e) {
+    if (!hasIntervals(e)) return {};
+    const auto iv = intervalsOf(e);
+    return perSegment<float>(e, CV_32F, [&](int l) -> float {
+        if (l < 0 || l >= static_cast<int>(iv.size())) return 0.0f;
+        return static_cast<float>(0.5 * (iv[l].second - iv[l].first));
+    });
+}
+
+std::string stabilityLine(const Explanation& e) {
+    const auto& n = e.numbers;
+    if (!n.is_object() || !n.contains("uncertainty") || !n["uncertainty"].is_object()) return "";
+    const auto& u = n["uncertainty"];
+    const std::string samples = n.contains("samples") ? std::to_string(n["samples"].get<int64_t>()) + " samples" : "";
+    const bool automatic = n.contains("samples_asked") && n["samples_asked"] == "auto";
+    if (n.value("exact", false)) return "exact Shapley values (every coalition, " + samples + ")";
+    if (!u.value("available", false) || !u.contains("top_k_change_probability") ||
+        !u["top_k_change_probability"].is_number())
+        return "no interval (" + u.value("method", std::string("not estimated")) + ")";
+    const double p = u["top_k_change_probability"].get<double>();
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "top-%d stable %.0f%% · %d unsure (hatched) · %s", u.value("top_k", 0),
+                  100.0 * (1.0 - p), uncertainSegmentCount(e), samples.c_str());
+    std::string line = buf;
+    if (automatic) line += n.value("converged", false) ? " (auto, converged)" : " (auto, not converged)";
+    return line;
 }
 
 }  // namespace mirada

@@ -4,12 +4,15 @@
 // superpixels would change with another random sample.
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace mirada {
+
+struct Explanation;
 
 // Normal 97.5% quantile: intervals are value +- 1.96 standard errors.
 inline constexpr double kInterval95 = 1.959963984540054;
@@ -54,5 +57,24 @@ void addStabilityWarning(const Uncertainty& u, bool automatic, const std::string
 // A^-1 (sum w_i^2 r_i^2 x_i x_i') A^-1 n / (n - p - 1), A = Xc' W Xc + alpha I.
 Eigen::MatrixXd ridgeSandwichCovariance(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& w,
                                         double alpha, const Eigen::VectorXd& coef, double intercept);
+
+// ---- Reading an Explanation's uncertainty (tiles, comparison sheet) ----
+
+// True when the explanation carries per-superpixel intervals and a segment map.
+bool hasIntervals(const Explanation& e);
+// "Unsure" superpixels: drawn in colour (|value| at least kVisibleShare of the
+// largest |value|; smaller ones are near the scale's 0 colour anyway) and with a
+// 95% interval that holds 0, so the sample does not establish whether they
+// speak for or against the class.
+inline constexpr double kVisibleShare = 0.1;
+// CV_8U at the heatmap's size: 255 on unsure superpixels, 0 elsewhere; empty without intervals.
+cv::Mat uncertainSegmentsMask(const Explanation& e);
+int uncertainSegmentCount(const Explanation& e);
+// CV_32F at the heatmap's size: each superpixel's 95% interval half-width
+// (1.96 standard errors), 0 outside; empty without intervals.
+cv::Mat intervalHalfWidthMap(const Explanation& e);
+// One line for a tile or a sheet: "top-3 stable 97% · 4/50 unsure · 400 samples (auto, converged)",
+// "exact Shapley values (every coalition)", "no interval (...)"; "" for methods without one.
+std::string stabilityLine(const Explanation& e);
 
 }  // namespace mirada
