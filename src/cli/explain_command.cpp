@@ -1,5 +1,6 @@
 // `mirada-cli explain` and `mirada-cli bench`: parse, call the core, report.
 #include "explain_command.hpp"
+#include "explain/surrogate/uncertainty.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -306,6 +307,8 @@ RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan&
         if (e.state != StepState::Done) return;
         if (e.explanation) {
             printDone(name, e.explanation->seconds, quiet);
+            const std::string stability = stabilityLine(*e.explanation);
+            if (!stability.empty() && !quiet) std::cerr << "  " << name << ": " << stability << "\n";
             for (const auto& f : e.explanation->flags)
                 if (f == kFlagNoPositiveEvidence)
                     std::cerr << "  " << name << ": no positive evidence for the target\n";

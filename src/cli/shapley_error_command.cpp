@@ -121,7 +121,7 @@ int runShapleyError(const ShapleyErrorOptions& o) {
         if (all.count("leverage")) {
             const double c = mean(all["leverage"][b], &EstimatorError::coverage);
             if (c < 0)
-                std::cout << " exact |";
+                std::cout << " none |";  // exact (zero width) or too few samples per size for an interval
             else
                 std::cout << " " << std::setprecision(1) << 100 * c << "% |";
         }

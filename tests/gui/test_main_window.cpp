@@ -16,8 +16,11 @@
 #include <QSpinBox>
 #include <QStandardItemModel>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QtTest>
+
+#include "explain/surrogate/uncertainty.hpp"
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -604,6 +607,50 @@ private Q_SLOTS:
         qunsetenv("MIRADA_CPU_BF16");
         QSettings stored(settingsFile(), QSettings::IniFormat);
         QCOMPARE(stored.value(QStringLiteral("run/precision")).toString(), QStringLiteral("auto"));
+    }
+
+    void surrogateTilesShowTheirUncertainty() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime", "kernelshap"});
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(0);  // auto, the default
+        child<QSpinBox>(w.get(), QStringLiteral("kernelshap.samples"))->setValue(0);
+        runAndWait(*w);
+        auto* grid = w->grid();
+        QCOMPARE(grid->tileCount(), 3);
+        auto* cam = grid->tile(0);
+        QVERIFY(!cam->uncertaintyAvailable());
+        QVERIFY(!child<QToolButton>(cam, QStringLiteral("uncertaintyButton"))->isVisible());
+        for (int i = 1; i < 3; ++i) {
+            auto* tile = grid->tile(i);
+            const Explanation* e = tile->explanation();
+            QVERIFY(e);
+            QVERIFY2(tile->uncertaintyAvailable(), e->method.c_str());
+            auto* button = child<QToolButton>(tile, QStringLiteral("uncertaintyButton"));
+            QVERIFY(button->isVisible());
+            // The stability number under the map, with its explanation as tooltip.
+            auto* numbers = child<QLabel>(tile, QStringLiteral("numbersLabel"));
+            QVERIFY2(numbers->text().contains(QStringLiteral("top-3 stable")), qPrintable(numbers->text()));
+            QVERIFY2(numbers->text().contains(QStringLiteral("(auto, ")), qPrintable(numbers->text()));
+            QVERIFY(numbers->toolTip().contains(QStringLiteral("unsure")));
+            // Hatching where (and only where) the core says superpixels are unsure.
+            QCOMPARE(tile->view()->hasHatch(), uncertainSegmentCount(*e) > 0);
+            // The ± button swaps the values for the interval half-widths, and back.
+            const QImage values = tile->view()->image();
+            button->click();
+            QVERIFY(tile->showsUncertainty());
+            QVERIFY(tile->view()->image() != values);
+            QVERIFY(!tile->view()->hasHatch());
+            QVERIFY2(tile->legendMaxText().startsWith(QStringLiteral("± ")), qPrintable(tile->legendMaxText()));
+            button->click();
+            QVERIFY(!tile->showsUncertainty());
+            QCOMPARE(tile->view()->image(), values);
+            QCOMPARE(tile->view()->hasHatch(), uncertainSegmentCount(*e) > 0);
+        }
+        // The report numbers the tiles read.
+        const Explanation* ks = grid->tile(2)->explanation();
+        QCOMPARE(QString::fromStdString(ks->method), QStringLiteral("kernelshap"));
+        QCOMPARE(ks->numbers["interval"].size(), ks->numbers["values"].size());
+        QVERIFY(ks->numbers["uncertainty"]["top_k_change_probability"].is_number());
     }
 
     void corruptSettingsFallBackToDefaultsWithANotice() {

@@ -129,7 +129,7 @@ TEST(ExplainCli, BadInputsGiveClearErrorsAndNoFiles) {
                              (fixtureDir() / "residual-cnn.json").string() + " --image " +
                              (fixtureDir() / "residual-cnn.image.png").string() + " --out " + out.path().string();
     expectCliErrors(base, {
-                              {" --methods lime --set lime.samples=0", "lime.samples"},
+                              {" --methods lime --set lime.samples=5", "lime.samples = 5"},
                               {" --methods lime --set lime.samples=-5", "lime.samples"},
                               {" --methods gradcam --set gradcam.layer=block9", "block9"},
                               {" --methods shapley", "unknown method 'shapley'"},
