@@ -24,6 +24,18 @@ uint64_t uniformBelow(std::mt19937_64& rng, uint64_t n) {
 
 double uniformUnit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
+std::vector<char> randomCoalitionOfSize(std::mt19937_64& rng, int M, int size, std::vector<int>& perm) {
+    perm.resize(M);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::vector<char> row(M, 0);
+    for (int i = 0; i < size; ++i) {
+        const int j = i + static_cast<int>(uniformBelow(rng, M - i));
+        std::swap(perm[i], perm[j]);
+        row[perm[i]] = 1;
+    }
+    return row;
+}
+
 double standardNormal(std::mt19937_64& rng) {
     const double u1 = 1.0 - uniformUnit(rng);  // (0, 1]
     const double u2 = uniformUnit(rng);
@@ -186,14 +198,7 @@ ShapDesign sampleShapCoalitions(int M, int64_t budget, bool paired, uint64_t see
             const bool pairedClass = k <= numPairedSizes;
             int size = k;
             if (!paired && pairedClass && (rng() & 1u)) size = M - k;
-            // First `size` entries of a partial Fisher-Yates shuffle.
-            std::iota(perm.begin(), perm.end(), 0);
-            std::vector<char> row(M, 0);
-            for (int i = 0; i < size; ++i) {
-                const int j = i + static_cast<int>(uniformBelow(rng, M - i));
-                std::swap(perm[i], perm[j]);
-                row[perm[i]] = 1;
-            }
+            std::vector<char> row = randomCoalitionOfSize(rng, M, size, perm);
             const bool addComplement = paired && pairedClass;
             auto it = used.find(row);
             if (it == used.end()) {

@@ -19,6 +19,9 @@ uint64_t uniformBelow(std::mt19937_64& rng, uint64_t n);
 double uniformUnit(std::mt19937_64& rng);
 // Standard normal draw (Box-Muller on uniformUnit; same numbers with every standard library).
 double standardNormal(std::mt19937_64& rng);
+// A uniformly random coalition of `size` out of M players (the first `size`
+// entries of a partial Fisher-Yates shuffle of 0..M-1); `perm` is scratch space.
+std::vector<char> randomCoalitionOfSize(std::mt19937_64& rng, int M, int size, std::vector<int>& perm);
 // log C(n, k).
 double logBinomial(int n, int k);
 // Calls fn with every coalition (0/1 row of M) of size s, in lexicographic order of the kept indices.

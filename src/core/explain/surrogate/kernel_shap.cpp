@@ -30,14 +30,11 @@ ParamSet kernelShapParams() {
                      "Ceiling of samples = auto; 0 = auto: 2 x superpixels + 2048", "samples"),
             choiceParam("sampler", d.sampler, {"leverage", "kernel"},
                         "leverage: coalitions stratified by size, the same number per size, without replacement "
-                        "(about half the error of kernel at equal budget; gives intervals); kernel: shap's "
+                        "(0.2-0.8x the error of kernel at equal budget in the README's measurements; gives "
+                        "intervals); kernel: shap's "
                         "KernelExplainer sampling (for comparison with shap; no intervals, no auto)"),
-            floatParam("tolerance", d.tolerance, 0.0, 1.0,
-                       "samples = auto stops when the top-k superpixels would change with at most this probability "
-                       "on another sample (or every 95% interval is within 5% of the largest value)"),
-            intParam("top_k", d.top_k, 1, 50,
-                     "k of the stability number: how likely the k superpixels with the largest values would "
-                     "change with another random sample"),
+            toleranceParam(d.tolerance, "value"),
+            topKParam(d.top_k, "values"),
             choiceParam("fill", d.fill, methodFillChoices(true), methodFillHelp(true)),
             choiceParam("output", d.output, {"probability", "logit"}, surrogateOutputHelp()),
             boolParam("paired", d.paired,

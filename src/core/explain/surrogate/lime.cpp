@@ -25,12 +25,8 @@ ParamSet limeParams() {
                      "superpixels are stable (see tolerance), at most max_samples",
                      "samples"),
             intParam("max_samples", d.max_samples, 10, 100000, "Ceiling of samples = auto", "samples"),
-            floatParam("tolerance", d.tolerance, 0.0, 1.0,
-                       "samples = auto stops when the top-k superpixels would change with at most this probability "
-                       "on another sample (or every 95% interval is within 5% of the largest weight)"),
-            intParam("top_k", d.top_k, 1, 50,
-                     "k of the stability number: how likely the k superpixels with the largest weights would "
-                     "change with another random sample"),
+            toleranceParam(d.tolerance, "weight"),
+            topKParam(d.top_k, "weights"),
             floatParam("kernel_width", d.kernel_width, 1e-6, 1e6,
                        "Width of LIME's kernel: a sample's weight is sqrt(exp(-d^2 / width^2)) (as lime does), d = "
                        "cosine distance of its coalition to the unperturbed one"),

@@ -76,12 +76,8 @@ Eigen::VectorXd textbookKernelShap(const GameTable& game, int64_t budget, uint64
         const double u = uniformUnit(rng);
         const int size =
             1 + static_cast<int>(std::lower_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin());
-        std::iota(perm.begin(), perm.end(), 0);
-        for (int i = 0; i < std::min(size, M - 1); ++i) {
-            const int j = i + static_cast<int>(uniformBelow(rng, M - i));
-            std::swap(perm[i], perm[j]);
-            z(r, perm[i]) = 1;
-        }
+        const std::vector<char> row = randomCoalitionOfSize(rng, M, std::min(size, M - 1), perm);
+        for (int j = 0; j < M; ++j) z(r, j) = row[j];
     }
     TableCoalitionValue value(game);
     const Eigen::VectorXd y = value.evaluate(z);

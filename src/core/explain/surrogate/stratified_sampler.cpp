@@ -130,13 +130,7 @@ void StratifiedShapDesign::drawUnits(int h, int64_t count, std::vector<std::vect
     // A small part of a large stratum: uniform k-subsets, rejecting those already drawn.
     std::vector<int> perm(M_);
     for (int64_t drawn = 0; drawn < count;) {
-        std::iota(perm.begin(), perm.end(), 0);
-        std::vector<char> row(M_, 0);
-        for (int i = 0; i < k; ++i) {
-            const int j = i + static_cast<int>(uniformBelow(rng_, M_ - i));
-            std::swap(perm[i], perm[j]);
-            row[perm[i]] = 1;
-        }
+        std::vector<char> row = randomCoalitionOfSize(rng_, M_, k, perm);
         if (selfComplementary && !row[0])
             for (auto& c : row) c = static_cast<char>(1 - c);
         if (used_.count(row)) continue;

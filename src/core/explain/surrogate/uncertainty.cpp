@@ -83,6 +83,19 @@ void Uncertainty::addTo(nlohmann::json& numbers) const {
     numbers["uncertainty"] = info;
 }
 
+ParamSpec toleranceParam(double def, const std::string& what) {
+    return floatParam("tolerance", def, 0.0, 1.0,
+                      "samples = auto stops when the top-k superpixels would change with at most this probability "
+                      "on another sample (or every 95% interval is within 5% of the largest " +
+                          what + ")");
+}
+
+ParamSpec topKParam(int def, const std::string& what) {
+    return intParam("top_k", def, 1, 50,
+                    "k of the stability number: how likely the k superpixels with the largest " + what +
+                        " would change with another random sample");
+}
+
 void addStabilityWarning(const Uncertainty& u, bool automatic, const std::string& title,
                          std::vector<std::string>& flags, std::vector<std::string>& warnings) {
     if (!u.available || u.converged || u.change_probability <= kUnstableRanking) return;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/settings.hpp"
+
 namespace mirada {
 
 struct Explanation;
@@ -43,6 +45,12 @@ struct Uncertainty {
 // estimate's. tolerance: the converged criterion's bound on that probability.
 Uncertainty summarizeUncertainty(const Eigen::VectorXd& value, const Eigen::MatrixXd& cov, bool available, int topK,
                                  double tolerance, uint64_t seed, std::string method, int draws = 2000);
+
+// The settings LIME and KernelSHAP share: `tolerance` (auto's stopping
+// bound) and `top_k` (k of the stability number); `what` names the map's
+// values ("values", "weights").
+ParamSpec toleranceParam(double def, const std::string& what);
+ParamSpec topKParam(int def, const std::string& what);
 
 // A ranking that another sample would likely change (not converged and
 // P(top-k changes) above kUnstableRanking) gets this flag and a sentence.
