@@ -307,8 +307,12 @@ RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan&
         if (e.state != StepState::Done) return;
         if (e.explanation) {
             printDone(name, e.explanation->seconds, quiet);
-            const std::string stability = stabilityLine(*e.explanation);
-            if (!stability.empty() && !quiet) std::cerr << "  " << name << ": " << stability << "\n";
+            const auto stability = stabilityLines(*e.explanation);
+            if (!stability.empty() && !quiet) {
+                std::cerr << "  " << name << ":";
+                for (size_t i = 0; i < stability.size(); ++i) std::cerr << (i ? ", " : " ") << stability[i];
+                std::cerr << "\n";
+            }
             for (const auto& f : e.explanation->flags)
                 if (f == kFlagNoPositiveEvidence)
                     std::cerr << "  " << name << ": no positive evidence for the target\n";

@@ -630,7 +630,7 @@ private Q_SLOTS:
             // The stability number under the map, with its explanation as tooltip.
             auto* numbers = child<QLabel>(tile, QStringLiteral("numbersLabel"));
             QVERIFY2(numbers->text().contains(QStringLiteral("top-3 stable")), qPrintable(numbers->text()));
-            QVERIFY2(numbers->text().contains(QStringLiteral("(auto, ")), qPrintable(numbers->text()));
+            QVERIFY2(numbers->text().contains(QStringLiteral("converged")), qPrintable(numbers->text()));
             QVERIFY(numbers->toolTip().contains(QStringLiteral("unsure")));
             // Hatching where (and only where) the core says superpixels are unsure.
             QCOMPARE(tile->view()->hasHatch(), uncertainSegmentCount(*e) > 0);

@@ -34,8 +34,7 @@ std::vector<std::string> keyNumbers(const Explanation& e) {
     std::vector<std::string> lines;
     const auto& n = e.numbers;
     if (n.contains("r2")) lines.push_back("weighted R2 " + fmt("%.3f", n["r2"].get<double>()));
-    const std::string stability = stabilityLine(e);
-    if (!stability.empty()) lines.push_back(stability);
+    for (const auto& l : stabilityLines(e)) lines.push_back(l);
     if (n.contains("fx") && n.contains("base_value")) {
         lines.push_back("f(x) " + fmt("%.3f", n["fx"].get<double>()) + "  base " +
                         fmt("%.3f", n["base_value"].get<double>()));

@@ -189,23 +189,23 @@ cv::Mat intervalHalfWidthMap(const Explanation& e) {
     });
 }
 
-std::string stabilityLine(const Explanation& e) {
+std::vector<std::string> stabilityLines(const Explanation& e) {
     const auto& n = e.numbers;
-    if (!n.is_object() || !n.contains("uncertainty") || !n["uncertainty"].is_object()) return "";
+    if (!n.is_object() || !n.contains("uncertainty") || !n["uncertainty"].is_object()) return {};
     const auto& u = n["uncertainty"];
     const std::string samples = n.contains("samples") ? std::to_string(n["samples"].get<int64_t>()) + " samples" : "";
     const bool automatic = n.contains("samples_asked") && n["samples_asked"] == "auto";
-    if (n.value("exact", false)) return "exact Shapley values (every coalition, " + samples + ")";
+    if (n.value("exact", false)) return {"exact Shapley values", "every coalition (" + samples + ")"};
     if (!u.value("available", false) || !u.contains("top_k_change_probability") ||
         !u["top_k_change_probability"].is_number())
-        return "no interval (" + u.value("method", std::string("not estimated")) + ")";
+        return {"no interval (" + u.value("method", std::string("not estimated")) + ")"};
     const double p = u["top_k_change_probability"].get<double>();
     char buf[160];
-    std::snprintf(buf, sizeof buf, "top-%d stable %.0f%% · %d unsure (hatched) · %s", u.value("top_k", 0),
-                  100.0 * (1.0 - p), uncertainSegmentCount(e), samples.c_str());
-    std::string line = buf;
-    if (automatic) line += n.value("converged", false) ? " (auto, converged)" : " (auto, not converged)";
-    return line;
+    std::snprintf(buf, sizeof buf, "top-%d stable %.0f%%", u.value("top_k", 0), 100.0 * (1.0 - p));
+    std::string first = buf;
+    // "converged" is auto's stopping test (P <= tolerance or near-ties only); said only when auto ran.
+    if (automatic) first += n.value("converged", false) ? ", converged" : ", NOT converged";
+    return {first, std::to_string(uncertainSegmentCount(e)) + " unsure (hatched), " + samples};
 }
 
 }  // namespace mirada

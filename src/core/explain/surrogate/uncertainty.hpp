@@ -81,8 +81,11 @@ int uncertainSegmentCount(const Explanation& e);
 // CV_32F at the heatmap's size: each superpixel's 95% interval half-width
 // (1.96 standard errors), 0 outside; empty without intervals.
 cv::Mat intervalHalfWidthMap(const Explanation& e);
-// One line for a tile or a sheet: "top-3 stable 97% · 4/50 unsure · 400 samples (auto, converged)",
-// "exact Shapley values (every coalition)", "no interval (...)"; "" for methods without one.
-std::string stabilityLine(const Explanation& e);
+// Lines for a tile, a sheet or the CLI (plain ASCII: the sheet's font has no
+// other characters), short enough for a sheet's column: {"top-3 stable 97%, converged" (auto only),
+// "4 unsure (hatched), 400 samples"},
+// {"exact Shapley values", "every coalition (64 samples)"}, {"no interval (...)"};
+// empty for methods without intervals.
+std::vector<std::string> stabilityLines(const Explanation& e);
 
 }  // namespace mirada
