@@ -2,6 +2,7 @@
 
 #include <QSignalBlocker>
 
+#include "explain/surrogate/surrogate_engine.hpp"
 #include "explain/surrogate/uncertainty.hpp"
 
 #include <QPixmap>
@@ -285,6 +286,18 @@ void HeatmapTile::showWarnings(const Explanation* e) {
             shorts << (e->numbers.contains("r2") && e->numbers["r2"].is_number()
                            ? tr("poor surrogate fit (R² %1)").arg(e->numbers["r2"].get<double>(), 0, 'f', 2)
                            : tr("poor surrogate fit"));
+            ++known;
+        }
+        if (hasFlag(*e, kFlagFewSuperpixels)) {
+            shorts << tr("too few superpixels (%1)").arg(e->numbers.value("superpixels", 0));
+            ++known;
+        }
+        if (hasFlag(*e, kFlagFewSamples)) {
+            shorts << tr("fewer samples than superpixels");
+            ++known;
+        }
+        if (hasFlag(*e, kFlagUnstableRanking)) {
+            shorts << tr("unstable ranking");
             ++known;
         }
         if (e->warnings.size() > known)

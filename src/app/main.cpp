@@ -1,40 +1,80 @@
 // `mirada`: the desktop application.
 #include <QApplication>
+#include <QCoreApplication>
 #include <QCommandLineParser>
 #include <QTabWidget>
 #include <QTimer>
 
 #include <cstdio>
+#include <string>
 
 #include "main_window.hpp"
 
-int main(int argc, char** argv) {
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("Mirada"));
-    QApplication::setOrganizationName(QStringLiteral("Mirada"));
-    QApplication::setApplicationVersion(QStringLiteral(MIRADA_VERSION));
+namespace {
 
+struct CommandLine {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Mirada: compare where an image classifier looks."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("image"),
-                                 QStringLiteral("Image to open (default: the last one, else a bundled sample)."));
-    const QCommandLineOption modelOpt(
-        QStringLiteral("model"), QStringLiteral("Zoo name or model file (default: the last one, else fashion-cnn)."),
-        QStringLiteral("model"));
-    const QCommandLineOption settingsOpt(QStringLiteral("settings"),
-                                         QStringLiteral("Settings file to use (default: ~/.config/Mirada/mirada.ini)."),
-                                         QStringLiteral("file"));
-    const QCommandLineOption runOpt(QStringLiteral("run"),
-                                    QStringLiteral("Run the enabled methods as soon as model and image are ready."));
-    const QCommandLineOption shotOpt(QStringLiteral("screenshot"),
-                                     QStringLiteral("After --run finishes, save a PNG of the window and quit."),
-                                     QStringLiteral("png"));
-    const QCommandLineOption tabOpt(
-        QStringLiteral("tab"), QStringLiteral("With --screenshot: the results tab to show, maps (default) or metrics."),
-        QStringLiteral("tab"), QStringLiteral("maps"));
-    parser.addOptions({modelOpt, settingsOpt, runOpt, shotOpt, tabOpt});
+    QCommandLineOption model{QStringLiteral("model"),
+                             QStringLiteral("Zoo name or model file (default: the last one, else fashion-cnn)."),
+                             QStringLiteral("model")};
+    QCommandLineOption settings{QStringLiteral("settings"),
+                                QStringLiteral("Settings file to use (default: ~/.config/Mirada/mirada.ini)."),
+                                QStringLiteral("file")};
+    QCommandLineOption run{QStringLiteral("run"),
+                           QStringLiteral("Run the enabled methods as soon as model and image are ready.")};
+    QCommandLineOption shot{QStringLiteral("screenshot"),
+                            QStringLiteral("After --run finishes, save a PNG of the window and quit."),
+                            QStringLiteral("png")};
+    QCommandLineOption tab{QStringLiteral("tab"),
+                           QStringLiteral("With --screenshot: the results tab to show, maps (default) or metrics."),
+                           QStringLiteral("tab"), QStringLiteral("maps")};
+
+    CommandLine() {
+        parser.setApplicationDescription(QStringLiteral("Mirada: compare where an image classifier looks."));
+        parser.addHelpOption();
+        parser.addVersionOption();
+        parser.addPositionalArgument(QStringLiteral("image"),
+                                     QStringLiteral("Image to open (default: the last one, else a bundled sample)."));
+        parser.addOptions({model, settings, run, shot, tab});
+    }
+};
+
+void nameApplication() {
+    QCoreApplication::setApplicationName(QStringLiteral("Mirada"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Mirada"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(MIRADA_VERSION));
+}
+
+// --help and --version need no window: answered before a display is opened,
+// so they work over ssh, in a terminal without X or Wayland, and in scripts.
+bool wantsOnlyText(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--") break;
+        if (a == "-h" || a == "--help" || a == "-?" || a == "--help-all" || a == "-v" || a == "--version") return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (wantsOnlyText(argc, argv)) {
+        QCoreApplication core(argc, argv);
+        nameApplication();
+        CommandLine cl;
+        cl.parser.process(core);  // prints the help or the version and exits
+        return 0;
+    }
+    QApplication app(argc, argv);
+    nameApplication();
+    CommandLine cl;
+    QCommandLineParser& parser = cl.parser;
+    const QCommandLineOption& modelOpt = cl.model;
+    const QCommandLineOption& settingsOpt = cl.settings;
+    const QCommandLineOption& runOpt = cl.run;
+    const QCommandLineOption& shotOpt = cl.shot;
+    const QCommandLineOption& tabOpt = cl.tab;
     parser.process(app);
 
     mirada::gui::StartOptions options;

@@ -1,4 +1,5 @@
 #include "main_window.hpp"
+#include "wheel_guard.hpp"
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -337,6 +338,8 @@ void MainWindow::connectSignals() {
     connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::updateMetricsEstimate);
     connect(metricsSection_, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
     for (auto* sec : sections_) connect(sec, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
+    // Scrolling the settings panel never changes a setting (forms rebuilt later guard their own editors).
+    WheelGuard::install(ui_->formScroll->widget());
     connect(&previewTimer_, &QTimer::timeout, this, [this]() {
         session_->requestSuperpixelPreview(superpixelForm_->values());
         session_->requestPerturbationPreview(superpixelForm_->values(), perturbationForm_->values(),

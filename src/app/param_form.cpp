@@ -1,4 +1,5 @@
 #include "param_form.hpp"
+#include "wheel_guard.hpp"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -86,7 +87,8 @@ void ParamForm::build() {
                 // Tables say "0 = auto: ..." where zero picks a value itself; show that word.
                 if (spec.min == 0 && spec.help.find("0 = auto") != std::string::npos)
                     box->setSpecialValueText(tr("auto"));
-                box->setSingleStep(hi - lo > 1000 ? 50 : 1);
+                // Large sample counts step by 50; other wide ranges (superpixel count 2..2000) by 5.
+                box->setSingleStep(hi - lo > 1000 ? (spec.unit == "samples" ? 50 : 5) : 1);
                 box->setAccelerated(true);
                 connect(box, &QSpinBox::valueChanged, this,
                         [this, name](int v) { takeValue(name, static_cast<int64_t>(v)); });
@@ -133,6 +135,7 @@ void ParamForm::build() {
             }
         }
         editor->setObjectName(qs(params_.group() + "." + name));
+        WheelGuard::guard(editor);  // the wheel changes a value only after a click or Tab into it
         editor->setToolTip(tooltipFor(spec));
         auto* label = new QLabel(prettyName(name), this);
         label->setToolTip(editor->toolTip());

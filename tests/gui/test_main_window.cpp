@@ -18,6 +18,7 @@
 #include <QTemporaryDir>
 #include <QToolButton>
 #include <QTreeWidget>
+#include <QWheelEvent>
 #include <QtTest>
 
 #include "explain/surrogate/uncertainty.hpp"
@@ -651,6 +652,41 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(ks->method), QStringLiteral("kernelshap"));
         QCOMPARE(ks->numbers["interval"].size(), ks->numbers["values"].size());
         QVERIFY(ks->numbers["uncertainty"]["top_k_change_probability"].is_number());
+    }
+
+    void wheelChangesASettingOnlyWhenItHasFocus() {
+        auto w = openWindow();
+        QApplication::setActiveWindow(w.get());
+        auto wheelDown = [](QWidget* target) {
+            const QPointF pos(target->width() / 2.0, target->height() / 2.0);
+            QWheelEvent e(pos, target->mapToGlobal(pos), QPoint(), QPoint(0, -120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+            QApplication::sendEvent(target, &e);
+        };
+        auto* count = child<QSpinBox>(w.get(), QStringLiteral("superpixels.count"));
+        auto* samples = child<QSpinBox>(w.get(), QStringLiteral("lime.max_samples"));
+        auto* precision = child<QComboBox>(w.get(), QStringLiteral("precisionCombo"));
+        auto* seed = child<QSpinBox>(w.get(), QStringLiteral("seedSpin"));
+        QCOMPARE(count->singleStep(), 5);  // 2..2000 superpixels: steps of 5, not 50
+        QCOMPARE(samples->singleStep(), 50);
+        for (QWidget* editor : std::initializer_list<QWidget*>{count, samples, seed, precision})
+            QCOMPARE(editor->focusPolicy(), Qt::StrongFocus);
+        const int countBefore = count->value(), samplesBefore = samples->value(), seedBefore = seed->value();
+        const int precisionBefore = precision->currentIndex();
+        w->setFocus();
+        for (QWidget* editor : std::initializer_list<QWidget*>{count, samples, seed, precision}) {
+            QVERIFY(!editor->hasFocus());
+            wheelDown(editor);
+        }
+        QCOMPARE(count->value(), countBefore);
+        QCOMPARE(samples->value(), samplesBefore);
+        QCOMPARE(seed->value(), seedBefore);
+        QCOMPARE(precision->currentIndex(), precisionBefore);
+        // Clicked into (focused), the wheel steps the value as usual.
+        count->setFocus(Qt::MouseFocusReason);
+        QTRY_VERIFY(count->hasFocus());
+        wheelDown(count);
+        QCOMPARE(count->value(), countBefore - 5);
     }
 
     void corruptSettingsFallBackToDefaultsWithANotice() {

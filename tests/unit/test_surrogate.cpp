@@ -726,6 +726,36 @@ TEST(SurrogateModel, KernelShapAndLimeOnAResidualNetwork) {
     EXPECT_LE(std::abs(ei.numbers["sum_check"].get<double>()), 1e-9);
 }
 
+TEST(SurrogateModel, SettingsThatMakeTheMapMeaninglessAreWarnedAbout) {
+    MIRADA_REQUIRE_FIXTURE(fixtureDir() / "residual-cnn.json");
+    auto model = residualModel();
+    const cv::Mat image = smoothImage(48, 40);
+    const auto has = [](const Explanation& e, const char* flag) {
+        return std::find(e.flags.begin(), e.flags.end(), flag) != e.flags.end();
+    };
+    // 4 superpixels (below 5): the map can show little.
+    auto lime = makeLimeExplainer();
+    const Explanation few = lime->explain(gridRequest(model.get(), image, 4, lime->defaultParams()), RunContext{});
+    EXPECT_TRUE(has(few, kFlagFewSuperpixels));
+    ASSERT_FALSE(few.warnings.empty());
+    EXPECT_NE(few.warnings.back().find("only 4 superpixel"), std::string::npos) << few.warnings.back();
+    // 10 LIME samples for 16 superpixels: underdetermined. auto with the same grid is not warned about.
+    ParamSet lp = lime->defaultParams();
+    lp.set("samples", int64_t{10});
+    const Explanation under = lime->explain(gridRequest(model.get(), image, 16, lp), RunContext{});
+    EXPECT_TRUE(has(under, kFlagFewSamples));
+    EXPECT_FALSE(has(under, kFlagFewSuperpixels));
+    const Explanation autoRun = lime->explain(gridRequest(model.get(), image, 16, lime->defaultParams()), RunContext{});
+    EXPECT_FALSE(has(autoRun, kFlagFewSamples));
+    // KernelSHAP: 8 coalitions for 16 superpixels.
+    auto shap = makeKernelShapExplainer();
+    ParamSet sp = shap->defaultParams();
+    sp.set("samples", int64_t{8});
+    const Explanation ks = shap->explain(gridRequest(model.get(), image, 16, sp), RunContext{});
+    EXPECT_TRUE(has(ks, kFlagFewSamples));
+    EXPECT_EQ(ks.numbers["samples_asked"], 8);
+}
+
 TEST(SurrogateModel, LogitOutputAndSegmentMeanFill) {
     MIRADA_REQUIRE_FIXTURE(fixtureDir() / "residual-cnn.json");
     auto model = residualModel();

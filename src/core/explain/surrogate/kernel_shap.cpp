@@ -199,7 +199,7 @@ protected:
                      {"fx", r.fx},
                      {"sum_check", r.sum_check},
                      {"samples", r.samples},
-                     {"samples_asked", r.automatic ? nlohmann::json("auto") : nlohmann::json(r.max_samples)},
+                     {"samples_asked", r.automatic ? nlohmann::json("auto") : nlohmann::json(r.max_samples - 2)},
                      {"max_samples", r.max_samples},
                      {"rounds", r.rounds},
                      {"sampler", r.sampler},

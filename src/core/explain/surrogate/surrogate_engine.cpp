@@ -237,6 +237,22 @@ Explanation SurrogateExplainer::explain(const ExplainRequest& request, const Run
     Fit f = fit(value, params, setup, request.seed, ctx);
     f.numbers["superpixels"] = setup.segments;
     f.numbers["output"] = outputName;
+    if (setup.segments < kFewSuperpixels) {
+        f.flags.push_back(kFlagFewSuperpixels);
+        f.warnings.push_back(title() + ": only " + std::to_string(setup.segments) +
+                             " superpixel(s): the map can show little of where the model looks; use "
+                             "superpixels.count 5 or more (30 to 80 is usual).");
+    }
+    const int64_t asked = f.numbers.value("samples_asked", nlohmann::json()).is_number_integer()
+                              ? f.numbers["samples_asked"].get<int64_t>()
+                              : 0;
+    if (asked > 0 && asked < setup.segments && !f.numbers.value("exact", false)) {
+        f.flags.push_back(kFlagFewSamples);
+        f.warnings.push_back(title() + ": " + std::to_string(asked) + " samples for " + std::to_string(setup.segments) +
+                             " superpixels: with fewer samples than superpixels the fit is underdetermined and "
+                             "the values are mostly noise; use samples = auto (0) or at least twice the "
+                             "superpixel count.");
+    }
     Explanation e = finishSurrogate(name(), title(), request, params, setup, f.per_segment, std::move(f.numbers));
     e.flags.insert(e.flags.end(), f.flags.begin(), f.flags.end());
     e.warnings.insert(e.warnings.end(), f.warnings.begin(), f.warnings.end());

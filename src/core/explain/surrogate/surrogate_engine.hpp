@@ -157,6 +157,13 @@ protected:
                     const RunContext& ctx) = 0;
 };
 
+// Settings that make a surrogate map say little get a flag and a sentence:
+// fewer than kFewSuperpixels superpixels, or (a fixed budget) fewer samples
+// than superpixels, which leaves the fit underdetermined.
+inline constexpr int kFewSuperpixels = 5;
+inline constexpr const char* kFlagFewSuperpixels = "few-superpixels";
+inline constexpr const char* kFlagFewSamples = "fewer-samples-than-superpixels";
+
 // Per-superpixel values painted on a label map (-1 -> 0), CV_32F.
 cv::Mat paintSegments(const cv::Mat& labels, const Eigen::VectorXd& values);
 
