@@ -31,10 +31,10 @@ if(MIRADA_BUILD_TESTS)
   mirada_require(GTest "libgtest-dev")
 endif()
 if(MIRADA_BUILD_GUI)
-  find_package(Qt6 QUIET COMPONENTS Widgets Concurrent Charts Test)
+  find_package(Qt6 QUIET COMPONENTS Widgets Concurrent Charts Svg Test)
   if(NOT Qt6_FOUND)
     message(FATAL_ERROR "Mirada's GUI needs Qt 6, which was not found.\n"
-      "On Debian 12 install 'qt6-base-dev' and 'qt6-charts-dev'. ${MIRADA_APT_HINT}. "
+      "On Debian 12 install 'qt6-base-dev', 'qt6-charts-dev' and 'qt6-svg-dev'. ${MIRADA_APT_HINT}. "
       "To build only the library and CLI, pass -DMIRADA_BUILD_GUI=OFF.")
   endif()
 endif()

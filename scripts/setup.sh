@@ -9,11 +9,11 @@ BUILD_DIR="${MIRADA_BUILD_DIR:-$ROOT/build}"
 PACKAGES=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libtorch-dev libopencv-dev libopencv-contrib-dev libeigen3-dev
-  qt6-base-dev qt6-charts-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
+  qt6-base-dev qt6-charts-dev qt6-svg-dev nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   python3 python3-numpy python3-pil python3-torch python3-torchvision dataset-fashion-mnist
-  xvfb xauth fonts-dejavu-core
+  xvfb xauth fonts-dejavu-core librsvg2-bin desktop-file-utils
 )
 
 SUDO=""

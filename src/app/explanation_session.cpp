@@ -24,6 +24,7 @@ namespace mirada::gui {
 
 QString toText(MethodState state) {
     switch (state) {
+        case MethodState::NotRun: return QObject::tr("Not run yet");
         case MethodState::Queued: return QObject::tr("Queued");
         case MethodState::Running: return QObject::tr("Running");
         case MethodState::Done: return QObject::tr("Done");
@@ -339,6 +340,7 @@ bool ExplanationSession::run(const RunPlan& plan) {
                     for (const auto& ex : r.explanations) {
                         metrics.methods.push_back(ex.method);
                         metrics.titles.push_back(qs(ex.method_title));
+                        if (metrics.target_label.isEmpty()) metrics.target_label = qs(ex.target_label);
                     }
                     metrics.faithfulness = r.faithfulness;
                     metrics.agreement = r.agreement;
@@ -393,6 +395,11 @@ void ExplanationSession::takeOutcome(int index) {
         slot.progress = o.state == MethodState::Done ? 1.0 : slot.progress;
         slot.message = o.message;
         slot.explanation = o.explanation;
+        // A map the plan handed in (unchanged since an earlier run) stays the very same object.
+        if (o.slot >= 0 && o.state == MethodState::Done && plan_.methods[o.slot].reuse) {
+            slot.explanation = plan_.methods[o.slot].reuse;
+            slot.reused = true;
+        }
         if (o.slot < 0) metrics_ = o.metrics;
     }
     if (o.slot < 0)

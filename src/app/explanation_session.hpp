@@ -39,6 +39,7 @@ using mirada::RunPlan;
 struct RunMetrics {
     std::vector<std::string> methods;  // Explanation::method
     std::vector<QString> titles;       // "Grad-CAM", ...
+    QString target_label;              // the target class's name ("Sneaker"), empty when unknown
     FaithfulnessReport faithfulness;
     AgreementMatrix agreement;
     bool has_sanity = false;
@@ -56,7 +57,8 @@ struct PerturbationPreview {
     uint64_t seed = 0;
 };
 
-enum class MethodState { Queued, Running, Done, Failed, Cancelled };
+// NotRun: a placeholder for an enabled method before its first run on this image and model.
+enum class MethodState { NotRun, Queued, Running, Done, Failed, Cancelled };
 QString toText(MethodState state);
 
 // One event of a run. slot -1 is the metrics step.
@@ -78,6 +80,10 @@ struct MethodSlot {
     double progress = 0;
     QString message;  // progress text or failure reason
     std::shared_ptr<const Explanation> explanation;
+    bool reused = false;     // taken unchanged from an earlier run, not recomputed
+    QString reusedFrom;      // that run's name
+    bool outOfDate = false;  // the form's settings would now give another map
+    QString outOfDateWhy;    // what changed ("lime.num_samples, target")
 };
 
 class ExplanationSession : public QObject {

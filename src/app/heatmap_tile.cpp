@@ -22,6 +22,15 @@ namespace mirada::gui {
 namespace {
 QString number(double v) { return QString::number(v, 'g', 3); }
 
+// What the metric lines under a map mean (they come from the Metrics step).
+QString metricsHelp() {
+    return QObject::tr(
+        "<p><b>deletion AUC</b>: the target's probability as the map's most important pixels are removed "
+        "first, averaged over the curve; <b>lower is better</b>. <b>insertion AUC</b>: the same as they are "
+        "added to the baseline; <b>higher is better</b>. <b>rnd</b>: the same curve for a random ranking of "
+        "the pixels, the floor a useful map must beat. The Metrics tab shows the curves.</p>");
+}
+
 bool hasFlag(const Explanation& e, const char* flag) {
     return std::find(e.flags.begin(), e.flags.end(), flag) != e.flags.end();
 }
@@ -57,6 +66,12 @@ HeatmapTile::HeatmapTile(QWidget* parent) : QFrame(parent), ui_(std::make_unique
     warningLabel_->setCursor(Qt::WhatsThisCursor);
     warningLabel_->setFixedHeight(warningLabel_->fontMetrics().height() + 2);
     ui_->tileLayout->insertWidget(ui_->tileLayout->indexOf(ui_->detailLabel) + 1, warningLabel_);
+    // The detail line is one line too (cut with "…", whole in its tooltip): equal map sizes.
+    detailLabel_ = new ElidedLabel(this);
+    detailLabel_->setObjectName(QStringLiteral("detailLine"));
+    ui_->tileLayout->insertWidget(ui_->tileLayout->indexOf(ui_->detailLabel), detailLabel_);
+    ui_->detailLabel->hide();
+    ui_->numbersLabel->setWordWrap(false);
     warningLabel_->hide();
     connect(ui_->saveButton, &QToolButton::clicked, this, &HeatmapTile::saveRequested);
     ui_->uncertaintyButton->hide();
@@ -86,14 +101,22 @@ void HeatmapTile::showOriginal(const cv::Mat& rgb, const QString& title, const Q
     state_ = MethodState::Done;
     setObjectName(QStringLiteral("tile.original"));
     ui_->titleLabel->setText(title);
-    ui_->detailLabel->setText(detail);
+    setDetailLine(detail);
     ui_->statusLabel->clear();
+    {
+        QSizePolicy keep = ui_->saveButton->sizePolicy();
+        keep.setRetainSizeWhenHidden(true);  // the header as high as a map tile's
+        ui_->saveButton->setSizePolicy(keep);
+    }
     ui_->saveButton->hide();
     ui_->progressBar->hide();
     ui_->colorbarLabel->hide();
-    ui_->minLabel->hide();
+    ui_->minLabel->setText(QStringLiteral(" "));  // an empty legend row: the image is as large as the maps
+    ui_->minLabel->show();
     ui_->maxLabel->hide();
     ui_->numbersLabel->clear();
+    numberLines_.clear();
+    renderNumbers();
     showWarnings(nullptr);
     ui_->view->setPlaceholder(rgb.empty() ? tr("Open an image (Ctrl+O), drop one here, or pick a sample") : QString());
     ui_->view->setImage(toQImage(rgb));
@@ -112,8 +135,24 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
         case MethodState::Failed: statusStyle = QStringLiteral("color: #c0392b; font-weight: bold;"); break;
         case MethodState::Cancelled: statusStyle = QStringLiteral("color: #b9770e;"); break;
         case MethodState::Done: statusStyle = QStringLiteral("color: #1e8449;"); break;
+        case MethodState::NotRun: statusStyle = QStringLiteral("color: #555555;"); break;
         default: break;
     }
+    QString statusTip;
+    if (slot.state == MethodState::Done && slot.reused) {
+        status = tr("Done · kept");
+        statusTip = tr("Its inputs did not change since %1, so this map was taken from there, not computed again")
+                        .arg(slot.reusedFrom.isEmpty() ? tr("the earlier run") : slot.reusedFrom);
+    }
+    if (slot.outOfDate && slot.explanation) {
+        status = tr("Out of date");
+        statusStyle = QStringLiteral("color: #ffffff; background: #b9770e; font-weight: bold; padding: 0 3px;");
+        statusTip = tr("Changed since this map was computed: %1. Run (F5) recomputes this map (and only the maps "
+                       "that changed).")
+                        .arg(slot.outOfDateWhy);
+    }
+    ui_->statusLabel->setToolTip(statusTip);
+    outOfDate_ = slot.outOfDate && slot.explanation;
     ui_->statusLabel->setText(status);
     ui_->statusLabel->setStyleSheet(statusStyle);
     ui_->progressBar->setVisible(slot.state == MethodState::Running);
@@ -135,16 +174,19 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
             e.settings.is_object() && e.settings.contains("precision") && e.settings["precision"].is_string()
                 ? e.settings["precision"].get<std::string>()
                 : std::string();
-        ui_->detailLabel->setText(tr("target: %1 (%2), p = %3 · %4 s%5")
-                                      .arg(qs(e.target_label))
-                                      .arg(e.target_index)
-                                      .arg(number(e.target_probability))
-                                      .arg(QString::number(e.seconds, 'f', e.seconds < 1 ? 3 : 2))
-                                      .arg(precision.empty() ? QString() : QStringLiteral(" · ") + qs(precision)));
-        ui_->detailLabel->setToolTip(
-            precision == "bf16" ? tr("Model evaluations ran in bfloat16: faster, scores differ slightly from fp32")
-            : precision.empty() ? QString()
-                                : tr("Model evaluations ran in float32"));
+        setDetailLine(tr("target: %1 (%2), p = %3 · %4 s%5")
+                          .arg(qs(e.target_label))
+                          .arg(e.target_index)
+                          .arg(number(e.target_probability))
+                          .arg(QString::number(e.seconds, 'f', e.seconds < 1 ? 3 : 2))
+                          .arg(precision.empty() ? QString() : QStringLiteral(" · ") + qs(precision)));
+        detailLabel_->setToolTip(
+            detailLabel_->fullText() + QStringLiteral("\n") +
+            tr("The class the map explains, its probability on the image (p), the time the map took") +
+            (precision == "bf16" ? tr(", and the precision: model evaluations ran in bfloat16, faster, scores "
+                                      "differ slightly from fp32")
+             : precision.empty() ? QString()
+                                 : tr(", and the precision: model evaluations ran in float32")));
         QStringList lines;
         for (const auto& l : keyNumbers(e)) lines << qs(l);
         for (const auto& f : e.flags)
@@ -159,7 +201,13 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
                                  "speak for or against the class. <b>auto</b>: samples were added in rounds until "
                                  "the top-k was stable or max_samples was reached.</p><p>The ± button shows the "
                                  "interval widths as a map.</p>")
-                            : QString());
+                            : tr("<p>The map's own numbers (hover the title for the method). "
+                                 "<b>R²</b>: how well the surrogate fits the model on the samples, higher is "
+                                 "better. <b>f(x)</b> and <b>base</b>: the model's score on the image and on the "
+                                 "baseline.</p>"));
+        ui_->numbersLabel->setWordWrap(false);  // one line each: the grid counts lines
+        numbersTip_ = ui_->numbersLabel->toolTip() + metricsHelp();
+        ui_->numbersLabel->setToolTip(numbersTip_);
         ui_->numbersLabel->setStyleSheet({});
         setExtraLines(extraLines_);
         if (newResult || overlay.range != overlay_.range || overlay.clip_percentile != overlay_.clip_percentile) {
@@ -174,7 +222,8 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
     } else {
         overlay_ = overlay;
         scale_ = ColourScale{};
-        ui_->detailLabel->setText(slot.state == MethodState::Running ? slot.message : QString());
+        setDetailLine(slot.state == MethodState::Running ? slot.message : QString());
+        ui_->numbersLabel->setWordWrap(true);  // a failure's reason is a sentence
         ui_->numbersLabel->setText(slot.state == MethodState::Failed ? slot.message : QString());
         ui_->numbersLabel->setStyleSheet(slot.state == MethodState::Failed ? QStringLiteral("color: #c0392b;")
                                                                            : QString());
@@ -183,6 +232,7 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
         ui_->view->setPlaceholder(slot.state == MethodState::Failed      ? tr("No map: the method failed")
                                   : slot.state == MethodState::Cancelled ? tr("Cancelled")
                                   : slot.state == MethodState::Running   ? tr("Computing…")
+                                  : slot.state == MethodState::NotRun    ? tr("Not run yet: Run (F5) computes it")
                                                                          : tr("Waiting for its turn"));
         ui_->colorbarLabel->hide();
         ui_->minLabel->hide();
@@ -193,10 +243,34 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
 void HeatmapTile::setExtraLines(const QStringList& lines) {
     extraLines_ = lines;
     if (!explanation_) return;
-    QStringList all;
-    if (!numbers_.isEmpty()) all << numbers_;
-    for (const auto& l : lines) all << l.toHtmlEscaped();
-    ui_->numbersLabel->setText(all.join(QStringLiteral("<br>")));
+    numberLines_.clear();
+    if (!numbers_.isEmpty()) numberLines_ = numbers_.split(QStringLiteral("<br>"));
+    for (const auto& l : lines) numberLines_ << l.toHtmlEscaped();
+    renderNumbers();
+}
+
+void HeatmapTile::setShownLines(int lines) {
+    if (lines == shownLines_) return;
+    shownLines_ = lines;
+    renderNumbers();
+}
+
+void HeatmapTile::renderNumbers() {
+    if (!explanation_ && !original_) return;
+    QStringList shown = numberLines_;
+    if (shownLines_ >= 1 && shown.size() > shownLines_) {
+        const int hidden = static_cast<int>(shown.size()) - (shownLines_ - 1);
+        shown = shown.mid(0, shownLines_ - 1);
+        shown << tr("<i>… %n more line(s): hover here</i>", nullptr, hidden);
+    }
+    // Padded to the lines every tile shows, so the maps above are the same size.
+    while (shownLines_ >= 1 && shown.size() < shownLines_) shown << QStringLiteral("&nbsp;");
+    ui_->numbersLabel->setText(shown.join(QStringLiteral("<br>")));
+    numbersFull_ = numberLines_.join(QStringLiteral("<br>"));
+    QString tip = numbersTip_;
+    if (static_cast<int>(numberLines_.size()) > shownLines_ && shownLines_ >= 1)
+        tip = QStringLiteral("<p>%1</p>").arg(numbersFull_) + tip;
+    ui_->numbersLabel->setToolTip(tip);
 }
 
 void HeatmapTile::setOverlay(const OverlayOptions& overlay, const ColourScale& scale) {
@@ -271,9 +345,9 @@ void HeatmapTile::renderOverlay() {
 }
 
 void HeatmapTile::showWarnings(const Explanation* e) {
-    // Method tiles keep the line's height even without a warning (stable map sizes).
+    // Tiles keep the line's height even without a warning (stable map sizes).
     QSizePolicy policy = warningLabel_->sizePolicy();
-    policy.setRetainSizeWhenHidden(!original_);
+    policy.setRetainSizeWhenHidden(true);  // the original too: every image the same size
     warningLabel_->setSizePolicy(policy);
     QStringList shorts, full;
     if (e) {
@@ -326,8 +400,13 @@ void HeatmapTile::showWarnings(const Explanation* e) {
     warningLabel_->show();
 }
 
-void HeatmapTile::setDetail(const QString& detail) { ui_->detailLabel->setText(detail); }
-QString HeatmapTile::detailText() const { return ui_->detailLabel->text(); }
+void HeatmapTile::setDetail(const QString& detail) { setDetailLine(detail); }
+QString HeatmapTile::detailText() const { return detailLabel_->fullText(); }
+
+void HeatmapTile::setDetailLine(const QString& text) {
+    detailLabel_->setFullText(text);
+    detailLabel_->setToolTip(text);
+}
 
 QString HeatmapTile::warningText() const { return warningLabel_->fullText(); }
 QString HeatmapTile::warningToolTip() const { return warningLabel_->toolTip(); }
@@ -361,8 +440,31 @@ void HeatmapTile::showValueAt(bool inside, const QPointF& p) {
 }
 
 QString HeatmapTile::statusText() const { return ui_->statusLabel->text(); }
-QString HeatmapTile::numbersText() const { return ui_->numbersLabel->text(); }
+QString HeatmapTile::numbersText() const { return explanation_ ? numbersFull_ : ui_->numbersLabel->text(); }
 QString HeatmapTile::valueText() const { return ui_->valueLabel->text(); }
 double HeatmapTile::progress() const { return ui_->progressBar->value() / 1000.0; }
+
+int HeatmapTile::numberLineCount() const {
+    if (explanation_) return static_cast<int>(numberLines_.size());
+    return ui_->numbersLabel->text().isEmpty() ? 0 : 1;
+}
+
+int HeatmapTile::lineHeight() const { return ui_->numbersLabel->fontMetrics().lineSpacing(); }
+
+int HeatmapTile::heightWithoutMapAndNumbers() const {
+    const QMargins m = layout()->contentsMargins();
+    int h = m.top() + m.bottom();
+    int items = 0;
+    for (int i = 0; i < layout()->count(); ++i) {
+        QLayoutItem* item = layout()->itemAt(i);
+        QWidget* w = item->widget();
+        if (w == ui_->view || w == ui_->numbersLabel) continue;
+        if (w && w->isHidden() && !w->sizePolicy().retainSizeWhenHidden()) continue;
+        if (item->isEmpty() && !w) continue;
+        h += item->sizeHint().height();
+        ++items;
+    }
+    return h + layout()->spacing() * (items + 1);
+}
 
 }  // namespace mirada::gui

@@ -81,6 +81,15 @@ public:
     QString warningToolTip() const;
     bool warningVisible() const;
     double progress() const;
+    bool outOfDate() const { return outOfDate_; }
+    // The number lines under the map: how many there are, and how many to
+    // show (the rest behind "… more", whole in the tooltip; fewer are padded).
+    // The grid gives every tile the same count, so every map gets the same area.
+    int numberLineCount() const;
+    void setShownLines(int lines);
+    int lineHeight() const;
+    // The tile's height without the map and the number lines.
+    int heightWithoutMapAndNumbers() const;
 
 Q_SIGNALS:
     void saveRequested();
@@ -88,6 +97,8 @@ Q_SIGNALS:
 private:
     void renderOverlay();
     void showWarnings(const Explanation* e);
+    void renderNumbers();
+    void setDetailLine(const QString& text);
 
     std::unique_ptr<Ui::HeatmapTile> ui_;
     std::string method_;
@@ -99,6 +110,11 @@ private:
     bool original_ = false;
     QStringList extraLines_;
     bool showUncertainty_ = false;
+    bool outOfDate_ = false;
+    QStringList numberLines_;
+    QString numbersFull_, numbersTip_;
+    int shownLines_ = -1;  // -1: all
+    ElidedLabel* detailLabel_ = nullptr;
     QString numbers_;
     ElidedLabel* warningLabel_ = nullptr;
 };

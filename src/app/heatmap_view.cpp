@@ -15,7 +15,8 @@ constexpr double kMaxZoom = 64.0;
 HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent) {
     setMouseTracking(true);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
-    setToolTip(tr("Wheel: zoom · drag: pan · double-click: fit (all tiles follow)"));
+    // In the status bar, not a tooltip: a tooltip would cover the tiles on every hover.
+    setStatusTip(tr("Wheel: zoom · drag: pan · double-click: fit (all tiles follow)"));
 }
 
 void HeatmapView::setImage(const QImage& image) {

@@ -37,7 +37,7 @@ public:
     QPointF toWidget(const QPointF& imagePos) const;
 
     QSize sizeHint() const override { return {280, 240}; }
-    QSize minimumSizeHint() const override { return {160, 140}; }
+    QSize minimumSizeHint() const override { return {120, 100}; }
 
 Q_SIGNALS:
     void viewChangeRequested(const mirada::gui::ViewState& state);

@@ -25,6 +25,9 @@ struct CommandLine {
     QCommandLineOption shot{QStringLiteral("screenshot"),
                             QStringLiteral("After --run finishes, save a PNG of the window and quit."),
                             QStringLiteral("png")};
+    QCommandLineOption size{QStringLiteral("size"),
+                            QStringLiteral("Window size, e.g. 1280x720 (default: the last one, else fit the screen)."),
+                            QStringLiteral("WxH")};
     QCommandLineOption tab{QStringLiteral("tab"),
                            QStringLiteral("With --screenshot: the results tab to show, maps (default) or metrics."),
                            QStringLiteral("tab"), QStringLiteral("maps")};
@@ -35,7 +38,7 @@ struct CommandLine {
         parser.addVersionOption();
         parser.addPositionalArgument(QStringLiteral("image"),
                                      QStringLiteral("Image to open (default: the last one, else a bundled sample)."));
-        parser.addOptions({model, settings, run, shot, tab});
+        parser.addOptions({model, settings, run, shot, tab, size});
     }
 };
 
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     QApplication app(argc, argv);
+    Q_INIT_RESOURCE(mirada);  // the icon: resources of a static library are not registered by themselves
     nameApplication();
     CommandLine cl;
     QCommandLineParser& parser = cl.parser;
@@ -83,6 +87,18 @@ int main(int argc, char** argv) {
     if (!parser.positionalArguments().isEmpty()) options.image = parser.positionalArguments().first();
 
     mirada::gui::MainWindow window(options);
+    if (parser.isSet(cl.size)) {
+        const QStringList wh = parser.value(cl.size).split(QLatin1Char('x'));
+        bool okW = false, okH = false;
+        const int w = wh.size() == 2 ? wh[0].toInt(&okW) : 0;
+        const int h = wh.size() == 2 ? wh[1].toInt(&okH) : 0;
+        if (!okW || !okH || w < 400 || h < 300 || w > 16384 || h > 16384) {
+            std::fprintf(stderr, "mirada: --size '%s' is not a window size; use WIDTHxHEIGHT, e.g. 1280x720\n",
+                         qPrintable(parser.value(cl.size)));
+            return 2;
+        }
+        window.resize(w, h);
+    }
     window.show();
 
     if (parser.isSet(runOpt) || parser.isSet(shotOpt)) {

@@ -8,12 +8,19 @@
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QListWidget>
+#include <QRegularExpression>
+#include <QMenu>
+#include <QScreen>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QStandardItemModel>
 #include <QStatusBar>
 #include <filesystem>
 
+#include "common/data_dir.hpp"
 #include "common/error.hpp"
 #include "common/file_checks.hpp"
 #include "explain/baseline_setting.hpp"
@@ -29,6 +36,7 @@
 #include "qt_image.hpp"
 #include "metrics_view.hpp"
 #include "results_grid.hpp"
+#include "heatmap_tile.hpp"
 #include "ui_main_window.h"
 
 namespace mirada::gui {
@@ -44,12 +52,7 @@ const char* kDefaultSample = "fashion-sneaker.png";
 bool hasLayerSetting(const std::string& m) { return makeExplainer(m)->defaultParams().has("layer"); }
 
 // Bundled sample images: installed share/mirada/samples, else the source tree's.
-QString samplesDir() {
-    const QString installed =
-        QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("../share/mirada/samples"));
-    if (QFileInfo(installed).isDir()) return QDir(installed).canonicalPath();
-    return QStringLiteral(MIRADA_SOURCE_DIR "/resources/samples");
-}
+QString samplesDir() { return QString::fromStdString(dataPath("samples", "resources/samples").string()); }
 
 bool looksLikeModel(const QString& path) {
     const QString s = QFileInfo(path).suffix().toLower();
@@ -92,10 +95,36 @@ QString shapeText(const std::vector<int64_t>& shape) {
 }  // namespace
 
 MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
-    : QMainWindow(parent), ui_(std::make_unique<Ui::MainWindow>()), session_(new ExplanationSession(this)) {
+    : QMainWindow(parent),
+      ui_(std::make_unique<Ui::MainWindow>()),
+      session_(new ExplanationSession(this)),
+      history_(new RunHistory(this)) {
     ui_->setupUi(this);
     setWindowIcon(QIcon(QStringLiteral(":/mirada/icons/mirada.svg")));
+    // A first start fits the screen (a saved geometry replaces this).
+    if (const QScreen* screen = QGuiApplication::primaryScreen()) {
+        const QSize avail = screen->availableGeometry().size();
+        resize(std::min(width(), avail.width()), std::min(height(), avail.height()));
+    }
+    // The error bar is one line; Details shows the whole message.
     ui_->errorBanner->hide();
+    ui_->errorBanner->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+    ui_->errorLabel->hide();
+    errorLine_ = new ElidedLabel(ui_->errorBanner);
+    errorLine_->setObjectName(QStringLiteral("errorLine"));
+    errorLine_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+    qobject_cast<QHBoxLayout*>(ui_->errorBanner->layout())->insertWidget(0, errorLine_, 1);
+    errorDetailsButton_ = new QToolButton(ui_->errorBanner);
+    errorDetailsButton_->setObjectName(QStringLiteral("errorDetailsButton"));
+    errorDetailsButton_->setText(tr("Details"));
+    errorDetailsButton_->setCheckable(true);
+    errorDetailsButton_->setAutoRaise(true);
+    qobject_cast<QHBoxLayout*>(ui_->errorBanner->layout())
+        ->insertWidget(ui_->errorBanner->layout()->indexOf(ui_->dismissErrorButton), errorDetailsButton_);
+    connect(errorDetailsButton_, &QToolButton::toggled, this, [this](bool on) {
+        ui_->errorLabel->setVisible(on);
+        errorLine_->setVisible(!on);
+    });
     ui_->splitter->setStretchFactor(0, 0);
     ui_->splitter->setStretchFactor(1, 1);
     ui_->splitter->setSizes({400, 1040});
@@ -135,6 +164,7 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
     ui_->predictionList->header()->setSectionResizeMode(2, QHeaderView::ResizeToContents);
 
     buildMethodSections();
+    buildHistoryBar();
     fillModelList();
     fillSamples();
     previewTimer_.setSingleShot(true);
@@ -145,6 +175,16 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
         l->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
         ui_->perturbationPreviewGrid->setAlignment(l, Qt::AlignHCenter | Qt::AlignBottom);
     }
+    refreshTimer_.setSingleShot(true);
+    refreshTimer_.setInterval(0);
+    connect(&refreshTimer_, &QTimer::timeout, this, &MainWindow::refreshGrid);
+    panelAction_ = ui_->menuView->addAction(tr("&Settings panel"));
+    panelAction_->setObjectName(QStringLiteral("actionSettingsPanel"));
+    panelAction_->setCheckable(true);
+    panelAction_->setChecked(true);
+    panelAction_->setShortcut(QKeySequence(QStringLiteral("Ctrl+L")));
+    panelAction_->setToolTip(tr("Hide the settings to give the maps the whole window (Ctrl+L)"));
+    connect(panelAction_, &QAction::toggled, this, &MainWindow::setSettingsPanelVisible);
     connectSignals();
     restoreSettings(options);
     updateActions();
@@ -338,6 +378,18 @@ void MainWindow::connectSignals() {
     connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::updateMetricsEstimate);
     connect(metricsSection_, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
     for (auto* sec : sections_) connect(sec, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
+    // Tiles whose inputs the form changes are marked out of date; newly ticked methods get placeholders.
+    auto later = [this]() { refreshTimer_.start(); };
+    for (auto* sec : sections_) {
+        connect(sec->form(), &ParamForm::changed, this, later);
+        connect(sec, &QGroupBox::toggled, this, later);
+    }
+    connect(superpixelForm_, &ParamForm::changed, this, later);
+    connect(perturbationForm_, &ParamForm::changed, this, later);
+    connect(ui_->seedSpin, &QSpinBox::valueChanged, this, later);
+    connect(ui_->precisionCombo, &QComboBox::currentIndexChanged, this, later);
+    connect(ui_->targetCombo, &QComboBox::currentIndexChanged, this, later);
+    connect(ui_->targetCombo, &QComboBox::editTextChanged, this, later);
     // Scrolling the settings panel never changes a setting (forms rebuilt later guard their own editors).
     WheelGuard::install(ui_->formScroll->widget());
     connect(&previewTimer_, &QTimer::timeout, this, [this]() {
@@ -349,10 +401,10 @@ void MainWindow::connectSignals() {
         const auto* e = grid()->tile(index)->explanation();
         if (!e) return;
         const QString suggested =
-            QDir(QFileInfo(session_->imagePath()).absolutePath())
+            QDir(exportFolder())
                 .filePath(imageStem() + QLatin1Char('.') + qs(e->method) + QStringLiteral(".overlay.png"));
         const QString file = QFileDialog::getSaveFileName(this, tr("Save overlay"), suggested, tr("PNG image (*.png)"));
-        if (!file.isEmpty()) saveTileOverlay(index, file);
+        if (!file.isEmpty() && saveTileOverlay(index, file)) rememberExportFolder(QFileInfo(file).absolutePath());
     });
 
     connect(s, &ExplanationSession::modelLoading, this, [this](const QString& spec) {
@@ -391,18 +443,34 @@ void MainWindow::connectSignals() {
     });
     connect(s, &ExplanationSession::notice, this, &MainWindow::showNotice);
     connect(s, &ExplanationSession::runStarted, this, [this]() {
-        grid()->showSlots(session_->slots());
+        // The grid follows the new run; earlier ones stay in the history.
+        liveView_ = true;
+        shownRun_ = 0;
+        if (gridMode_ != GridMode::Run) setGridMode(GridMode::Run);
+        if (session_->hasImage())
+            grid()->showImage(session_->image()->rgb, QFileInfo(session_->imagePath()).fileName(),
+                              tr("%1×%2 px").arg(session_->image()->rgb.cols).arg(session_->image()->rgb.rows));
+        showModelInput();
+        std::vector<MethodSlot> slots = session_->slots();
+        grid()->showSlots(slots);
         grid()->clearExtraLines();
+        if (historyList_) historyList_->clearSelection();
         updateActions();
     });
     connect(s, &ExplanationSession::methodChanged, this, &MainWindow::showMethod);
     connect(s, &ExplanationSession::runFinished, this, &MainWindow::finishRun);
     connect(s, &ExplanationSession::metricsChanged, this, &MainWindow::showMetricsState);
     connect(s, &ExplanationSession::resultsCleared, this, [this]() {
-        grid()->showSlots({});
+        // A new image or model: a new run begins; the earlier ones stay in the history.
+        liveView_ = false;
+        shownRun_ = 0;
+        if (historyList_) historyList_->clearSelection();
         metricsView()->showMetrics(nullptr);
-        metricsView()->showMessage(tr("No run yet for this image and model."));
+        metricsView()->showMessage(history_->count() > 0
+                                       ? tr("No run yet for this image and model; earlier runs are in the history.")
+                                       : tr("No run yet for this image and model."));
         ui_->runSummaryLabel->clear();
+        if (gridMode_ == GridMode::Run) showPlaceholders();
         updateActions();
     });
 }
@@ -417,6 +485,8 @@ void MainWindow::restoreSettings(const StartOptions& options) {
     if (q.contains(QStringLiteral("window/splitter")))
         ui_->splitter->restoreState(q.value(QStringLiteral("window/splitter")).toByteArray());
     recent_ = q.value(QStringLiteral("input/recent")).toStringList();
+    lastExportDir_ = q.value(QStringLiteral("export/folder")).toString();
+    if (!q.value(QStringLiteral("window/settingsPanel"), true).toBool()) panelAction_->setChecked(false);
     customModels_ = q.value(QStringLiteral("input/customModels")).toStringList();
     fillModelList();
     rebuildRecentMenu();
@@ -516,6 +586,8 @@ void MainWindow::saveSettings() {
     q.setValue(QStringLiteral("window/state"), saveState());
     q.setValue(QStringLiteral("window/splitter"), ui_->splitter->saveState());
     q.setValue(QStringLiteral("input/recent"), recent_);
+    if (!lastExportDir_.isEmpty()) q.setValue(QStringLiteral("export/folder"), lastExportDir_);
+    q.setValue(QStringLiteral("window/settingsPanel"), settingsPanelVisible());
     q.setValue(QStringLiteral("input/customModels"), customModels_);
     if (!session_->modelSpec().isEmpty()) q.setValue(QStringLiteral("input/model"), session_->modelSpec());
     if (!session_->imagePath().isEmpty()) q.setValue(QStringLiteral("input/image"), session_->imagePath());
@@ -710,6 +782,7 @@ void MainWindow::showImage() {
     ui_->imagePathLabel->setText(QStringLiteral("<b>%1</b><br>%2").arg(fi.fileName().toHtmlEscaped(), detail));
     ui_->imagePathLabel->setToolTip(path);
     grid()->showImage(image->rgb, fi.fileName(), detail);
+    if (gridMode_ == GridMode::Run && !liveView_ && shownRun_ == 0) showPlaceholders();
     ui_->predictionList->clear();
     showModelInput();
     showInputHints();
@@ -904,10 +977,31 @@ void MainWindow::startRun() {
         return;
     }
     try {
-        const RunPlan plan = buildRunPlan();
+        RunPlan plan = buildRunPlan();
         ui_->errorBanner->hide();
+        // Maps whose inputs did not change since the shown (or last) run on this
+        // image and model are taken over instead of computed again.
+        int kept = 0;
+        reuseBase_.clear();
+        const auto base = baseRun();
+        int target = plan.target_index;
+        if (target < 0 && !session_->prediction().empty()) target = session_->prediction().front().index;
+        if (base && target >= 0) {
+            for (auto& m : plan.methods) {
+                const auto it = base->inputs.find(m.method);
+                const auto map = base->map(m.method);
+                if (it != base->inputs.end() && map && it->second == methodInputs(plan, m, target)) {
+                    m.reuse = map;
+                    ++kept;
+                }
+            }
+            if (kept > 0) reuseBase_ = base->name;
+        }
         if (session_->run(plan)) {
-            ui_->runSummaryLabel->setText(tr("Running %1 methods…").arg(plan.methods.size()));
+            const int computed = static_cast<int>(plan.methods.size()) - kept;
+            ui_->runSummaryLabel->setText(
+                kept > 0 ? tr("Running %n method(s), %1 kept from %2…", nullptr, computed).arg(kept).arg(reuseBase_)
+                         : tr("Running %n method(s)…", nullptr, computed));
             saveSettings();
         }
     } catch (const std::exception& e) {
@@ -925,7 +1019,10 @@ void MainWindow::cancelRun() {
 void MainWindow::showMethod(int slot) {
     const auto& slots = session_->slots();
     if (slot < 0 || slot >= static_cast<int>(slots.size())) return;
-    grid()->showSlot(slot, slots[slot]);
+    if (!liveView_ || gridMode_ != GridMode::Run) return;
+    MethodSlot shown = slots[slot];
+    shown.reusedFrom = reuseBase_;
+    grid()->showSlot(slot, shown);
     if (slots[slot].state == MethodState::Running)
         ui_->runSummaryLabel->setText(tr("%1 (%2 of %3): %4")
                                           .arg(slots[slot].title)
@@ -945,7 +1042,10 @@ void MainWindow::finishRun() {
         failed += s.state == MethodState::Failed;
         cancelled += s.state == MethodState::Cancelled;
     }
+    int kept = 0;
+    for (const auto& s : session_->slots()) kept += s.reused;
     QString text = tr("%n map(s) in %1 s", nullptr, done).arg(QString::number(seconds, 'f', 2));
+    if (kept) text += tr(" · %1 kept from %2 (unchanged)").arg(kept).arg(reuseBase_);
     if (failed) text += tr(" · %n failed", nullptr, failed);
     if (cancelled) text += tr(" · %n cancelled", nullptr, cancelled);
     int warned = 0;
@@ -958,6 +1058,15 @@ void MainWindow::finishRun() {
     ui_->runSummaryLabel->setToolTip(precisionNote);
     ui_->runSummaryLabel->setText(text);
     statusBar()->showMessage(text, 8000);
+    if (session_->hasResults()) {
+        addRunToHistory();
+        ui_->runSummaryLabel->setText(text + QStringLiteral(" · ") + history_->runs().back()->name);
+    } else if (liveView_ && !session_->slots().empty()) {
+        liveView_ = true;  // nothing finished (all failed or cancelled): the tiles say why
+    } else {
+        liveView_ = false;
+        refreshGrid();
+    }
     updateActions();
     Q_EMIT runFinished();
 }
@@ -966,6 +1075,7 @@ void MainWindow::showMetricsState() {
     const MethodSlot& m = session_->metricsSlot();
     const int tab = ui_->resultsTabs->indexOf(ui_->metricsPage);
     switch (m.state) {
+        case MethodState::NotRun:
         case MethodState::Queued:
             ui_->resultsTabs->setTabText(tab, tr("Metrics"));
             metricsView()->showMetrics(nullptr);
@@ -982,13 +1092,15 @@ void MainWindow::showMetricsState() {
             ui_->resultsTabs->setTabText(tab, tr("Metrics"));
             const auto metrics = session_->metrics();
             metricsView()->showMetrics(metrics);
-            const auto lines = faithfulnessSheetLines(metrics->faithfulness);
-            for (size_t i = 0; i < metrics->methods.size() && i < lines.size(); ++i) {
-                QStringList l;
-                for (const auto& line : lines[i]) l << qs(line);
-                if (metrics->has_sanity && i < metrics->sanity.methods.size())
-                    l << qs(sanitySheetLine(metrics->sanity.methods[i]));
-                grid()->setExtraLines(metrics->methods[i], l);
+            if (liveView_ && gridMode_ == GridMode::Run) {
+                const auto lines = faithfulnessSheetLines(metrics->faithfulness);
+                for (size_t i = 0; i < metrics->methods.size() && i < lines.size(); ++i) {
+                    QStringList l;
+                    for (const auto& line : lines[i]) l << qs(line);
+                    if (metrics->has_sanity && i < metrics->sanity.methods.size())
+                        l << qs(sanitySheetLine(metrics->sanity.methods[i]));
+                    grid()->setExtraLines(metrics->methods[i], l);
+                }
             }
             break;
         }
@@ -1040,11 +1152,15 @@ void MainWindow::updateActions() {
     ui_->actionRun->setEnabled(ready && !running);
     ui_->cancelButton->setEnabled(running);
     ui_->actionCancel->setEnabled(running);
-    const bool results = session_->hasResults() && !running;
+    const bool results = hasShownResults() && !running;
     for (QAction* a :
          {ui_->actionExportAll, ui_->actionExportSheet, ui_->actionExportHeatmaps, ui_->actionExportReport})
         a->setEnabled(results);
     ui_->exportButton->setEnabled(results);
+    if (exportRunsButton_) exportRunsButton_->setEnabled(history_->count() > 0 && !running);
+    const bool picked = historyList_ && historyList_->currentItem();
+    for (QToolButton* b : {pinButton_, renameButton_, deleteButton_})
+        if (b) b->setEnabled(picked && !running);
 }
 
 void MainWindow::updateTitle() {
@@ -1064,23 +1180,24 @@ QString MainWindow::imageStem() const {
 }
 
 void MainWindow::chooseExport(const ExportOptions& options, const QString& what) {
-    const QString start = QFileInfo(session_->imagePath()).absolutePath();
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export %1 into folder").arg(what), start);
-    if (!dir.isEmpty()) exportTo(dir, options);
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export %1 into folder").arg(what), exportFolder());
+    if (!dir.isEmpty() && exportTo(dir, options)) rememberExportFolder(dir);
 }
 
 bool MainWindow::exportTo(const QString& dir, const ExportOptions& options) {
-    if (!session_->hasResults() || session_->running()) {
+    if (!hasShownResults() || session_->running()) {
         showError(tr("Nothing to export yet: run the methods first"));
         return false;
     }
     try {
-        const RunRecord run = session_->record(overlayOptions());
-        const auto files = exportRun(std::filesystem::path(ss(dir)), ss(imageStem()), run, options);
+        const RunRecord run = shownRecord();
+        const QString stem = run.image_file.empty() ? imageStem() : QFileInfo(qs(run.image_file)).completeBaseName();
+        const auto files = exportRun(std::filesystem::path(ss(dir)), ss(stem), run, options);
         const QString text =
             tr("Wrote %n file(s) to %1", nullptr, static_cast<int>(files.size())).arg(QDir::toNativeSeparators(dir));
         statusBar()->showMessage(text, 8000);
         lastNotice_ = text;
+        rememberExportFolder(dir);
         return true;
     } catch (const std::exception& e) {
         showError(tr("Export failed, existing files were left as they were: %1").arg(qs(e.what())));
@@ -1093,9 +1210,9 @@ bool MainWindow::saveTileOverlay(int index, const QString& file) {
     try {
         const auto* e = grid()->tile(index)->explanation();
         // The scale the tile shows (shared with the other tiles when the range is "shared").
-        writeImageAtomic(std::filesystem::path(ss(file)),
-                         renderOverlay(session_->record(overlayOptions()).image, e->heatmap,
-                                       grid()->tile(index)->colourScale(), overlayOptions()));
+        writeImageAtomic(
+            std::filesystem::path(ss(file)),
+            renderOverlay(grid()->tileImage(index), e->heatmap, grid()->tile(index)->colourScale(), overlayOptions()));
         statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(file)), 6000);
         return true;
     } catch (const std::exception& ex) {
@@ -1104,11 +1221,531 @@ bool MainWindow::saveTileOverlay(int index, const QString& file) {
     }
 }
 
+// ----------------------------------------------------------------- history
+
+void MainWindow::buildHistoryBar() {
+    auto* bar = new QWidget(ui_->mapsPage);
+    bar->setObjectName(QStringLiteral("historyBar"));
+    auto* row = new QHBoxLayout(bar);
+    row->setContentsMargins(0, 0, 0, 0);
+    row->setSpacing(6);
+    historyList_ = new QListWidget(bar);
+    historyList_->setObjectName(QStringLiteral("historyList"));
+    historyList_->setFlow(QListView::LeftToRight);
+    historyList_->setWrapping(false);
+    // One row: the newest run is scrolled into view; the wheel and the arrow keys scroll.
+    historyList_->setIconSize(QSize(28, 28));
+    historyList_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    historyList_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    historyList_->setFixedHeight(historyList_->iconSize().height() + 8);
+    historyList_->setMinimumWidth(160);
+    historyList_->setSpacing(1);
+    historyList_->setContextMenuPolicy(Qt::CustomContextMenu);
+    historyList_->setToolTip(
+        tr("Every finished run of this session. Click one to show it; tick runs to compare one method across "
+           "them (Show: one method across runs, or their difference). Right-click to pin, rename, delete or "
+           "export. The oldest unpinned runs are dropped after %1.")
+            .arg(RunHistory::kMaxUnpinned));
+    row->addWidget(historyList_, 1);
+
+    auto* side = new QHBoxLayout;
+    side->setSpacing(2);
+    gridModeCombo_ = new QComboBox(bar);
+    gridModeCombo_->setObjectName(QStringLiteral("gridModeCombo"));
+    gridModeCombo_->addItem(tr("Every method of a run"), static_cast<int>(GridMode::Run));
+    gridModeCombo_->addItem(tr("One method across runs"), static_cast<int>(GridMode::MethodAcrossRuns));
+    gridModeCombo_->addItem(tr("Difference of two runs"), static_cast<int>(GridMode::Difference));
+    gridModeCombo_->setToolTip(
+        tr("Every method of a run: the run picked in the history (the newest by default). One method across "
+           "runs: the chosen method's map in every ticked run (all runs when none is ticked). Difference: the "
+           "two newest ticked runs and their difference (newer − older, same image size)."));
+    gridMethodCombo_ = new QComboBox(bar);
+    gridMethodCombo_->setObjectName(QStringLiteral("gridMethodCombo"));
+    gridMethodCombo_->setToolTip(tr("The method to compare across runs"));
+    gridMethodCombo_->setEnabled(false);
+    side->addWidget(gridModeCombo_);
+    side->addWidget(gridMethodCombo_);
+    auto* buttons = side;
+    auto button = [&](QToolButton*& b, const QString& name, const QString& text, const QString& tip) {
+        b = new QToolButton(bar);
+        b->setObjectName(name);
+        b->setText(text);
+        b->setToolTip(tip);
+        b->setAutoRaise(true);
+        buttons->addWidget(b);
+    };
+    button(pinButton_, QStringLiteral("pinRunButton"), tr("Pin"),
+           tr("Keep this run however many runs follow (pinned runs are never dropped)"));
+    button(renameButton_, QStringLiteral("renameRunButton"), tr("Rename…"), tr("Give this run a name"));
+    button(deleteButton_, QStringLiteral("deleteRunButton"), tr("Delete"), tr("Remove this run from the history"));
+    button(exportRunsButton_, QStringLiteral("exportRunsButton"), tr("Export runs…"),
+           tr("Write every run of the history into a folder, one sub-folder per run with the files Export all "
+              "writes"));
+    row->addLayout(side);
+    bar->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    ui_->mapsLayout->insertWidget(0, bar);
+    ui_->mapsLayout->setStretchFactor(ui_->resultsScroll, 1);
+
+    connect(history_, &RunHistory::changed, this, &MainWindow::rebuildHistoryList);
+    connect(historyList_, &QListWidget::itemClicked, this, [this](QListWidgetItem* item) {
+        if (gridMode_ == GridMode::Run) showHistoryRun(item->data(Qt::UserRole).toInt());
+        updateActions();
+    });
+    connect(historyList_, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
+        const int id = item->data(Qt::UserRole).toInt();
+        const bool on = item->checkState() == Qt::Checked;
+        const bool was = std::find(ticked_.begin(), ticked_.end(), id) != ticked_.end();
+        if (on == was) return;
+        setRunTicked(id, on);
+    });
+    connect(gridModeCombo_, &QComboBox::activated, this,
+            [this](int i) { setGridMode(static_cast<GridMode>(gridModeCombo_->itemData(i).toInt())); });
+    connect(gridMethodCombo_, &QComboBox::activated, this, [this](int) { refreshGrid(); });
+    auto currentId = [this]() {
+        auto* item = historyList_->currentItem();
+        return item ? item->data(Qt::UserRole).toInt() : 0;
+    };
+    connect(pinButton_, &QToolButton::clicked, this, [this, currentId]() {
+        if (const auto run = history_->find(currentId())) history_->setPinned(run->id, !run->pinned);
+    });
+    connect(renameButton_, &QToolButton::clicked, this, [this, currentId]() {
+        const auto run = history_->find(currentId());
+        if (!run) return;
+        bool ok = false;
+        const QString name = QInputDialog::getText(this, tr("Rename run"), tr("Name of %1:").arg(run->summary()),
+                                                   QLineEdit::Normal, run->name, &ok);
+        if (ok) history_->rename(run->id, name);
+    });
+    connect(deleteButton_, &QToolButton::clicked, this, [this, currentId]() {
+        const int id = currentId();
+        if (id == 0) return;
+        history_->remove(id);
+        if (shownRun_ == id) {
+            shownRun_ = 0;
+            refreshGrid();
+        }
+    });
+    connect(exportRunsButton_, &QToolButton::clicked, this, [this]() {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Export every run into folder"), exportFolder());
+        if (!dir.isEmpty() && exportAllRuns(dir)) rememberExportFolder(dir);
+    });
+    connect(historyList_, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
+        QListWidgetItem* item = historyList_->itemAt(pos);
+        if (!item) return;
+        historyList_->setCurrentItem(item);
+        updateActions();
+        QMenu menu(this);
+        const auto run = history_->find(item->data(Qt::UserRole).toInt());
+        menu.addAction(tr("Show"), this, [this, id = run->id]() {
+            setGridMode(GridMode::Run);
+            showHistoryRun(id);
+        });
+        menu.addAction(run->pinned ? tr("Unpin") : tr("Pin"), pinButton_, &QToolButton::click);
+        menu.addAction(tr("Rename…"), renameButton_, &QToolButton::click);
+        menu.addAction(tr("Delete"), deleteButton_, &QToolButton::click);
+        menu.exec(historyList_->viewport()->mapToGlobal(pos));
+    });
+}
+
+void MainWindow::rebuildHistoryList() {
+    const QSignalBlocker block(historyList_);
+    const int current = historyList_->currentItem() ? historyList_->currentItem()->data(Qt::UserRole).toInt() : 0;
+    historyList_->clear();
+    // Ticks of deleted runs go.
+    ticked_.erase(std::remove_if(ticked_.begin(), ticked_.end(), [this](int id) { return !history_->find(id); }),
+                  ticked_.end());
+    for (const auto& run : history_->runs()) {
+        auto* item = new QListWidgetItem(historyList_);
+        item->setData(Qt::UserRole, run->id);
+        item->setIcon(QIcon(QPixmap::fromImage(run->thumbnail)));
+        int maps = 0;
+        for (const auto& s : run->slots) maps += static_cast<bool>(s.explanation);
+        item->setText(
+            QStringLiteral("%1%2 · %3")
+                .arg(run->pinned ? QStringLiteral("★ ") : QString(), run->name, QFileInfo(run->imagePath).fileName()));
+        item->setToolTip(tr("<b>%1</b>%2<br>%3<br>%n map(s), finished %4", nullptr, maps)
+                             .arg(run->name.toHtmlEscaped(), run->pinned ? tr(" (pinned)") : QString(),
+                                  run->summary().toHtmlEscaped(),
+                                  QLocale().toString(run->finished.time(), QLocale::ShortFormat)));
+        item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+        item->setCheckState(std::find(ticked_.begin(), ticked_.end(), run->id) != ticked_.end() ? Qt::Checked
+                                                                                                : Qt::Unchecked);
+        if (run->id == current) historyList_->setCurrentItem(item);
+    }
+    if (historyList_->count() > 0) historyList_->scrollToItem(historyList_->item(historyList_->count() - 1));
+    fillGridMethods();
+    updateActions();
+}
+
+void MainWindow::fillGridMethods() {
+    const QString current = gridMethodCombo_->currentData().toString();
+    const QSignalBlocker block(gridMethodCombo_);
+    gridMethodCombo_->clear();
+    for (const auto& entry : methodRegistry()) {
+        bool any = false;
+        for (const auto& run : history_->runs()) any = any || static_cast<bool>(run->map(entry.name));
+        if (any) gridMethodCombo_->addItem(qs(entry.title), qs(entry.name));
+    }
+    const int i = gridMethodCombo_->findData(current);
+    gridMethodCombo_->setCurrentIndex(i >= 0 ? i : 0);
+}
+
+void MainWindow::addRunToHistory() {
+    HistoryRun run;
+    run.finished = QDateTime::currentDateTime();
+    run.plan = session_->lastPlan();
+    run.record = session_->record(overlayOptions());
+    run.imagePath = qs(run.record.image_file);
+    run.modelSpec = session_->modelSpec();
+    run.deviceName = session_->deviceName();
+    run.slots = session_->slots();
+    for (auto& s : run.slots) s.reusedFrom = reuseBase_;
+    run.metrics = session_->metrics();
+    for (const auto& m : run.plan.methods) {
+        const auto map = run.map(m.method);
+        // A map's own settings record tells its target; inputs are kept only for finished maps.
+        if (map) run.inputs[m.method] = methodInputs(run.plan, m, map->target_index);
+    }
+    const QImage q = toQImage(run.record.image);
+    run.thumbnail =
+        q.scaled(36, 36, Qt::KeepAspectRatio, q.width() < 72 ? Qt::FastTransformation : Qt::SmoothTransformation);
+    const int id = history_->add(std::move(run));
+    liveView_ = false;
+    shownRun_ = id;
+    for (int i = 0; i < historyList_->count(); ++i)
+        if (historyList_->item(i)->data(Qt::UserRole).toInt() == id) {
+            const QSignalBlocker block(historyList_);
+            historyList_->setCurrentRow(i);
+        }
+    refreshGrid();
+}
+
+bool MainWindow::matchesCurrentInputs(const HistoryRun& run) const {
+    return session_->hasImage() && session_->hasModel() && run.record.image_sha256 == session_->image()->sha256 &&
+           run.modelSpec == session_->modelSpec() && run.deviceName == session_->deviceName();
+}
+
+std::shared_ptr<const HistoryRun> MainWindow::baseRun() const {
+    if (const auto shown = history_->find(shownRun_); shown && matchesCurrentInputs(*shown)) return shown;
+    const auto& runs = history_->runs();
+    for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+        if (matchesCurrentInputs(**it)) return *it;
+    return nullptr;
+}
+
+void MainWindow::showHistoryRun(int id) {
+    if (!history_->find(id)) return;
+    shownRun_ = id;
+    liveView_ = false;
+    for (int i = 0; i < historyList_->count(); ++i)
+        if (historyList_->item(i)->data(Qt::UserRole).toInt() == id) {
+            const QSignalBlocker block(historyList_);
+            historyList_->setCurrentRow(i);
+        }
+    refreshGrid();
+    updateActions();
+}
+
+std::vector<int> MainWindow::tickedRuns() const {
+    std::vector<int> ids = ticked_;
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+void MainWindow::setRunTicked(int id, bool ticked) {
+    if (!history_->find(id)) return;
+    const auto it = std::find(ticked_.begin(), ticked_.end(), id);
+    if (ticked && it == ticked_.end()) ticked_.push_back(id);
+    if (!ticked && it != ticked_.end()) ticked_.erase(it);
+    for (int i = 0; i < historyList_->count(); ++i) {
+        auto* item = historyList_->item(i);
+        if (item->data(Qt::UserRole).toInt() != id) continue;
+        const QSignalBlocker block(historyList_);
+        item->setCheckState(ticked ? Qt::Checked : Qt::Unchecked);
+    }
+    if (gridMode_ != GridMode::Run) refreshGrid();
+}
+
+void MainWindow::setGridMode(GridMode mode, const std::string& method) {
+    gridMode_ = mode;
+    {
+        const QSignalBlocker block(gridModeCombo_);
+        gridModeCombo_->setCurrentIndex(gridModeCombo_->findData(static_cast<int>(mode)));
+    }
+    if (!method.empty()) {
+        const int i = gridMethodCombo_->findData(qs(method));
+        if (i >= 0) gridMethodCombo_->setCurrentIndex(i);
+    }
+    gridMethodCombo_->setEnabled(mode != GridMode::Run);
+    if (mode != GridMode::Run) liveView_ = false;
+    refreshGrid();
+}
+
+std::string MainWindow::gridMethod() const { return ss(gridMethodCombo_->currentData().toString()); }
+
+std::vector<std::shared_ptr<const HistoryRun>> MainWindow::comparedRuns(const std::string& method) const {
+    std::vector<std::shared_ptr<const HistoryRun>> runs;
+    const auto ticked = tickedRuns();
+    for (const auto& run : history_->runs()) {
+        if (!run->map(method)) continue;
+        if (!ticked.empty() && std::find(ticked.begin(), ticked.end(), run->id) == ticked.end()) continue;
+        runs.push_back(run);
+    }
+    constexpr size_t kMaxTiles = 8;  // all runs when none is ticked: the newest eight
+    if (ticked.empty() && runs.size() > kMaxTiles) runs.erase(runs.begin(), runs.end() - kMaxTiles);
+    return runs;
+}
+
+void MainWindow::refreshGrid() {
+    if (gridMode_ != GridMode::Run) {
+        showComparison();
+        return;
+    }
+    if (liveView_) return;  // the session's run draws itself
+    if (const auto run = history_->find(shownRun_))
+        showRunTiles(*run);
+    else
+        showPlaceholders();
+    updateActions();
+}
+
+void MainWindow::showPlaceholders() {
+    std::vector<MethodSlot> slots;
+    for (auto* sec : sections_) {
+        if (!sec->isChecked()) continue;
+        MethodSlot slot;
+        slot.method = sec->method();
+        slot.title = sec->title();
+        slot.state = MethodState::NotRun;
+        slots.push_back(slot);
+    }
+    if (session_->hasImage() && grid()->image().data != session_->image()->rgb.data) {
+        const cv::Mat& rgb = session_->image()->rgb;
+        grid()->showImage(rgb, QFileInfo(session_->imagePath()).fileName(), tr("%1×%2 px").arg(rgb.cols).arg(rgb.rows));
+        showModelInput();
+    }
+    grid()->showTiles(slots, {}, true);
+    grid()->clearExtraLines();
+}
+
+void MainWindow::showRunTiles(const HistoryRun& run) {
+    std::vector<MethodSlot> slots = run.slots;
+    const bool current = matchesCurrentInputs(run);
+    if (current) {
+        // Out of date: the form would now give another map.
+        try {
+            const RunPlan plan = buildRunPlan();
+            int target = plan.target_index;
+            if (target < 0 && !session_->prediction().empty()) target = session_->prediction().front().index;
+            for (auto& slot : slots) {
+                if (!slot.explanation) continue;
+                const auto then = run.inputs.find(slot.method);
+                if (then == run.inputs.end()) continue;
+                PlannedMethod now{slot.method, {}, nullptr};
+                bool planned = false;
+                for (const auto& m : plan.methods)
+                    if (m.method == slot.method) {
+                        now = m;
+                        planned = true;
+                    }
+                if (!planned)
+                    if (auto* sec = section(slot.method)) now.params = sec->form()->values();
+                const QStringList why = inputChanges(then->second, methodInputs(plan, now, target));
+                slot.outOfDate = !why.isEmpty();
+                slot.outOfDateWhy = why.join(QStringLiteral(", "));
+            }
+            // Methods ticked since: placeholders to come.
+            for (const auto& m : plan.methods) {
+                const bool present =
+                    std::any_of(slots.begin(), slots.end(), [&](const MethodSlot& s) { return s.method == m.method; });
+                if (present) continue;
+                MethodSlot slot;
+                slot.method = m.method;
+                slot.title = qs(makeExplainer(m.method)->title());
+                slot.state = MethodState::NotRun;
+                slots.push_back(slot);
+            }
+        } catch (const std::exception&) {
+            // No plan (no method ticked, unknown target): nothing to compare with.
+        }
+    }
+    const cv::Mat& rgb = run.record.image;
+    if (grid()->image().data != rgb.data) {
+        grid()->showImage(rgb, QFileInfo(run.imagePath).fileName(),
+                          tr("%1×%2 px · %3").arg(rgb.cols).arg(rgb.rows).arg(run.name));
+        if (current) showModelInput();
+    }
+    grid()->showTiles(slots, {}, true);
+    grid()->clearExtraLines();
+    if (run.metrics) {
+        const auto lines = faithfulnessSheetLines(run.metrics->faithfulness);
+        for (size_t i = 0; i < run.metrics->methods.size() && i < lines.size(); ++i) {
+            QStringList l;
+            for (const auto& line : lines[i]) l << qs(line);
+            if (run.metrics->has_sanity && i < run.metrics->sanity.methods.size())
+                l << qs(sanitySheetLine(run.metrics->sanity.methods[i]));
+            grid()->setExtraLines(run.metrics->methods[i], l);
+        }
+        metricsView()->showMetrics(run.metrics);
+    } else {
+        metricsView()->showMetrics(nullptr);
+        metricsView()->showMessage(tr("Metrics were off for %1 (left: Metrics).").arg(run.name));
+    }
+    int stale = 0;
+    for (const auto& s : slots) stale += s.outOfDate;
+    QString text = tr("Showing %1: %2").arg(run.name, run.summary());
+    if (stale) text += tr(" · %n map(s) out of date: Run (F5) recomputes only those", nullptr, stale);
+    ui_->runSummaryLabel->setText(text);
+}
+
+void MainWindow::showComparison() {
+    const std::string method = gridMethod();
+    const auto runs = comparedRuns(method);
+    std::vector<MethodSlot> slots;
+    std::vector<cv::Mat> images;
+    auto add = [&](const HistoryRun& run) {
+        MethodSlot slot;
+        slot.method = method;
+        slot.explanation = run.map(method);
+        slot.state = MethodState::Done;
+        slot.title = QStringLiteral("%1: %2").arg(run.name, qs(slot.explanation->method_title));
+        slots.push_back(slot);
+        images.push_back(run.record.image);
+    };
+    QString text;
+    if (gridMode_ == GridMode::MethodAcrossRuns) {
+        for (const auto& run : runs) add(*run);
+        text = runs.empty() ? tr("No run has a %1 map yet.").arg(gridMethodCombo_->currentText())
+                            : tr("%1 in %n run(s)%2", nullptr, static_cast<int>(runs.size()))
+                                  .arg(gridMethodCombo_->currentText(),
+                                       tickedRuns().empty() ? tr(" (tick runs in the history to choose)") : QString());
+    } else if (runs.size() < 2) {
+        for (const auto& run : runs) add(*run);
+        text = tr("Tick two runs with a %1 map to see their difference.").arg(gridMethodCombo_->currentText());
+    } else {
+        const auto& older = *runs[runs.size() - 2];
+        const auto& newer = *runs.back();
+        add(newer);
+        add(older);
+        const Explanation& a = *newer.map(method);
+        const Explanation& b = *older.map(method);
+        MethodSlot diff;
+        diff.method = "difference";
+        diff.title = tr("%1 − %2").arg(newer.name, older.name);
+        if (a.heatmap.size() != b.heatmap.size()) {
+            diff.state = MethodState::Failed;
+            diff.message = tr("The maps differ in size (%1×%2 and %3×%4): a difference needs two maps of the same "
+                              "image size")
+                               .arg(a.heatmap.cols)
+                               .arg(a.heatmap.rows)
+                               .arg(b.heatmap.cols)
+                               .arg(b.heatmap.rows);
+        } else {
+            auto d = std::make_shared<Explanation>();
+            d->method = "difference";
+            d->method_title = ss(diff.title);
+            d->heatmap = a.heatmap - b.heatmap;
+            d->signed_map = true;  // red: larger in the newer run, blue: larger in the older
+            d->target_index = a.target_index;
+            d->target_label = a.target_label;
+            d->target_probability = a.target_probability;
+            if (a.target_index != b.target_index)
+                d->warnings.push_back("The two maps explain different classes (" + std::to_string(a.target_index) +
+                                      " and " + std::to_string(b.target_index) + ")");
+            diff.explanation = d;
+            diff.state = MethodState::Done;
+            cv::Scalar meanA, sdA, meanB, sdB;
+            cv::meanStdDev(a.heatmap, meanA, sdA);
+            cv::meanStdDev(b.heatmap, meanB, sdB);
+            const double cov = cv::mean((a.heatmap - meanA[0]).mul(b.heatmap - meanB[0]))[0];
+            const double r = sdA[0] > 0 && sdB[0] > 0 ? cov / (sdA[0] * sdB[0]) : 0.0;
+            double maxAbs = 0;
+            cv::minMaxLoc(cv::abs(d->heatmap), nullptr, &maxAbs);
+            text = tr("%1: %2 − %3 (red: larger in %2, blue: larger in %3) · largest |difference| %4 · "
+                      "correlation %5")
+                       .arg(gridMethodCombo_->currentText(), newer.name, older.name)
+                       .arg(QString::number(maxAbs, 'g', 3))
+                       .arg(QString::number(r, 'f', 2));
+        }
+        slots.push_back(diff);
+        images.push_back(newer.record.image);
+    }
+    grid()->showTiles(slots, images, false);
+    grid()->clearExtraLines();
+    ui_->runSummaryLabel->setText(text);
+    ui_->runSummaryLabel->setToolTip(text);
+}
+
+RunRecord MainWindow::shownRecord() const {
+    if (const auto run = history_->find(shownRun_); run && !liveView_ && gridMode_ == GridMode::Run) {
+        RunRecord r = run->record;
+        r.overlay = overlayOptions();
+        return r;
+    }
+    return session_->record(overlayOptions());
+}
+
+bool MainWindow::hasShownResults() const {
+    if (!liveView_ && gridMode_ == GridMode::Run && history_->find(shownRun_)) return true;
+    return session_->hasResults();
+}
+
+bool MainWindow::exportAllRuns(const QString& dir) {
+    if (history_->count() == 0) {
+        showError(tr("No run to export yet: run the methods first"));
+        return false;
+    }
+    try {
+        size_t files = 0;
+        for (const auto& run : history_->runs()) {
+            QString folder = QStringLiteral("%1-%2").arg(run->id, 2, 10, QLatin1Char('0')).arg(run->name);
+            folder.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._ -]")), QStringLiteral("_"));
+            RunRecord r = run->record;
+            r.overlay = overlayOptions();
+            r.extra["run"] = {{"name", ss(run->name)},
+                              {"pinned", run->pinned},
+                              {"finished", ss(run->finished.toString(Qt::ISODate))}};
+            files += exportRun(std::filesystem::path(ss(dir)) / ss(folder),
+                               ss(QFileInfo(run->imagePath).completeBaseName()), r)
+                         .size();
+        }
+        const QString text = tr("Wrote %n run(s), %1 files, to %2", nullptr, history_->count())
+                                 .arg(files)
+                                 .arg(QDir::toNativeSeparators(dir));
+        statusBar()->showMessage(text, 8000);
+        lastNotice_ = text;
+        rememberExportFolder(dir);
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Export failed, existing files were left as they were: %1").arg(qs(e.what())));
+        return false;
+    }
+}
+
+QString MainWindow::exportFolder() const {
+    if (!lastExportDir_.isEmpty() && QFileInfo(lastExportDir_).isDir()) return lastExportDir_;
+    return QDir::currentPath();
+}
+
+void MainWindow::rememberExportFolder(const QString& dir) { lastExportDir_ = QFileInfo(dir).absoluteFilePath(); }
+
+void MainWindow::setSettingsPanelVisible(bool visible) {
+    ui_->formScroll->setVisible(visible);
+    if (panelAction_->isChecked() != visible) panelAction_->setChecked(visible);
+}
+
+bool MainWindow::settingsPanelVisible() const { return !ui_->formScroll->isHidden(); }
+
 // -------------------------------------------------------------- messages
 
 void MainWindow::showError(const QString& message) {
     lastError_ = message;
     ui_->errorLabel->setText(message);
+    errorLine_->setFullText(QString(message).replace(QLatin1Char('\n'), QLatin1Char(' ')));
+    errorLine_->setToolTip(message);
+    errorDetailsButton_->setChecked(false);
+    ui_->errorLabel->hide();
+    errorLine_->show();
     ui_->errorBanner->show();
     statusBar()->showMessage(message, 10000);
 }

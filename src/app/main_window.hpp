@@ -14,6 +14,11 @@
 #include "explanation_session.hpp"
 #include "param_form.hpp"
 #include "report/run_export.hpp"
+#include "run_history.hpp"
+
+class QComboBox;
+class QListWidget;
+class QToolButton;
 
 namespace Ui {
 class MainWindow;
@@ -23,6 +28,14 @@ namespace mirada::gui {
 
 class ResultsGrid;
 class MetricsView;
+class ElidedLabel;
+
+// What the results grid shows.
+enum class GridMode {
+    Run,               // every method of one run (the newest, or the one picked in the history)
+    MethodAcrossRuns,  // one method, one tile per ticked run (other settings, images or models)
+    Difference,        // one method: the two newest ticked runs and their difference
+};
 
 struct StartOptions {
     QString settingsFile;  // empty = AppSettings::defaultFile()
@@ -55,6 +68,26 @@ public:
     RunPlan buildRunPlan() const;
     OverlayOptions overlayOptions() const;
     QString lastError() const { return lastError_; }
+
+    // ---- history of runs ----
+    RunHistory* history() const { return history_; }
+    QListWidget* historyList() const { return historyList_; }
+    // The run the grid shows in GridMode::Run (0: the live run or the placeholders).
+    int shownRunId() const { return shownRun_; }
+    void showHistoryRun(int id);
+    // Runs ticked for comparison (history ids, oldest first).
+    std::vector<int> tickedRuns() const;
+    void setRunTicked(int id, bool ticked);
+    void setGridMode(GridMode mode, const std::string& method = {});
+    GridMode gridMode() const { return gridMode_; }
+    std::string gridMethod() const;
+    // Writes every run of the history into `dir`, one folder per run
+    // ("01-Run 1"), each with the files Export all writes.
+    bool exportAllRuns(const QString& dir);
+    // The folder the next save dialog starts in (the last one exported to).
+    QString exportFolder() const;
+    void setSettingsPanelVisible(bool visible);
+    bool settingsPanelVisible() const;
     QString lastNotice() const { return lastNotice_; }
 
 public Q_SLOTS:
@@ -110,6 +143,22 @@ private:
     int currentTarget(bool* valid) const;
     QString imageStem() const;
     void about();
+    void buildHistoryBar();
+    void rebuildHistoryList();
+    void addRunToHistory();
+    // Redraws the grid for the mode, the shown run and the form (out-of-date marks, placeholders).
+    void refreshGrid();
+    void showRunTiles(const HistoryRun& run);
+    void showPlaceholders();
+    void showComparison();
+    bool matchesCurrentInputs(const HistoryRun& run) const;
+    // The run whose unchanged maps the next Run takes over (same image and model), or null.
+    std::shared_ptr<const HistoryRun> baseRun() const;
+    std::vector<std::shared_ptr<const HistoryRun>> comparedRuns(const std::string& method) const;
+    RunRecord shownRecord() const;
+    bool hasShownResults() const;
+    void rememberExportFolder(const QString& dir);
+    void fillGridMethods();
 
     std::unique_ptr<Ui::MainWindow> ui_;
     ExplanationSession* session_;
@@ -131,6 +180,25 @@ private:
     nlohmann::json savedCamLayers_ = nlohmann::json::object();  // applied once the model's layers are known
     QString lastError_, lastNotice_;
     QString pendingModelSpec_;
+
+    RunHistory* history_ = nullptr;
+    int shownRun_ = 0;
+    bool liveView_ = false;  // the grid follows the session's running (or just finished) run
+    QString reuseBase_;      // the run the live run's kept maps come from
+    GridMode gridMode_ = GridMode::Run;
+    std::vector<int> ticked_;
+    QListWidget* historyList_ = nullptr;
+    QComboBox* gridModeCombo_ = nullptr;
+    QComboBox* gridMethodCombo_ = nullptr;
+    QToolButton* pinButton_ = nullptr;
+    QToolButton* renameButton_ = nullptr;
+    QToolButton* deleteButton_ = nullptr;
+    QToolButton* exportRunsButton_ = nullptr;
+    QTimer refreshTimer_;
+    QString lastExportDir_;
+    ElidedLabel* errorLine_ = nullptr;
+    QToolButton* errorDetailsButton_ = nullptr;
+    QAction* panelAction_ = nullptr;
 };
 
 }  // namespace mirada::gui

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
+#include "common/data_dir.hpp"
 #include "common/error.hpp"
 #include "common/file_checks.hpp"
 #include "explain/baseline_setting.hpp"
@@ -353,17 +354,12 @@ int runExplain(const ExplainOptions& o) {
 
 namespace {
 
-// scripts/bench_pytorch.py: installed beside the binary (share/mirada/scripts) or in the source tree.
+// scripts/bench_pytorch.py: installed in share/mirada/scripts, or in the source tree.
 fs::path pytorchBenchScript() {
+    const fs::path script = dataPath("scripts", "scripts") / "bench_pytorch.py";
     std::error_code ec;
-    const auto exe = fs::read_symlink("/proc/self/exe", ec);
-    std::vector<fs::path> candidates;
-    if (!ec) candidates.push_back(exe.parent_path() / "../share/mirada/scripts/bench_pytorch.py");
-    candidates.push_back(fs::path(MIRADA_SOURCE_DIR) / "scripts" / "bench_pytorch.py");
-    for (const auto& c : candidates)
-        if (fs::is_regular_file(c, ec)) return fs::weakly_canonical(c);
-    throw Error("--compare-pytorch needs scripts/bench_pytorch.py, looked for in " + candidates.front().string() +
-                " and " + candidates.back().string());
+    if (fs::is_regular_file(script, ec)) return script;
+    throw Error("--compare-pytorch needs scripts/bench_pytorch.py, which is not in " + script.parent_path().string());
 }
 
 std::string shellQuote(const std::string& s) {

@@ -12,6 +12,7 @@
 #include <QMimeData>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QScrollArea>
 #include <QSlider>
 #include <QSpinBox>
 #include <QStandardItemModel>
@@ -689,6 +690,207 @@ private Q_SLOTS:
         QCOMPARE(count->value(), countBefore - 5);
     }
 
+    void secondImageKeepsTheFirstRunAndComparesAcrossRuns() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime"});
+        runAndWait(*w);
+        QCOMPARE(w->history()->count(), 1);
+        const auto first = w->history()->runs().front();
+        QVERIFY(first->map("lime"));
+
+        // Opening another image starts a new run: placeholders, the first run kept.
+        QSignalSpy predicted(w->session(), &ExplanationSession::predictionReady);
+        w->openImage(kBag);
+        QVERIFY(predicted.wait(kLoadTimeout));
+        QCOMPARE(w->history()->count(), 1);
+        QCOMPARE(w->shownRunId(), 0);
+        QCOMPARE(w->grid()->tileCount(), 2);
+        QCOMPARE(w->grid()->tile(1)->state(), MethodState::NotRun);
+        QVERIFY(!w->grid()->tile(1)->hasExplanation());
+        QCOMPARE(w->historyList()->count(), 1);
+        runAndWait(*w);
+        QCOMPARE(w->history()->count(), 2);
+        const auto second = w->history()->runs().back();
+        QVERIFY(second->imagePath.endsWith(QStringLiteral("fashion-bag.png")));
+
+        // LIME of both runs side by side, each over its own image.
+        w->setGridMode(GridMode::MethodAcrossRuns, "lime");
+        QCOMPARE(w->grid()->tileCount(), 2);
+        QVERIFY(!w->grid()->showsOriginal());
+        QCOMPARE(w->grid()->tile(0)->explanation(), first->map("lime").get());
+        QCOMPARE(w->grid()->tile(1)->explanation(), second->map("lime").get());
+        QVERIFY(w->grid()->tile(0)->explanation()->target_label != w->grid()->tile(1)->explanation()->target_label);
+        QVERIFY(w->grid()->tileImage(0).data == first->record.image.data);
+        QVERIFY(w->grid()->tileImage(1).data == second->record.image.data);
+        // Ticking chooses the runs: only the first.
+        w->setRunTicked(first->id, true);
+        QCOMPARE(w->grid()->tileCount(), 1);
+        QCOMPARE(w->grid()->tile(0)->explanation(), first->map("lime").get());
+
+        // The difference of two runs' maps of the same size: newer - older, signed.
+        w->setRunTicked(second->id, true);
+        w->setGridMode(GridMode::Difference, "lime");
+        QCOMPARE(w->grid()->tileCount(), 3);
+        const Explanation* diff = w->grid()->tile(2)->explanation();
+        QVERIFY(diff);
+        QVERIFY(diff->signed_map);
+        const cv::Mat expected = second->map("lime")->heatmap - first->map("lime")->heatmap;
+        QCOMPARE(cv::norm(diff->heatmap, expected, cv::NORM_INF), 0.0);
+        QVERIFY(cv::norm(diff->heatmap, cv::NORM_INF) > 0);
+
+        // Back to one run: the first one, with its own image and metrics.
+        w->setGridMode(GridMode::Run);
+        w->showHistoryRun(first->id);
+        QCOMPARE(w->shownRunId(), first->id);
+        QCOMPARE(w->grid()->tile(1)->explanation(), first->map("lime").get());
+        QVERIFY(w->grid()->image().data == first->record.image.data);
+        // Pin, rename, delete.
+        QVERIFY(w->history()->rename(first->id, QStringLiteral("sneaker, 2 methods")));
+        QVERIFY(w->history()->setPinned(first->id, true));
+        QVERIFY(w->historyList()->item(0)->text().contains(QStringLiteral("sneaker, 2 methods")));
+        QVERIFY(w->historyList()->item(0)->text().startsWith(QStringLiteral("★")));
+        QVERIFY(w->history()->remove(second->id));
+        QCOMPARE(w->historyList()->count(), 1);
+        QVERIFY(w->tickedRuns() == std::vector<int>{first->id});
+    }
+
+    void changedSettingMarksTilesOutOfDateAndRunRecomputesOnlyThose() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "cam", "lime"});
+        runAndWait(*w);
+        const auto before = w->history()->runs().back();
+        for (int i = 0; i < w->grid()->tileCount(); ++i) QVERIFY(!w->grid()->tile(i)->outOfDate());
+
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(150);
+        QTRY_VERIFY(w->grid()->tile(2)->outOfDate());
+        QVERIFY(!w->grid()->tile(0)->outOfDate());
+        QVERIFY(!w->grid()->tile(1)->outOfDate());
+        QVERIFY(w->grid()->tile(2)->statusText().contains(QStringLiteral("Out of date")));
+        // Changing it back: up to date again.
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(200);
+        QTRY_VERIFY(!w->grid()->tile(2)->outOfDate());
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(150);
+        QTRY_VERIFY(w->grid()->tile(2)->outOfDate());
+
+        runAndWait(*w);
+        QCOMPARE(w->history()->count(), 2);
+        const auto after = w->history()->runs().back();
+        const auto& slots = w->session()->slots();
+        QCOMPARE(slots.size(), size_t(3));
+        // Grad-CAM and CAM were taken over (the very same maps), LIME computed again.
+        QVERIFY(slots[0].reused && slots[1].reused && !slots[2].reused);
+        QCOMPARE(after->map("gradcam").get(), before->map("gradcam").get());
+        QCOMPARE(after->map("cam").get(), before->map("cam").get());
+        QVERIFY(after->map("lime").get() != before->map("lime").get());
+        QCOMPARE(after->map("lime")->settings["params"]["samples"].get<int>(), 150);
+        QVERIFY(w->grid()->tile(0)->statusText().contains(QStringLiteral("kept")));
+        for (int i = 0; i < w->grid()->tileCount(); ++i) QVERIFY(!w->grid()->tile(i)->outOfDate());
+
+        // The target is an input of every map: all out of date.
+        auto* target = child<QComboBox>(w.get(), QStringLiteral("targetCombo"));
+        target->setCurrentIndex(target->findData(4));
+        QTRY_VERIFY(w->grid()->tile(0)->outOfDate());
+        QVERIFY(w->grid()->tile(1)->outOfDate() && w->grid()->tile(2)->outOfDate());
+        // A newly ticked method gets a placeholder until it runs.
+        w->section("gradcampp")->setChecked(true);
+        QTRY_COMPARE(w->grid()->tileCount(), 4);
+        QCOMPARE(w->grid()->tile(3)->state(), MethodState::NotRun);
+    }
+
+    void errorBarIsOneLineHigh() {
+        auto w = openWindow();
+        w->resize(1280, 720);
+        const QString message = QStringLiteral(
+            "The model could not be loaded: /some/very/long/path/to/a/model/file/that/does/not/exist.pt cannot be "
+            "read (No such file or directory); check the path, or pick a model from the list. A second sentence "
+            "that makes the message long enough to wrap several times in a narrow window.\nAnd a second line.");
+        w->showError(message);
+        auto* banner = child<QWidget>(w.get(), QStringLiteral("errorBanner"));
+        QTRY_VERIFY(banner->isVisible());
+        QCoreApplication::processEvents();
+        const int line = banner->fontMetrics().height();
+        QVERIFY2(banner->height() <= 2 * line + 16, qPrintable(QString::number(banner->height())));
+        QCOMPARE(w->lastError(), message);
+        // Details shows the whole message.
+        auto* details = child<QToolButton>(w.get(), QStringLiteral("errorDetailsButton"));
+        details->click();
+        auto* full = child<QLabel>(w.get(), QStringLiteral("errorLabel"));
+        QVERIFY(full->isVisible());
+        QCOMPARE(full->text(), message);
+    }
+
+    void sixTilesAreVisibleAt1280x720() {
+        auto w = openWindow();
+        w->resize(1280, 720);
+        // The default methods: five maps and the original.
+        for (const auto& m : explainerNames()) w->section(m)->setChecked(false);
+        for (const char* m : {"gradcam", "gradcampp", "cam", "lime", "kernelshap"}) w->section(m)->setChecked(true);
+        runAndWait(*w);
+        QCoreApplication::processEvents();
+        auto* scroll = child<QScrollArea>(w.get(), QStringLiteral("resultsScroll"));
+        const QRect viewport = scroll->viewport()->rect();
+        QCOMPARE(w->grid()->tileCount(), 5);
+        std::vector<QWidget*> tiles{w->grid()->originalTile()};
+        for (int i = 0; i < 5; ++i) tiles.push_back(w->grid()->tile(i));
+        for (QWidget* t : tiles) {
+            const QRect r(t->mapTo(scroll->viewport(), QPoint(0, 0)), t->size());
+            QVERIFY2(viewport.contains(r), qPrintable(QStringLiteral("%1 at %2,%3 %4x%5 outside %6x%7")
+                                                          .arg(t->objectName())
+                                                          .arg(r.x())
+                                                          .arg(r.y())
+                                                          .arg(r.width())
+                                                          .arg(r.height())
+                                                          .arg(viewport.width())
+                                                          .arg(viewport.height())));
+        }
+        // Every map gets the same area, whatever its number of text lines.
+        // (the layout shares out odd pixels between rows and columns: within 2 px).
+        const QSize map = w->grid()->tile(0)->view()->size();
+        QVERIFY(map.width() >= 90 && map.height() >= 90);
+        for (QWidget* t : tiles) {
+            const QSize size = static_cast<HeatmapTile*>(t)->view()->size();
+            QVERIFY2(std::abs(size.width() - map.width()) <= 2 && std::abs(size.height() - map.height()) <= 2,
+                     qPrintable(QStringLiteral("%1: %2x%3, tile 0: %4x%5")
+                                    .arg(t->objectName())
+                                    .arg(size.width())
+                                    .arg(size.height())
+                                    .arg(map.width())
+                                    .arg(map.height())));
+        }
+        // Hiding the settings panel gives the grid the whole width.
+        const int before = scroll->width();
+        w->setSettingsPanelVisible(false);
+        QCoreApplication::processEvents();
+        QVERIFY(scroll->width() > before + 200);
+        w->setSettingsPanelVisible(true);
+        QVERIFY(w->settingsPanelVisible());
+    }
+
+    void exportAllRunsWritesOneFolderPerRun() {
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam"});
+        runAndWait(*w);
+        child<QSpinBox>(w.get(), QStringLiteral("seedSpin"))->setValue(3);
+        onlyMethods(*w, {"gradcam", "cam"});
+        runAndWait(*w);
+        QCOMPARE(w->history()->count(), 2);
+        QTemporaryDir out;
+        QVERIFY(w->exportAllRuns(out.path()));
+        const QStringList folders = QDir(out.path()).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+        QCOMPARE(folders, (QStringList{QStringLiteral("01-Run 1"), QStringLiteral("02-Run 2")}));
+        QVERIFY(QFile::exists(out.filePath(QStringLiteral("01-Run 1/fashion-sneaker.gradcam.overlay.png"))));
+        QVERIFY(!QFile::exists(out.filePath(QStringLiteral("01-Run 1/fashion-sneaker.cam.overlay.png"))));
+        QVERIFY(QFile::exists(out.filePath(QStringLiteral("02-Run 2/fashion-sneaker.cam.overlay.png"))));
+        const auto report = nlohmann::json::parse(
+            readAll(out.filePath(QStringLiteral("02-Run 2/fashion-sneaker.report.json"))).toStdString());
+        QCOMPARE(report["extra"]["run"]["name"].get<std::string>(), std::string("Run 2"));
+        // The next save dialog starts in the folder of the last export.
+        QCOMPARE(w->exportFolder(), QFileInfo(out.path()).absoluteFilePath());
+        QTemporaryDir other;
+        QVERIFY(w->exportTo(other.path(), {}));
+        QCOMPARE(w->exportFolder(), QFileInfo(other.path()).absoluteFilePath());
+    }
+
     void corruptSettingsFallBackToDefaultsWithANotice() {
         const QByteArray garbage("[General\n\x01\x02 not = = an ini ]]]\n[methods]\njson={broken");
         {
@@ -1029,6 +1231,301 @@ private Q_SLOTS:
                                  10000);
         QVERIFY(!child<QLabel>(w.get(), QStringLiteral("superpixelPreview"))->pixmap().isNull());
     }
+
+private:
+    // Metrics as a run on fashion-cnn gives them: five maps (Grad-CAM and Grad-CAM++ among
+    // them), curves of 50 steps, the random floor, the target named.
+    static std::shared_ptr<RunMetrics> tabMetrics() {
+        auto curve = [](double rate, bool falling) {
+            Curve c;
+            for (int i = 0; i < 50; ++i) {
+                const double x = i / 49.0;
+                c.fraction.push_back(x);
+                c.score.push_back(falling ? 0.91 * std::exp(-rate * x) : 0.05 + 0.86 * (1 - std::exp(-rate * x)));
+            }
+            c.auc = curveAuc(c.fraction, c.score);
+            return c;
+        };
+        auto m = std::make_shared<RunMetrics>();
+        m->methods = {"gradcam", "gradcampp", "cam", "lime", "kernelshap"};
+        m->titles = {QStringLiteral("Grad-CAM"), QStringLiteral("Grad-CAM++"), QStringLiteral("CAM"),
+                     QStringLiteral("LIME"), QStringLiteral("KernelSHAP")};
+        m->target_label = QStringLiteral("Sneaker");
+        FaithfulnessReport& f = m->faithfulness;
+        f.methods = m->methods;
+        f.target_index = 7;
+        f.pixels = 784;
+        f.pixels_per_step = 16;
+        f.model_evaluations = 1234;
+        f.seconds = 0.8912;
+        f.guard.image_probability = 0.9103;
+        f.baseline = {baselineFromName("black"), "model 'fashion-cnn' (the model descriptor)"};
+        for (int i = 0; i < 5; ++i) {
+            FaithfulnessCurves c;
+            c.deletion = curve(3.0 + i, true);
+            c.insertion = curve(2.0 + i, false);
+            f.curves.push_back(c);
+        }
+        f.curves[3].deletion.auc = 0.004464;  // a small number, as people should read it: 0.00446
+        f.random.deletion = curve(1.0, true);
+        f.random.insertion = curve(1.0, false);
+        m->agreement.methods = m->methods;
+        m->agreement.spearman = m->agreement.top_iou = std::vector<std::vector<double>>(5, std::vector<double>(5, 0.5));
+        return m;
+    }
+
+    // The text items drawn under a chart item (legend labels, axis labels), as shown.
+    static QStringList drawnTexts(QGraphicsItem* item) {
+        QStringList texts;
+        if (auto* t = qgraphicsitem_cast<QGraphicsTextItem*>(item); t && t->isVisible()) texts << t->toPlainText();
+        for (QGraphicsItem* c : item->childItems()) texts << drawnTexts(c);
+        return texts;
+    }
+
+private Q_SLOTS:
+    void metricsLegendsShowFullNamesAt1280x720() {
+        // The tab's size in the main window at 1280x720: about 800x600, in its scroll area.
+        QScrollArea area;
+        auto* view = new MetricsView;
+        area.setWidgetResizable(true);
+        area.setWidget(view);
+        area.resize(800, 600);
+        area.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&area));
+        view->showMetrics(tabMetrics());
+        const QStringList expected = {QStringLiteral("Grad-CAM"),   QStringLiteral("Grad-CAM++"),
+                                      QStringLiteral("CAM"),        QStringLiteral("LIME"),
+                                      QStringLiteral("KernelSHAP"), QStringLiteral("random ranking")};
+        QVERIFY(view->width() <= 800);
+        for (auto which : {MetricsView::Chart::Deletion, MetricsView::Chart::Insertion}) {
+            QChart* chart = view->chart(which);
+            QLegend* legend = chart->legend();
+            QTRY_VERIFY(legend->geometry().width() > 0 && chart->plotArea().width() > 100);
+            QCoreApplication::processEvents();
+            QStringList labels;
+            for (QLegendMarker* marker : legend->markers()) labels << marker->label();
+            QCOMPARE(labels, expected);
+            // What is drawn: every name whole ("Grad-..." twice told Grad-CAM and Grad-CAM++ apart from nothing).
+            const QStringList drawn = drawnTexts(legend);
+            for (const QString& name : expected)
+                QVERIFY2(drawn.contains(name), qPrintable(drawn.join(QStringLiteral(" | "))));
+            // Nothing in the chart is cut short: not the names, not the title, not the axis titles.
+            const QStringList all = drawnTexts(chart);
+            QVERIFY2(!all.join(QString()).contains(QStringLiteral("...")), qPrintable(all.join(QStringLiteral(" | "))));
+            // ... with room for it, inside the chart and beside the plot, not over it.
+            const QRectF box = legend->geometry();
+            QVERIFY2(chart->rect().adjusted(-1, -1, 1, 1).contains(box),
+                     qPrintable(QStringLiteral("%1 %2").arg(box.width()).arg(chart->rect().width())));
+            QVERIFY(box.left() >= chart->plotArea().right());
+            const QFontMetricsF metrics(legend->font());
+            for (const QString& name : expected)
+                QVERIFY2(metrics.horizontalAdvance(name) < box.width(), qPrintable(name));
+        }
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty()) {
+            area.grab().save(QDir(shots).filePath(QStringLiteral("metrics-tab-800x600.png")));
+            view->grab().save(QDir(shots).filePath(QStringLiteral("metrics-view-full.png")));
+            QVERIFY(
+                view->exportChart(MetricsView::Chart::Deletion, QDir(shots).filePath(QStringLiteral("deletion.png"))));
+            QVERIFY(view->exportChart(MetricsView::Chart::Insertion,
+                                      QDir(shots).filePath(QStringLiteral("insertion.svg"))));
+        }
+    }
+
+    void metricsAxisTicksReadExactly() {
+        MetricsView view;
+        view.resize(800, 700);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.showMetrics(tabMetrics());
+        for (auto which : {MetricsView::Chart::Deletion, MetricsView::Chart::Insertion}) {
+            QChart* chart = view.chart(which);
+            QCOMPARE(chart->axes().size(), 2);
+            for (QAbstractAxis* axis : chart->axes()) {
+                auto* a = qobject_cast<QValueAxis*>(axis);
+                QVERIFY(a);
+                QCOMPARE(a->min(), 0.0);
+                QCOMPARE(a->max(), 1.0);
+                std::vector<double> ticks;
+                if (a->tickType() == QValueAxis::TicksFixed)
+                    for (int i = 0; i < a->tickCount(); ++i)
+                        ticks.push_back(a->min() + i * (a->max() - a->min()) / (a->tickCount() - 1));
+                else
+                    for (double t = a->tickAnchor(); t <= a->max() + 1e-9; t += a->tickInterval()) ticks.push_back(t);
+                QVERIFY(ticks.size() >= 5);
+                for (double t : ticks) {
+                    // Each label says its tick's value: no "0.3" under 0.25.
+                    const QString label = QString::asprintf(qPrintable(a->labelFormat()), t);
+                    QVERIFY2(std::abs(label.toDouble() - t) < 1e-9, qPrintable(label));
+                }
+            }
+            // As drawn.
+            QTRY_VERIFY(chart->plotArea().width() > 100);
+            const QStringList drawn = drawnTexts(chart);
+            for (const char* tick : {"0.0", "0.2", "0.4", "0.6", "0.8", "1.0"})
+                QVERIFY2(drawn.contains(QLatin1String(tick)), qPrintable(drawn.join(QStringLiteral(" | "))));
+            QVERIFY(!drawn.contains(QStringLiteral("0.3")) && !drawn.contains(QStringLiteral("0.25")));
+        }
+    }
+
+    void metricsHeaderNamesTheClassAndExplainsTheNumbers() {
+        MetricsView view;
+        QVERIFY(!view.exportButton()->isEnabled());  // nothing to export yet
+        auto m = tabMetrics();
+        view.showMetrics(m);
+        QVERIFY(view.exportButton()->isEnabled());
+        QVERIFY2(view.messageText().contains(QStringLiteral("Target 'Sneaker' (class 7, p = 91.0%)")),
+                 qPrintable(view.messageText()));
+        QVERIFY2(!view.messageText().contains(QStringLiteral("Target 7")), qPrintable(view.messageText()));
+        // Numbers for people: 3 significant digits, no "0.004464" nor "0.250000".
+        QTableWidget* auc = view.aucTable();
+        QCOMPARE(auc->rowCount(), 6);
+        QCOMPARE(auc->item(3, 1)->text(), QStringLiteral("0.00446"));
+        const auto& f = m->faithfulness;
+        QCOMPARE(auc->item(0, 2)->text(), QString::number(f.curves[0].insertion.auc, 'f', 3));
+        const double margin = f.curves[0].insertion.auc - f.random.insertion.auc;
+        QVERIFY(margin > 0);
+        QCOMPARE(auc->item(0, 3)->text(), QStringLiteral("+") + QString::number(margin, 'f', margin < 0.1 ? 4 : 3));
+        QCOMPARE(auc->item(0, 4)->text(), QStringLiteral("beats random on both"));
+        // Which way is better, and what the random floor is, in words.
+        QVERIFY(auc->horizontalHeaderItem(1)->text().contains(QStringLiteral("lower is better")));
+        QVERIFY(auc->horizontalHeaderItem(2)->text().contains(QStringLiteral("higher is better")));
+        for (int c = 0; c < auc->columnCount(); ++c) QVERIFY(!auc->horizontalHeaderItem(c)->toolTip().isEmpty());
+        QVERIFY(auc->horizontalHeaderItem(1)->toolTip().contains(QStringLiteral("lower is better")));
+        QVERIFY(auc->horizontalHeaderItem(2)->toolTip().contains(QStringLiteral("higher is better")));
+        QVERIFY(auc->item(5, 0)->text().startsWith(QStringLiteral("random ranking (floor")));
+        QVERIFY(auc->item(5, 0)->toolTip().contains(QStringLiteral("must beat")));
+        QVERIFY(auc->item(0, 1)->toolTip().contains(QStringLiteral("random")));
+        QVERIFY(!view.agreementTable()->item(0, 1)->toolTip().isEmpty());
+        auto* help = view.findChild<QLabel*>(QStringLiteral("aucHelp"));
+        QVERIFY(help && help->text().contains(QStringLiteral("floor")));
+        // Without the class name: the index.
+        auto unnamed = std::make_shared<RunMetrics>(*m);
+        unnamed->target_label.clear();
+        view.showMetrics(unnamed);
+        QVERIFY2(view.messageText().contains(QStringLiteral("Target class 7 (p = 91.0%)")),
+                 qPrintable(view.messageText()));
+        view.showMetrics(nullptr);
+        QVERIFY(!view.exportButton()->isEnabled());
+    }
+
+    void metricsExportCurvesAsCsv() {
+        MetricsView view;
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("sneaker.metrics.csv"));
+        QString error;
+        QVERIFY(!view.exportCurvesCsv(file, &error));  // no metrics yet
+        QVERIFY(!error.isEmpty());
+        QVERIFY(!QFileInfo::exists(file));
+        const auto m = tabMetrics();
+        view.showMetrics(m);
+        QVERIFY2(view.exportCurvesCsv(file, &error), qPrintable(error));
+        const QStringList lines = QString::fromUtf8(readAll(file)).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.value(0), QStringLiteral("method,curve,step,fraction,score"));
+        const auto& f = m->faithfulness;
+        int row = 1;
+        auto check = [&](const QString& method, const QString& kind, const Curve& c) {
+            for (size_t k = 0; k < c.fraction.size(); ++k, ++row) {
+                const QStringList cells = lines.value(row).split(QLatin1Char(','));
+                if (cells.size() != 5 || cells[0] != method || cells[1] != kind || cells[2].toInt() != int(k) ||
+                    std::abs(cells[3].toDouble() - c.fraction[k]) > 1e-8 ||
+                    std::abs(cells[4].toDouble() - c.score[k]) > 1e-8)
+                    return false;
+            }
+            return true;
+        };
+        for (size_t i = 0; i < f.curves.size(); ++i) {
+            QVERIFY2(check(qs(f.methods[i]), QStringLiteral("deletion"), f.curves[i].deletion),
+                     qPrintable(lines.value(row)));
+            QVERIFY2(check(qs(f.methods[i]), QStringLiteral("insertion"), f.curves[i].insertion),
+                     qPrintable(lines.value(row)));
+        }
+        QVERIFY2(check(QStringLiteral("random"), QStringLiteral("deletion"), f.random.deletion),
+                 qPrintable(lines.value(row)));
+        QVERIFY2(check(QStringLiteral("random"), QStringLiteral("insertion"), f.random.insertion),
+                 qPrintable(lines.value(row)));
+        QCOMPARE(lines.size(), row);  // one row per point, nothing else: (5 maps + floor) x 2 curves x 50 points
+        QCOMPARE(lines.size(), 1 + 6 * 2 * 50);
+        QCOMPARE(readAll(file).toStdString(), curvesCsv(f));  // the CLI's writer, the same bytes
+    }
+
+    void metricsExportChartsAsPngAndSvg() {
+        MetricsView view;
+        view.showMetrics(tabMetrics());
+        QTemporaryDir dir;
+        QString error;
+        const QString png = dir.filePath(QStringLiteral("deletion.png"));
+        QVERIFY2(view.exportChart(MetricsView::Chart::Deletion, png, &error), qPrintable(error));
+        const QImage image(png);
+        QVERIFY(!image.isNull());
+        QCOMPARE(image.size(), MetricsView::chartExportSize() * 2);
+        // The curves are drawn: Grad-CAM's blue and Grad-CAM++'s orange are there, not a blank frame.
+        int blue = 0, orange = 0;
+        for (int y = 0; y < image.height(); y += 2)
+            for (int x = 0; x < image.width(); x += 2) {
+                const QRgb p = image.pixel(x, y);
+                blue += std::abs(qRed(p) - 0x4e) + std::abs(qGreen(p) - 0x79) + std::abs(qBlue(p) - 0xa7) < 30;
+                orange += std::abs(qRed(p) - 0xf2) + std::abs(qGreen(p) - 0x8e) + std::abs(qBlue(p) - 0x2b) < 30;
+            }
+        QVERIFY2(blue > 100 && orange > 100, qPrintable(QStringLiteral("%1 %2").arg(blue).arg(orange)));
+        const QString svg = dir.filePath(QStringLiteral("insertion.svg"));
+        QVERIFY2(view.exportChart(MetricsView::Chart::Insertion, svg, &error), qPrintable(error));
+        const QByteArray text = readAll(svg);
+        QVERIFY(text.startsWith("<?xml"));
+        QVERIFY(text.contains("<svg"));
+        QVERIFY(text.contains("Grad-CAM++ (AUC "));  // names whole, with their AUCs
+        QVERIFY(text.contains("Sneaker"));
+        // Exporting again replaces the file whole.
+        QVERIFY2(view.exportChart(MetricsView::Chart::Insertion, png, &error), qPrintable(error));
+        QCOMPARE(QImage(png).size(), MetricsView::chartExportSize() * 2);
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files).size(), 2);  // no temporary files left
+    }
+
+    void metricsExportToAnUnwritablePlaceLeavesNothing() {
+        MetricsView view;
+        view.showMetrics(tabMetrics());
+        QTemporaryDir dir;
+        QString error;
+        const QString folder = dir.filePath(QStringLiteral("no-such-folder"));
+        for (const QString& name :
+             {QStringLiteral("curves.csv"), QStringLiteral("chart.png"), QStringLiteral("chart.svg")}) {
+            const QString file = QDir(folder).filePath(name);
+            error.clear();
+            const bool ok = name.endsWith(QStringLiteral(".csv"))
+                                ? view.exportCurvesCsv(file, &error)
+                                : view.exportChart(MetricsView::Chart::Deletion, file, &error);
+            QVERIFY(!ok);
+            QVERIFY2(error.contains(QDir::toNativeSeparators(file)), qPrintable(error));
+        }
+        QVERIFY(!QFileInfo::exists(folder));
+        QVERIFY(QDir(dir.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot).isEmpty());
+        // A file that is there stays as it was when the export cannot go ahead.
+        const QString kept = dir.filePath(QStringLiteral("chart.gif"));
+        {
+            QFile f(kept);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("keep me");
+        }
+        QVERIFY(!view.exportChart(MetricsView::Chart::Deletion, kept, &error));
+        QVERIFY2(error.contains(QDir::toNativeSeparators(kept)) && error.contains(QStringLiteral(".png")),
+                 qPrintable(error));
+        QCOMPARE(readAll(kept), QByteArray("keep me"));
+        // A folder in the file's place.
+        QVERIFY(QDir(dir.path()).mkdir(QStringLiteral("taken.csv")));
+        QVERIFY(!view.exportCurvesCsv(dir.filePath(QStringLiteral("taken.csv")), &error));
+        QVERIFY(QFileInfo(dir.filePath(QStringLiteral("taken.csv"))).isDir());
+        QCOMPARE(QDir(dir.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot).size(), 2);
+        // The folder the dialogs start in: shared with the main window.
+        QCOMPARE(view.exportFolder(), QDir::currentPath());
+        QSignalSpy changed(&view, &MetricsView::exportFolderChanged);
+        view.setExportFolder(dir.path());
+        view.setExportFolder(dir.path());
+        QCOMPARE(changed.size(), 1);
+        QCOMPARE(changed.at(0).at(0).toString(), dir.path());
+        QCOMPARE(view.exportFolder(), dir.path());
+    }
+
+    // ---- Metrics tab tests (legends, ticks, exports): add them above this line ----
 };
 
 QTEST_MAIN(MainWindowTest)

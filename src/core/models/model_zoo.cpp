@@ -12,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/data_dir.hpp"
 #include "common/error.hpp"
 #include "common/file_checks.hpp"
 #include "common/sha256.hpp"
@@ -124,12 +125,6 @@ const std::string kHubUrl = "https://download.pytorch.org/models/";
 }  // namespace
 
 namespace {
-
-fs::path executableDir() {
-    std::error_code ec;
-    auto p = fs::read_symlink("/proc/self/exe", ec);
-    return ec ? fs::path() : p.parent_path();
-}
 
 ModelInfo imagenetInfo(const std::string& name, const std::string& arch) {
     ModelInfo info;
@@ -402,12 +397,8 @@ const std::vector<ZooEntry>& modelZoo() {
 std::vector<fs::path> modelSearchDirs() {
     std::vector<fs::path> dirs;
     if (const char* d = std::getenv("MIRADA_MODELS_DIR"); d && *d) dirs.emplace_back(d);
-    const auto exe = executableDir();
-    if (!exe.empty()) {
-        if (fs::exists(exe / "../share/mirada/models"))
-            dirs.push_back(fs::weakly_canonical(exe / "../share/mirada/models"));
-    }
-    dirs.push_back(fs::path(MIRADA_SOURCE_DIR) / "models");
+    // The bundled models: <prefix>/share/mirada/models when installed, else the source tree's models/.
+    dirs.push_back(dataPath("models", "models"));
     if (const char* th = std::getenv("TORCH_HOME"); th && *th) {
         dirs.push_back(fs::path(th) / "hub" / "checkpoints");
     } else if (const char* home = std::getenv("HOME"); home && *home) {

@@ -128,6 +128,7 @@ RunResults runPlan(Model& model, const cv::Mat& image, const RunPlan& plan, cons
                 results.batch_size = resolveBatchSize(model, plan.batch_size);
             }
             auto explainer = makeExplainer(plan.methods[step].method);
+            const auto& reuse = plan.methods[step].reuse;
             ExplainRequest request;
             request.model = &model;
             request.image = image;
@@ -138,11 +139,19 @@ RunResults runPlan(Model& model, const cv::Mat& image, const RunPlan& plan, cons
             request.superpixels = plan.superpixels;
             request.perturbation = plan.perturbation;
             request.segments = plan.segments;
-            usePrecision(evaluatesImageBatches(plan.methods[step].method));
-            Explanation e = explainer->explain(request, runner.context(step, cancel));
-            e.settings["precision"] = toString(model.evaluationPrecision());
-            model.setEvaluationPrecision(Precision::Fp32, nullptr);
-            results.explanations.push_back(std::move(e));
+            if (reuse) {
+                if (reuse->target_index != results.target_index)
+                    throw Error("the earlier " + reuse->method_title + " map explains class " +
+                                std::to_string(reuse->target_index) + ", this run class " +
+                                std::to_string(results.target_index) + "; run it again");
+                results.explanations.push_back(*reuse);
+            } else {
+                usePrecision(evaluatesImageBatches(plan.methods[step].method));
+                Explanation e = explainer->explain(request, runner.context(step, cancel));
+                e.settings["precision"] = toString(model.evaluationPrecision());
+                model.setEvaluationPrecision(Precision::Fp32, nullptr);
+                results.explanations.push_back(std::move(e));
+            }
             results.steps.push_back(step);
             explainers.push_back(std::move(explainer));
             requests.push_back(std::move(request));

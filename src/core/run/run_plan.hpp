@@ -27,6 +27,10 @@ namespace mirada {
 struct PlannedMethod {
     std::string method;  // registry name: "gradcam", "lime", ...
     ParamSet params;     // that method's table (empty = its defaults)
+    // A map computed before with exactly these inputs (the GUI's rerun after a
+    // change of other settings): the step takes it as it is instead of
+    // recomputing, and the metrics and sanity check use it like a new one.
+    std::shared_ptr<const Explanation> reuse;
 };
 
 // Everything a run needs besides model and image.
