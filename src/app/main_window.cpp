@@ -18,6 +18,7 @@
 #include <QMimeData>
 #include <QStandardItemModel>
 #include <QStatusBar>
+#include <cstdio>
 #include <filesystem>
 
 #include "common/data_dir.hpp"
@@ -127,7 +128,7 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
     });
     ui_->splitter->setStretchFactor(0, 0);
     ui_->splitter->setStretchFactor(1, 1);
-    ui_->splitter->setSizes({400, 1040});
+    ui_->splitter->setSizes({360, 1080});
     for (const auto& c : colormapNames()) ui_->colormapCombo->addItem(qs(c));
     ui_->precisionCombo->addItem(tr("fp32 (same numbers everywhere)"), QStringLiteral("fp32"));
     ui_->precisionCombo->addItem(tr("bf16 (faster)"), QStringLiteral("bf16"));
@@ -241,7 +242,7 @@ void MainWindow::buildMethodSections() {
     metricsSection_->setToolTip(
         tr("Deletion/insertion curves and their AUC against a random ranking, and the agreement "
            "between methods, computed for the maps of each run and shown in the Metrics tab"));
-    auto* sectionLayout = qobject_cast<QVBoxLayout*>(metricsSection_->layout());
+    auto* sectionLayout = metricsSection_->bodyLayout();
     agreementForm_ = new ParamForm(agreementParams(), metricsSection_);
     sectionLayout->insertWidget(1, agreementForm_);
     sanityCheck_ = new QCheckBox(tr("Sanity check (randomise layers)"), metricsSection_);
@@ -378,6 +379,12 @@ void MainWindow::connectSignals() {
     connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::updateMetricsEstimate);
     connect(metricsSection_, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
     for (auto* sec : sections_) connect(sec, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
+    // The Metrics tab's exports share the last export folder; its files are named after the image.
+    connect(metricsView(), &MetricsView::exportFolderChanged, this,
+            [this](const QString& dir) { lastExportDir_ = QFileInfo(dir).absoluteFilePath(); });
+    connect(metricsView(), &MetricsView::exported, this, [this](const QString& file) {
+        statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(file)), 6000);
+    });
     // Tiles whose inputs the form changes are marked out of date; newly ticked methods get placeholders.
     auto later = [this]() { refreshTimer_.start(); };
     for (auto* sec : sections_) {
@@ -486,6 +493,14 @@ void MainWindow::restoreSettings(const StartOptions& options) {
         ui_->splitter->restoreState(q.value(QStringLiteral("window/splitter")).toByteArray());
     recent_ = q.value(QStringLiteral("input/recent")).toStringList();
     lastExportDir_ = q.value(QStringLiteral("export/folder")).toString();
+    if (!lastExportDir_.isEmpty()) {
+        const QSignalBlocker block(metricsView());
+        metricsView()->setExportFolder(lastExportDir_);
+    }
+    // Sections start collapsed to their summary line; the ones the user opened stay open.
+    const QStringList expanded = q.value(QStringLiteral("methods/expanded")).toStringList();
+    for (auto* sec : sections_) sec->setExpanded(expanded.contains(qs(sec->method())));
+    metricsSection_->setExpanded(expanded.contains(QStringLiteral("metrics")));
     if (!q.value(QStringLiteral("window/settingsPanel"), true).toBool()) panelAction_->setChecked(false);
     customModels_ = q.value(QStringLiteral("input/customModels")).toStringList();
     fillModelList();
@@ -578,6 +593,17 @@ void MainWindow::restoreSettings(const StartOptions& options) {
     applyOverlayOptions();
     selectModel(model);
     openImage(image);
+    // The runs of the last session, as far as their images are still there.
+    QStringList skipped;
+    for (auto& run : loadHistory(historyDir(), &skipped)) history_->restore(std::move(run));
+    if (!skipped.isEmpty())
+        showNotice(tr("%n earlier run(s) not restored: %1", nullptr, static_cast<int>(skipped.size()))
+                       .arg(skipped.join(QStringLiteral("; "))));
+}
+
+QString MainWindow::historyDir() const {
+    const QFileInfo f(settings_->fileName());
+    return f.absoluteDir().filePath(f.completeBaseName() + QStringLiteral("-history"));
 }
 
 void MainWindow::saveSettings() {
@@ -587,6 +613,11 @@ void MainWindow::saveSettings() {
     q.setValue(QStringLiteral("window/splitter"), ui_->splitter->saveState());
     q.setValue(QStringLiteral("input/recent"), recent_);
     if (!lastExportDir_.isEmpty()) q.setValue(QStringLiteral("export/folder"), lastExportDir_);
+    QStringList expanded;
+    for (auto* sec : sections_)
+        if (sec->isExpanded()) expanded << qs(sec->method());
+    if (metricsSection_->isExpanded()) expanded << QStringLiteral("metrics");
+    q.setValue(QStringLiteral("methods/expanded"), expanded);
     q.setValue(QStringLiteral("window/settingsPanel"), settingsPanelVisible());
     q.setValue(QStringLiteral("input/customModels"), customModels_);
     if (!session_->modelSpec().isEmpty()) q.setValue(QStringLiteral("input/model"), session_->modelSpec());
@@ -617,6 +648,12 @@ void MainWindow::saveSettings() {
 void MainWindow::closeEvent(QCloseEvent* event) {
     session_->cancel();
     saveSettings();
+    try {
+        saveHistory(history_->runs(), historyDir());
+    } catch (const std::exception& e) {
+        // The window closes anyway; the runs of this session are then not kept.
+        std::fprintf(stderr, "mirada: the history could not be saved: %s\n", e.what());
+    }
     event->accept();
 }
 
@@ -1091,6 +1128,7 @@ void MainWindow::showMetricsState() {
         case MethodState::Done: {
             ui_->resultsTabs->setTabText(tab, tr("Metrics"));
             const auto metrics = session_->metrics();
+            metricsView()->setExportBaseName(imageStem());
             metricsView()->showMetrics(metrics);
             if (liveView_ && gridMode_ == GridMode::Run) {
                 const auto lines = faithfulnessSheetLines(metrics->faithfulness);
@@ -1586,7 +1624,20 @@ void MainWindow::showRunTiles(const HistoryRun& run) {
                 l << qs(sanitySheetLine(run.metrics->sanity.methods[i]));
             grid()->setExtraLines(run.metrics->methods[i], l);
         }
+        metricsView()->setExportBaseName(QFileInfo(run.imagePath).completeBaseName());
         metricsView()->showMetrics(run.metrics);
+    } else if (run.restored && run.record.extra.contains("sheet_lines")) {
+        // From an earlier session: the AUC lines are kept, the curves are not.
+        const auto& lines = run.record.extra["sheet_lines"];
+        for (size_t i = 0; i < run.record.explanations.size() && i < lines.size(); ++i) {
+            QStringList l;
+            for (const auto& line : lines[i]) l << qs(line.get<std::string>());
+            grid()->setExtraLines(run.record.explanations[i].method, l);
+        }
+        metricsView()->showMetrics(nullptr);
+        metricsView()->showMessage(tr("%1 is from an earlier session: its AUCs are under the tiles, its curves were "
+                                      "not kept. Run again (F5) to see them.")
+                                       .arg(run.name));
     } else {
         metricsView()->showMetrics(nullptr);
         metricsView()->showMessage(tr("Metrics were off for %1 (left: Metrics).").arg(run.name));
@@ -1727,7 +1778,11 @@ QString MainWindow::exportFolder() const {
     return QDir::currentPath();
 }
 
-void MainWindow::rememberExportFolder(const QString& dir) { lastExportDir_ = QFileInfo(dir).absoluteFilePath(); }
+void MainWindow::rememberExportFolder(const QString& dir) {
+    lastExportDir_ = QFileInfo(dir).absoluteFilePath();
+    const QSignalBlocker block(metricsView());
+    metricsView()->setExportFolder(lastExportDir_);
+}
 
 void MainWindow::setSettingsPanelVisible(bool visible) {
     ui_->formScroll->setVisible(visible);

@@ -159,6 +159,8 @@ private:
     bool hasShownResults() const;
     void rememberExportFolder(const QString& dir);
     void fillGridMethods();
+    // Where the history is kept between sessions: beside the settings file.
+    QString historyDir() const;
 
     std::unique_ptr<Ui::MainWindow> ui_;
     ExplanationSession* session_;

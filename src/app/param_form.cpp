@@ -1,4 +1,8 @@
 #include "param_form.hpp"
+
+#include <QLabel>
+#include <QToolButton>
+#include <QVBoxLayout>
 #include "wheel_guard.hpp"
 
 #include <QCheckBox>
@@ -87,8 +91,13 @@ void ParamForm::build() {
                 // Tables say "0 = auto: ..." where zero picks a value itself; show that word.
                 if (spec.min == 0 && spec.help.find("0 = auto") != std::string::npos)
                     box->setSpecialValueText(tr("auto"));
-                // Large sample counts step by 50; other wide ranges (superpixel count 2..2000) by 5.
-                box->setSingleStep(hi - lo > 1000 ? (spec.unit == "samples" ? 50 : 5) : 1);
+                // "0 = all" (the sanity check's layers): say "all", not "0 layers".
+                if (spec.min == 0 && spec.help.find("0 = all") != std::string::npos)
+                    box->setSpecialValueText(tr("all"));
+                // Large sample counts step by 50; the superpixel count (2..2000) by 5; every other count by 1.
+                box->setSingleStep(hi - lo > 1000 && spec.unit == "samples"       ? 50
+                                   : hi - lo > 1000 && spec.unit == "superpixels" ? 5
+                                                                                  : 1);
                 box->setAccelerated(true);
                 connect(box, &QSpinBox::valueChanged, this,
                         [this, name](int v) { takeValue(name, static_cast<int64_t>(v)); });
@@ -231,6 +240,31 @@ void ParamForm::setChoiceItems(const std::string& name, const std::vector<Choice
     build();
 }
 
+QString ParamForm::summary() const {
+    QStringList parts;
+    const nlohmann::json now = params_.toJson();
+    for (const auto& d : params_.describe()) {
+        const std::string name = d.value("name", std::string());
+        if (!now.contains(name) || !d.contains("default") || now[name] == d["default"]) continue;
+        const auto& v = now[name];
+        QString value;
+        if (v.is_number_float())
+            value = QString::number(v.get<double>(), 'g', 3);
+        else if (v.is_string())
+            value = v.get<std::string>().empty() ? tr("(default)") : qs(v.get<std::string>());
+        else
+            value = qs(v.dump());
+        if (v.is_number_integer() && v.get<int64_t>() == 0) {
+            // Zero often means "choose for me": say what the editor says.
+            if (const auto* box = qobject_cast<const QSpinBox*>(editor(name));
+                box && !box->specialValueText().isEmpty())
+                value = box->specialValueText();
+        }
+        parts << QStringLiteral("%1 %2").arg(prettyName(name).toLower(), value);
+    }
+    return parts.isEmpty() ? tr("defaults") : parts.join(QStringLiteral(" · "));
+}
+
 QWidget* ParamForm::editor(const std::string& name) const {
     const auto it = editors_.find(name);
     return it == editors_.end() ? nullptr : it->second;
@@ -241,16 +275,52 @@ MethodSection::MethodSection(const std::string& method, const QString& title, co
     setObjectName(qs("section." + method));
     setCheckable(true);
     auto* v = new QVBoxLayout(this);
-    form_ = new ParamForm(table, this);
-    v->addWidget(form_);
-    reset_ = new QPushButton(tr("Reset to defaults"), this);
+    // The header line: the arrow and, collapsed, what is not at its default.
+    auto* header = new QHBoxLayout;
+    arrow_ = new QToolButton(this);
+    arrow_->setObjectName(qs("expand." + method));
+    arrow_->setAutoRaise(true);
+    arrow_->setArrowType(Qt::DownArrow);
+    arrow_->setToolTip(tr("Show or hide the %1 settings").arg(title));
+    header->addWidget(arrow_);
+    summary_ = new QLabel(this);
+    summary_->setObjectName(qs("summary." + method));
+    summary_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    summary_->setStyleSheet(QStringLiteral("color: #444444;"));
+    header->addWidget(summary_, 1);
+    v->addLayout(header);
+    body_ = new QWidget(this);
+    bodyLayout_ = new QVBoxLayout(body_);
+    bodyLayout_->setContentsMargins(0, 0, 0, 0);
+    form_ = new ParamForm(table, body_);
+    bodyLayout_->addWidget(form_);
+    reset_ = new QPushButton(tr("Reset to defaults"), body_);
     reset_->setObjectName(qs("reset." + method));
     reset_->setToolTip(tr("Put every %1 setting back to its default").arg(title));
     auto* row = new QHBoxLayout;
     row->addStretch();
     row->addWidget(reset_);
-    v->addLayout(row);
+    bodyLayout_->addLayout(row);
+    v->addWidget(body_);
     connect(reset_, &QPushButton::clicked, form_, &ParamForm::resetToDefaults);
+    connect(arrow_, &QToolButton::clicked, this, [this]() { setExpanded(!expanded_); });
+    connect(form_, &ParamForm::changed, this, &MethodSection::updateSummary);
+    updateSummary();
+}
+
+void MethodSection::setExpanded(bool expanded) {
+    expanded_ = expanded;
+    body_->setVisible(expanded);
+    arrow_->setArrowType(expanded ? Qt::DownArrow : Qt::RightArrow);
+    updateSummary();
+}
+
+QString MethodSection::summaryText() const { return form_->summary(); }
+
+void MethodSection::updateSummary() {
+    const QString text = form_->summary();
+    summary_->setText(expanded_ ? QString() : text);
+    summary_->setToolTip(text);
 }
 
 }  // namespace mirada::gui

@@ -13,7 +13,10 @@
 #include "common/settings.hpp"
 
 class QFormLayout;
+class QLabel;
 class QPushButton;
+class QToolButton;
+class QVBoxLayout;
 
 namespace mirada::gui {
 
@@ -44,6 +47,9 @@ public:
     void setChoiceItems(const std::string& name, const std::vector<ChoiceItem>& items);
 
     QWidget* editor(const std::string& name) const;  // for tests and focus
+    // The settings that differ from their defaults, "samples 150 · kernel width 0.5";
+    // "defaults" when none does.
+    QString summary() const;
 
 Q_SIGNALS:
     void changed();
@@ -60,6 +66,8 @@ private:
     bool updating_ = false;
 };
 
+// Collapsed, a section shows one line: its settings that differ from the
+// defaults; the arrow (or a click on that line) opens the form.
 class MethodSection : public QGroupBox {
     Q_OBJECT
 public:
@@ -67,11 +75,23 @@ public:
     const std::string& method() const { return method_; }
     ParamForm* form() const { return form_; }
     QPushButton* resetButton() const { return reset_; }
+    // Where more editors go (under the form, above Reset).
+    QVBoxLayout* bodyLayout() const { return bodyLayout_; }
+    void setExpanded(bool expanded);
+    bool isExpanded() const { return expanded_; }
+    QString summaryText() const;
 
 private:
+    void updateSummary();
+
     std::string method_;
     ParamForm* form_;
     QPushButton* reset_;
+    QWidget* body_ = nullptr;
+    QVBoxLayout* bodyLayout_ = nullptr;
+    QToolButton* arrow_ = nullptr;
+    QLabel* summary_ = nullptr;
+    bool expanded_ = true;
 };
 
 // "min_size_percent" -> "Min size percent".

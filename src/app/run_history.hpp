@@ -36,6 +36,7 @@ struct HistoryRun {
     RunRecord record;               // image, model, target, maps, metrics: what export writes
     std::vector<MethodSlot> slots;  // every planned method, in tile order (failed ones too)
     std::shared_ptr<const RunMetrics> metrics;
+    bool restored = false;  // read back from an earlier session (its metric curves were not kept)
     std::map<std::string, nlohmann::json> inputs;  // method -> methodInputs() it was computed from
 
     // One line: "fashion-bag.png · fashion-cnn · Bag (8)".
@@ -54,6 +55,17 @@ nlohmann::json methodInputs(const RunPlan& plan, const PlannedMethod& method, in
 // empty when they are equal.
 QStringList inputChanges(const nlohmann::json& then, const nlohmann::json& now);
 
+// The history on disk, kept between sessions: one folder per run under
+// `dir` (run.json with the run's name, inputs, report and the image's path
+// and SHA-256; each map's heatmap and superpixels as .npy). Written into a
+// staging folder that replaces the old one only when complete. Throws
+// mirada::Error naming what could not be written.
+void saveHistory(const std::vector<std::shared_ptr<HistoryRun>>& runs, const QString& dir);
+// Reads what saveHistory wrote. Runs whose image is gone or changed, or whose
+// files are damaged, are skipped and named in `skipped` ("Run 3: the image
+// /x/y.png has changed"). Metrics curves are not kept (their AUC lines are).
+std::vector<HistoryRun> loadHistory(const QString& dir, QStringList* skipped);
+
 class RunHistory : public QObject {
     Q_OBJECT
 public:
@@ -63,6 +75,8 @@ public:
 
     // Adds a finished run (id and name are given here); returns its id.
     int add(HistoryRun run);
+    // Adds a run read back from disk, keeping its name (a new id).
+    int restore(HistoryRun run);
     bool remove(int id);
     bool rename(int id, const QString& name);
     bool setPinned(int id, bool pinned);

@@ -111,6 +111,7 @@ class MainWindowTest : public QObject {
 
 private Q_SLOTS:
     void init() {
+        QDir(dir_.filePath(QStringLiteral("settings-history"))).removeRecursively();
         QFile::remove(settingsFile());
         QFile::remove(settingsFile() + QStringLiteral(".corrupt"));
     }
@@ -577,8 +578,8 @@ private Q_SLOTS:
             runAndWait(*w);
             auto* grid = w->grid();
             QCOMPARE(grid->tileCount(), 2);
-            const QString camText = child<QLabel>(grid->tile(0), QStringLiteral("detailLabel"))->text();
-            const QString limeText = child<QLabel>(grid->tile(1), QStringLiteral("detailLabel"))->text();
+            const QString camText = grid->tile(0)->detailText();
+            const QString limeText = grid->tile(1)->detailText();
             QVERIFY2(camText.endsWith(QStringLiteral("fp32")), qPrintable(camText));
             QVERIFY2(limeText.endsWith(QStringLiteral("bf16")), qPrintable(limeText));
             QCOMPARE(QString::fromStdString(grid->tile(1)->explanation()->settings.value("precision", "")),
@@ -795,6 +796,56 @@ private Q_SLOTS:
         w->section("gradcampp")->setChecked(true);
         QTRY_COMPARE(w->grid()->tileCount(), 4);
         QCOMPARE(w->grid()->tile(3)->state(), MethodState::NotRun);
+    }
+
+    void historyIsKeptBetweenSessions() {
+        std::shared_ptr<const HistoryRun> before;
+        {
+            auto w = openWindow();
+            onlyMethods(*w, {"gradcam", "lime"});
+            runAndWait(*w);
+            QVERIFY(w->history()->rename(w->history()->runs().back()->id, QStringLiteral("kept run")));
+            QVERIFY(w->history()->setPinned(w->history()->runs().back()->id, true));
+            before = w->history()->runs().back();
+            w->close();
+        }
+        auto w = openWindow();
+        QCOMPARE(w->history()->count(), 1);
+        const auto restored = w->history()->runs().front();
+        QCOMPARE(restored->name, QStringLiteral("kept run"));
+        QVERIFY(restored->pinned);
+        QVERIFY(restored->restored);
+        QCOMPARE(cv::norm(restored->map("lime")->heatmap, before->map("lime")->heatmap, cv::NORM_INF), 0.0);
+        QCOMPARE(cv::norm(restored->map("lime")->segments, before->map("lime")->segments, cv::NORM_INF), 0.0);
+        QCOMPARE(restored->map("lime")->numbers, before->map("lime")->numbers);
+        QCOMPARE(restored->record.model.labels, before->record.model.labels);
+        // Nothing changed since: the next run keeps both restored maps.
+        onlyMethods(*w, {"gradcam", "lime"});
+        runAndWait(*w);
+        QVERIFY(w->session()->slots()[0].reused && w->session()->slots()[1].reused);
+        QCOMPARE(w->history()->runs().back()->map("lime").get(), restored->map("lime").get());
+    }
+
+    void methodSectionsCollapseToASummary() {
+        auto w = openWindow();
+        MethodSection* lime = w->section("lime");
+        QVERIFY(!lime->isExpanded());  // a first start: every section folded to one line
+        QCOMPARE(lime->summaryText(), QStringLiteral("defaults"));
+        child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->setValue(150);
+        QVERIFY2(lime->summaryText().contains(QStringLiteral("samples 150")), qPrintable(lime->summaryText()));
+        auto* summary = child<QLabel>(w.get(), QStringLiteral("summary.lime"));
+        QVERIFY(summary->text().contains(QStringLiteral("samples 150")));
+        child<QToolButton>(w.get(), QStringLiteral("expand.lime"))->click();
+        QVERIFY(lime->isExpanded());
+        QVERIFY(child<QSpinBox>(w.get(), QStringLiteral("lime.samples"))->isVisible());
+        // "0 layers" reads "all"; counts of layers step by 1.
+        auto* layers = child<QSpinBox>(w.get(), QStringLiteral("sanity.layers"));
+        QCOMPARE(layers->specialValueText(), QStringLiteral("all"));
+        QCOMPARE(layers->singleStep(), 1);
+        w->close();
+        auto again = openWindow();
+        QVERIFY(again->section("lime")->isExpanded());  // the sections the user opened stay open
+        QVERIFY(!again->section("gradcam")->isExpanded());
     }
 
     void errorBarIsOneLineHigh() {
