@@ -72,6 +72,14 @@ HeatmapTile::HeatmapTile(QWidget* parent) : QFrame(parent), ui_(std::make_unique
     ui_->tileLayout->insertWidget(ui_->tileLayout->indexOf(ui_->detailLabel), detailLabel_);
     ui_->detailLabel->hide();
     ui_->numbersLabel->setWordWrap(false);
+    // A long title (a run's name) is cut at the tile's edge, whole in its tooltip.
+    {
+        QSizePolicy title(QSizePolicy::Ignored, ui_->titleLabel->sizePolicy().verticalPolicy());
+        title.setHorizontalStretch(1);
+        ui_->titleLabel->setSizePolicy(title);
+        ui_->titleLabel->setWordWrap(false);
+        ui_->titleLabel->setMinimumWidth(40);
+    }
     warningLabel_->hide();
     connect(ui_->saveButton, &QToolButton::clicked, this, &HeatmapTile::saveRequested);
     ui_->uncertaintyButton->hide();
@@ -101,6 +109,7 @@ void HeatmapTile::showOriginal(const cv::Mat& rgb, const QString& title, const Q
     state_ = MethodState::Done;
     setObjectName(QStringLiteral("tile.original"));
     ui_->titleLabel->setText(title);
+    ui_->titleLabel->setToolTip(title);
     setDetailLine(detail);
     ui_->statusLabel->clear();
     {
@@ -128,6 +137,7 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
     setObjectName(qs("tile." + slot.method));
     state_ = slot.state;
     ui_->titleLabel->setText(slot.title);
+    ui_->titleLabel->setToolTip(slot.title);
     QString status = toText(slot.state);
     QString statusStyle;
     switch (slot.state) {
@@ -174,12 +184,17 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
             e.settings.is_object() && e.settings.contains("precision") && e.settings["precision"].is_string()
                 ? e.settings["precision"].get<std::string>()
                 : std::string();
-        setDetailLine(tr("target: %1 (%2), p = %3 · %4 s%5")
-                          .arg(qs(e.target_label))
-                          .arg(e.target_index)
-                          .arg(number(e.target_probability))
-                          .arg(QString::number(e.seconds, 'f', e.seconds < 1 ? 3 : 2))
-                          .arg(precision.empty() ? QString() : QStringLiteral(" · ") + qs(precision)));
+        if (e.method == "difference")
+            setDetailLine(tr("target: %1 (%2) · red: larger in the first run, blue: in the second")
+                              .arg(qs(e.target_label))
+                              .arg(e.target_index));
+        else
+            setDetailLine(tr("target: %1 (%2), p = %3 · %4 s%5")
+                              .arg(qs(e.target_label))
+                              .arg(e.target_index)
+                              .arg(number(e.target_probability))
+                              .arg(QString::number(e.seconds, 'f', e.seconds < 1 ? 3 : 2))
+                              .arg(precision.empty() ? QString() : QStringLiteral(" · ") + qs(precision)));
         detailLabel_->setToolTip(
             detailLabel_->fullText() + QStringLiteral("\n") +
             tr("The class the map explains, its probability on the image (p), the time the map took") +
@@ -205,7 +220,15 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
                                  "<b>R²</b>: how well the surrogate fits the model on the samples, higher is "
                                  "better. <b>f(x)</b> and <b>base</b>: the model's score on the image and on the "
                                  "baseline.</p>"));
-        ui_->numbersLabel->setWordWrap(false);  // one line each: the grid counts lines
+        ui_->numbersLabel->setWordWrap(false);
+        // A long title (a run's name) is cut at the tile's edge, whole in its tooltip.
+        {
+            QSizePolicy title(QSizePolicy::Ignored, ui_->titleLabel->sizePolicy().verticalPolicy());
+            title.setHorizontalStretch(1);
+            ui_->titleLabel->setSizePolicy(title);
+            ui_->titleLabel->setWordWrap(false);
+            ui_->titleLabel->setMinimumWidth(40);
+        }  // one line each: the grid counts lines
         numbersTip_ = ui_->numbersLabel->toolTip() + metricsHelp();
         ui_->numbersLabel->setToolTip(numbersTip_);
         ui_->numbersLabel->setStyleSheet({});

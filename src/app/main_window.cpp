@@ -85,6 +85,14 @@ bool isGreyImage(const cv::Mat& rgb) {
     return true;
 }
 
+// A probability for people: "99.0%", "1.94%", "0.11%", "<0.01%".
+QString percentText(double p) {
+    const double v = 100.0 * p;
+    if (v >= 10) return QString::number(v, 'f', 1) + QLatin1Char('%');
+    if (v >= 0.01) return QString::number(v, 'f', 2) + QLatin1Char('%');
+    return QStringLiteral("<0.01%");
+}
+
 QString colourText(int channels) { return channels == 1 ? QObject::tr("grey") : QObject::tr("colour"); }
 
 QString shapeText(const std::vector<int64_t>& shape) {
@@ -128,7 +136,7 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
     });
     ui_->splitter->setStretchFactor(0, 0);
     ui_->splitter->setStretchFactor(1, 1);
-    ui_->splitter->setSizes({360, 1080});
+    ui_->splitter->setSizes({400, 1040});
     for (const auto& c : colormapNames()) ui_->colormapCombo->addItem(qs(c));
     ui_->precisionCombo->addItem(tr("fp32 (same numbers everywhere)"), QStringLiteral("fp32"));
     ui_->precisionCombo->addItem(tr("bf16 (faster)"), QStringLiteral("bf16"));
@@ -156,6 +164,13 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
             tr("LibTorch sees no CUDA device: this build of LibTorch is CPU-only or no NVIDIA GPU/driver "
                "is present. Build Mirada against a CUDA LibTorch to use a GPU."));
     }
+    // The run summary never widens the window: cut at its edge, whole in its tooltip.
+    {
+        QSizePolicy summary(QSizePolicy::Ignored, QSizePolicy::Preferred);
+        summary.setHorizontalStretch(1);
+        ui_->runSummaryLabel->setSizePolicy(summary);
+    }
+    ui_->runSummaryLabel->setMinimumWidth(80);
     ui_->targetCombo->completer()->setFilterMode(Qt::MatchContains);
     ui_->targetCombo->completer()->setCaseSensitivity(Qt::CaseInsensitive);
     ui_->targetCombo->completer()->setCompletionMode(QCompleter::PopupCompletion);
@@ -836,7 +851,9 @@ void MainWindow::showPrediction() {
         auto* item = new QTreeWidgetItem(ui_->predictionList);
         item->setText(0, qs(c.label));
         item->setText(1, QString::number(c.index));
-        item->setText(2, QString::number(c.probability, 'f', 4));
+        item->setText(2, percentText(c.probability));
+        item->setData(2, Qt::UserRole, static_cast<double>(c.probability));
+        item->setToolTip(2, QString::number(c.probability, 'g', 6));
         item->setData(0, Qt::UserRole, c.index);
         item->setTextAlignment(2, Qt::AlignRight | Qt::AlignVCenter);
     }
@@ -1199,6 +1216,10 @@ void MainWindow::updateActions() {
     const bool picked = historyList_ && historyList_->currentItem();
     for (QToolButton* b : {pinButton_, renameButton_, deleteButton_})
         if (b) b->setEnabled(picked && !running);
+    if (pinButton_ && picked) {
+        const auto run = history_->find(historyList_->currentItem()->data(Qt::UserRole).toInt());
+        pinButton_->setText(run && run->pinned ? tr("Unpin") : tr("Pin"));
+    }
 }
 
 void MainWindow::updateTitle() {
@@ -1274,6 +1295,7 @@ void MainWindow::buildHistoryBar() {
     // One row: the newest run is scrolled into view; the wheel and the arrow keys scroll.
     historyList_->setIconSize(QSize(28, 28));
     historyList_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    historyList_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);  // the newest at the right edge
     historyList_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     historyList_->setFixedHeight(historyList_->iconSize().height() + 8);
     historyList_->setMinimumWidth(160);
@@ -1301,16 +1323,18 @@ void MainWindow::buildHistoryBar() {
     gridMethodCombo_->setObjectName(QStringLiteral("gridMethodCombo"));
     gridMethodCombo_->setToolTip(tr("The method to compare across runs"));
     gridMethodCombo_->setEnabled(false);
+    gridMethodCombo_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    gridMethodCombo_->setMinimumContentsLength(10);
     side->addWidget(gridModeCombo_);
     side->addWidget(gridMethodCombo_);
-    auto* buttons = side;
+    // The history's commands in one menu (the strip keeps the width): the
+    // buttons below are their targets, not shown themselves.
     auto button = [&](QToolButton*& b, const QString& name, const QString& text, const QString& tip) {
         b = new QToolButton(bar);
         b->setObjectName(name);
         b->setText(text);
         b->setToolTip(tip);
-        b->setAutoRaise(true);
-        buttons->addWidget(b);
+        b->hide();
     };
     button(pinButton_, QStringLiteral("pinRunButton"), tr("Pin"),
            tr("Keep this run however many runs follow (pinned runs are never dropped)"));
@@ -1319,6 +1343,24 @@ void MainWindow::buildHistoryBar() {
     button(exportRunsButton_, QStringLiteral("exportRunsButton"), tr("Export runs…"),
            tr("Write every run of the history into a folder, one sub-folder per run with the files Export all "
               "writes"));
+    auto* runs = new QToolButton(bar);
+    runs->setObjectName(QStringLiteral("runsMenuButton"));
+    runs->setText(tr("Runs"));
+    runs->setToolTip(tr("Pin, rename, delete or export the runs of the history"));
+    runs->setPopupMode(QToolButton::InstantPopup);
+    runs->setAutoRaise(true);
+    auto* runsMenu = new QMenu(runs);
+    runs->setMenu(runsMenu);
+    connect(runsMenu, &QMenu::aboutToShow, this, [this, runsMenu]() {
+        runsMenu->clear();
+        for (QToolButton* b : {pinButton_, renameButton_, deleteButton_, exportRunsButton_}) {
+            if (b == exportRunsButton_) runsMenu->addSeparator();
+            QAction* a = runsMenu->addAction(b->text(), b, &QToolButton::click);
+            a->setEnabled(b->isEnabled());
+            a->setToolTip(b->toolTip());
+        }
+    });
+    side->addWidget(runs);
     row->addLayout(side);
     bar->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
     ui_->mapsLayout->insertWidget(0, bar);
@@ -1398,9 +1440,7 @@ void MainWindow::rebuildHistoryList() {
         item->setIcon(QIcon(QPixmap::fromImage(run->thumbnail)));
         int maps = 0;
         for (const auto& s : run->slots) maps += static_cast<bool>(s.explanation);
-        item->setText(
-            QStringLiteral("%1%2 · %3")
-                .arg(run->pinned ? QStringLiteral("★ ") : QString(), run->name, QFileInfo(run->imagePath).fileName()));
+        item->setText(QStringLiteral("%1%2").arg(run->pinned ? QStringLiteral("★ ") : QString(), run->name));
         item->setToolTip(tr("<b>%1</b>%2<br>%3<br>%n map(s), finished %4", nullptr, maps)
                              .arg(run->name.toHtmlEscaped(), run->pinned ? tr(" (pinned)") : QString(),
                                   run->summary().toHtmlEscaped(),
@@ -1647,6 +1687,7 @@ void MainWindow::showRunTiles(const HistoryRun& run) {
     QString text = tr("Showing %1: %2").arg(run.name, run.summary());
     if (stale) text += tr(" · %n map(s) out of date: Run (F5) recomputes only those", nullptr, stale);
     ui_->runSummaryLabel->setText(text);
+    ui_->runSummaryLabel->setToolTip(text);
 }
 
 void MainWindow::showComparison() {
@@ -1664,6 +1705,7 @@ void MainWindow::showComparison() {
         images.push_back(run.record.image);
     };
     QString text;
+    QStringList diffLines;
     if (gridMode_ == GridMode::MethodAcrossRuns) {
         for (const auto& run : runs) add(*run);
         text = runs.empty() ? tr("No run has a %1 map yet.").arg(gridMethodCombo_->currentText())
@@ -1700,6 +1742,10 @@ void MainWindow::showComparison() {
             d->target_index = a.target_index;
             d->target_label = a.target_label;
             d->target_probability = a.target_probability;
+            if (newer.record.image_sha256 != older.record.image_sha256)
+                d->warnings.push_back(
+                    "The two maps are of different images: their difference compares places in the picture, not "
+                    "the same content");
             if (a.target_index != b.target_index)
                 d->warnings.push_back("The two maps explain different classes (" + std::to_string(a.target_index) +
                                       " and " + std::to_string(b.target_index) + ")");
@@ -1712,6 +1758,8 @@ void MainWindow::showComparison() {
             const double r = sdA[0] > 0 && sdB[0] > 0 ? cov / (sdA[0] * sdB[0]) : 0.0;
             double maxAbs = 0;
             cv::minMaxLoc(cv::abs(d->heatmap), nullptr, &maxAbs);
+            diffLines << tr("largest |difference| %1").arg(QString::number(maxAbs, 'g', 3))
+                      << tr("correlation of the two maps %1").arg(QString::number(r, 'f', 2));
             text = tr("%1: %2 − %3 (red: larger in %2, blue: larger in %3) · largest |difference| %4 · "
                       "correlation %5")
                        .arg(gridMethodCombo_->currentText(), newer.name, older.name)
@@ -1723,6 +1771,7 @@ void MainWindow::showComparison() {
     }
     grid()->showTiles(slots, images, false);
     grid()->clearExtraLines();
+    if (!diffLines.isEmpty()) grid()->setExtraLines("difference", diffLines);
     ui_->runSummaryLabel->setText(text);
     ui_->runSummaryLabel->setToolTip(text);
 }

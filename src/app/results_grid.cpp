@@ -170,7 +170,9 @@ void ResultsGrid::relayout() {
     all.insert(all.end(), tiles_.begin(), tiles_.end());
     for (int i = 0; i < static_cast<int>(all.size()); ++i) layout_->addWidget(all[i], i / columns, i % columns);
     for (int c = 0; c < layout_->columnCount(); ++c) layout_->setColumnStretch(c, c < columns ? 1 : 0);
-    for (int r = 0; r < layout_->rowCount(); ++r) layout_->setRowStretch(r, 1);
+    const int rows = (static_cast<int>(all.size()) + columns - 1) / columns;
+    // Rows left from an earlier layout keep no share of the height.
+    for (int r = 0; r < layout_->rowCount(); ++r) layout_->setRowStretch(r, r < rows ? 1 : 0);
     equalizeNumbers();
 }
 

@@ -120,10 +120,12 @@ private Q_SLOTS:
         auto w = openWindow();
         auto* list = child<QTreeWidget>(w.get(), QStringLiteral("predictionList"));
         QCOMPARE(list->topLevelItem(0)->text(0), QStringLiteral("Sneaker"));
-        QVERIFY(list->topLevelItem(0)->text(2).toDouble() > 0.9);
+        QCOMPARE(list->topLevelItem(0)->text(2), QStringLiteral("99.0%"));  // for people: a percentage
+        QVERIFY(list->topLevelItem(0)->data(2, Qt::UserRole).toDouble() > 0.9);
         // Probabilities are in decreasing order.
         for (int i = 1; i < 5; ++i)
-            QVERIFY(list->topLevelItem(i)->text(2).toDouble() <= list->topLevelItem(i - 1)->text(2).toDouble());
+            QVERIFY(list->topLevelItem(i)->data(2, Qt::UserRole).toDouble() <=
+                    list->topLevelItem(i - 1)->data(2, Qt::UserRole).toDouble());
         auto* target = child<QComboBox>(w.get(), QStringLiteral("targetCombo"));
         QCOMPARE(target->count(), 11);  // top-1 + 10 classes
         QVERIFY(w->windowTitle().contains(QStringLiteral("fashion-sneaker.png")));
@@ -753,6 +755,28 @@ private Q_SLOTS:
         QVERIFY(w->history()->remove(second->id));
         QCOMPARE(w->historyList()->count(), 1);
         QVERIFY(w->tickedRuns() == std::vector<int>{first->id});
+
+        // For the README: MIRADA_GUI_SHOTS=<folder> saves LIME at 30 and at 80 superpixels
+        // on the bag, side by side and as a difference, at 1280x720.
+        const QString shots = qEnvironmentVariable("MIRADA_GUI_SHOTS");
+        if (!shots.isEmpty()) {
+            w->resize(1280, 720);
+            w->setRunTicked(first->id, false);
+            child<QSpinBox>(w.get(), QStringLiteral("superpixels.count"))->setValue(30);
+            runAndWait(*w);
+            w->history()->rename(w->history()->runs().back()->id, QStringLiteral("bag, 30 superpixels"));
+            w->setRunTicked(w->history()->runs().back()->id, true);
+            child<QSpinBox>(w.get(), QStringLiteral("superpixels.count"))->setValue(80);
+            runAndWait(*w);
+            w->history()->rename(w->history()->runs().back()->id, QStringLiteral("bag, 80 superpixels"));
+            w->setRunTicked(w->history()->runs().back()->id, true);
+            w->setGridMode(GridMode::MethodAcrossRuns, "lime");
+            QTest::qWait(200);
+            w->grab().save(QDir(shots).filePath(QStringLiteral("history-across-runs.png")));
+            w->setGridMode(GridMode::Difference, "lime");
+            QTest::qWait(200);
+            w->grab().save(QDir(shots).filePath(QStringLiteral("history-difference.png")));
+        }
     }
 
     void changedSettingMarksTilesOutOfDateAndRunRecomputesOnlyThose() {
