@@ -220,15 +220,7 @@ void HeatmapTile::showSlot(const MethodSlot& slot, const cv::Mat& rgb, const Ove
                                  "<b>R²</b>: how well the surrogate fits the model on the samples, higher is "
                                  "better. <b>f(x)</b> and <b>base</b>: the model's score on the image and on the "
                                  "baseline.</p>"));
-        ui_->numbersLabel->setWordWrap(false);
-        // A long title (a run's name) is cut at the tile's edge, whole in its tooltip.
-        {
-            QSizePolicy title(QSizePolicy::Ignored, ui_->titleLabel->sizePolicy().verticalPolicy());
-            title.setHorizontalStretch(1);
-            ui_->titleLabel->setSizePolicy(title);
-            ui_->titleLabel->setWordWrap(false);
-            ui_->titleLabel->setMinimumWidth(40);
-        }  // one line each: the grid counts lines
+        ui_->numbersLabel->setWordWrap(false);  // one line each: the grid counts lines
         numbersTip_ = ui_->numbersLabel->toolTip() + metricsHelp();
         ui_->numbersLabel->setToolTip(numbersTip_);
         ui_->numbersLabel->setStyleSheet({});

@@ -46,6 +46,8 @@ void nameApplication() {
     QCoreApplication::setApplicationName(QStringLiteral("Mirada"));
     QCoreApplication::setOrganizationName(QStringLiteral("Mirada"));
     QCoreApplication::setApplicationVersion(QStringLiteral(MIRADA_VERSION));
+    // Wayland matches the window to share/applications/mirada.desktop (its icon in the dock) by this name.
+    QGuiApplication::setDesktopFileName(QStringLiteral("mirada"));
 }
 
 // --help and --version need no window: answered before a display is opened,

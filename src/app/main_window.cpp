@@ -1114,7 +1114,9 @@ void MainWindow::finishRun() {
     statusBar()->showMessage(text, 8000);
     if (session_->hasResults()) {
         addRunToHistory();
+        // The run's own summary (showing it as a history run wrote another), and why its precision.
         ui_->runSummaryLabel->setText(text + QStringLiteral(" · ") + history_->runs().back()->name);
+        ui_->runSummaryLabel->setToolTip(precisionNote.isEmpty() ? ui_->runSummaryLabel->text() : precisionNote);
     } else if (liveView_ && !session_->slots().empty()) {
         liveView_ = true;  // nothing finished (all failed or cancelled): the tiles say why
     } else {
@@ -1490,12 +1492,14 @@ void MainWindow::addRunToHistory() {
     const int id = history_->add(std::move(run));
     liveView_ = false;
     shownRun_ = id;
-    for (int i = 0; i < historyList_->count(); ++i)
-        if (historyList_->item(i)->data(Qt::UserRole).toInt() == id) {
-            const QSignalBlocker block(historyList_);
-            historyList_->setCurrentRow(i);
-        }
+    selectHistoryItem(id);
     refreshGrid();
+}
+
+void MainWindow::selectHistoryItem(int id) {
+    const QSignalBlocker block(historyList_);
+    for (int i = 0; i < historyList_->count(); ++i)
+        if (historyList_->item(i)->data(Qt::UserRole).toInt() == id) historyList_->setCurrentRow(i);
 }
 
 bool MainWindow::matchesCurrentInputs(const HistoryRun& run) const {
@@ -1515,11 +1519,7 @@ void MainWindow::showHistoryRun(int id) {
     if (!history_->find(id)) return;
     shownRun_ = id;
     liveView_ = false;
-    for (int i = 0; i < historyList_->count(); ++i)
-        if (historyList_->item(i)->data(Qt::UserRole).toInt() == id) {
-            const QSignalBlocker block(historyList_);
-            historyList_->setCurrentRow(i);
-        }
+    selectHistoryItem(id);
     refreshGrid();
     updateActions();
 }

@@ -146,6 +146,7 @@ private:
     void buildHistoryBar();
     void rebuildHistoryList();
     void addRunToHistory();
+    void selectHistoryItem(int id);  // without the click's effects
     // Redraws the grid for the mode, the shown run and the form (out-of-date marks, placeholders).
     void refreshGrid();
     void showRunTiles(const HistoryRun& run);

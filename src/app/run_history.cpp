@@ -81,14 +81,7 @@ nlohmann::json modelJson(const ModelInfo& m) {
     return {{"name", m.name},
             {"architecture", m.architecture},
             {"labels", m.labels},
-            {"input",
-             {{"width", m.input.width},
-              {"height", m.input.height},
-              {"channels", m.input.channels},
-              {"resize", toString(m.input.resize)},
-              {"resize_shorter", m.input.resize_shorter},
-              {"mean", m.input.mean},
-              {"std", m.input.std}}},
+            {"input", toJson(m.input)},
             {"outputs_probabilities", m.outputs_probabilities},
             {"default_target_layer", m.default_target_layer},
             {"baseline", toString(m.baseline)},
@@ -103,14 +96,7 @@ ModelInfo modelFromJson(const nlohmann::json& j) {
     m.name = j.at("name").get<std::string>();
     m.architecture = j.at("architecture").get<std::string>();
     m.labels = j.at("labels").get<std::vector<std::string>>();
-    const auto& in = j.at("input");
-    m.input.width = in.at("width").get<int>();
-    m.input.height = in.at("height").get<int>();
-    m.input.channels = in.at("channels").get<int>();
-    m.input.resize = resizeFromString(in.at("resize").get<std::string>());
-    m.input.resize_shorter = in.at("resize_shorter").get<decltype(m.input.resize_shorter)>();
-    m.input.mean = in.at("mean").get<decltype(m.input.mean)>();
-    m.input.std = in.at("std").get<decltype(m.input.std)>();
+    m.input = inputSpecFromJson(j.at("input"));
     m.outputs_probabilities = j.at("outputs_probabilities").get<bool>();
     m.default_target_layer = j.at("default_target_layer").get<std::string>();
     try {

@@ -20,4 +20,26 @@ InputSpec::Resize resizeFromString(const std::string& s) {
     throw Error("unknown resize policy '" + s + "'; use center-crop, stretch or letterbox");
 }
 
+nlohmann::json toJson(const InputSpec& spec) {
+    return {{"width", spec.width},
+            {"height", spec.height},
+            {"channels", spec.channels},
+            {"resize", toString(spec.resize)},
+            {"resize_shorter", spec.resize_shorter},
+            {"mean", spec.mean},
+            {"std", spec.std}};
+}
+
+InputSpec inputSpecFromJson(const nlohmann::json& j) {
+    InputSpec spec;
+    spec.width = j.at("width").get<int>();
+    spec.height = j.at("height").get<int>();
+    spec.channels = j.at("channels").get<int>();
+    spec.resize = resizeFromString(j.at("resize").get<std::string>());
+    spec.resize_shorter = j.at("resize_shorter").get<int>();
+    spec.mean = j.at("mean").get<std::vector<float>>();
+    spec.std = j.at("std").get<std::vector<float>>();
+    return spec;
+}
+
 }  // namespace mirada

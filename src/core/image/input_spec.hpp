@@ -2,6 +2,7 @@
 // How an image becomes a model's input tensor: size, channels, resize policy and
 // normalisation. A plain value, read from a descriptor or fixed by a native
 // architecture, and used by image/preprocess.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,10 @@ struct InputSpec {
 
 std::string toString(InputSpec::Resize r);
 InputSpec::Resize resizeFromString(const std::string& s);  // throws mirada::Error
+// {"width", "height", "channels", "resize", "resize_shorter", "mean", "std"}: the
+// report's "input" and the GUI's saved history; inputSpecFromJson reads it back
+// (throws nlohmann::json errors or mirada::Error for a missing or bad field).
+nlohmann::json toJson(const InputSpec& spec);
+InputSpec inputSpecFromJson(const nlohmann::json& j);
 
 }  // namespace mirada
