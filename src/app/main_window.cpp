@@ -1150,14 +1150,7 @@ void MainWindow::showMetricsState() {
             metricsView()->setExportBaseName(imageStem());
             metricsView()->showMetrics(metrics);
             if (liveView_ && gridMode_ == GridMode::Run) {
-                const auto lines = faithfulnessSheetLines(metrics->faithfulness);
-                for (size_t i = 0; i < metrics->methods.size() && i < lines.size(); ++i) {
-                    QStringList l;
-                    for (const auto& line : lines[i]) l << qs(line);
-                    if (metrics->has_sanity && i < metrics->sanity.methods.size())
-                        l << qs(sanitySheetLine(metrics->sanity.methods[i]));
-                    grid()->setExtraLines(metrics->methods[i], l);
-                }
+                showMetricLines(*metrics);
             }
             break;
         }
@@ -1254,11 +1247,9 @@ bool MainWindow::exportTo(const QString& dir, const ExportOptions& options) {
         const RunRecord run = shownRecord();
         const QString stem = run.image_file.empty() ? imageStem() : QFileInfo(qs(run.image_file)).completeBaseName();
         const auto files = exportRun(std::filesystem::path(ss(dir)), ss(stem), run, options);
-        const QString text =
-            tr("Wrote %n file(s) to %1", nullptr, static_cast<int>(files.size())).arg(QDir::toNativeSeparators(dir));
-        statusBar()->showMessage(text, 8000);
-        lastNotice_ = text;
-        rememberExportFolder(dir);
+        exported(
+            tr("Wrote %n file(s) to %1", nullptr, static_cast<int>(files.size())).arg(QDir::toNativeSeparators(dir)),
+            dir);
         return true;
     } catch (const std::exception& e) {
         showError(tr("Export failed, existing files were left as they were: %1").arg(qs(e.what())));
@@ -1656,14 +1647,7 @@ void MainWindow::showRunTiles(const HistoryRun& run) {
     grid()->showTiles(slots, {}, true);
     grid()->clearExtraLines();
     if (run.metrics) {
-        const auto lines = faithfulnessSheetLines(run.metrics->faithfulness);
-        for (size_t i = 0; i < run.metrics->methods.size() && i < lines.size(); ++i) {
-            QStringList l;
-            for (const auto& line : lines[i]) l << qs(line);
-            if (run.metrics->has_sanity && i < run.metrics->sanity.methods.size())
-                l << qs(sanitySheetLine(run.metrics->sanity.methods[i]));
-            grid()->setExtraLines(run.metrics->methods[i], l);
-        }
+        showMetricLines(*run.metrics);
         metricsView()->setExportBaseName(QFileInfo(run.imagePath).completeBaseName());
         metricsView()->showMetrics(run.metrics);
     } else if (run.restored && run.record.extra.contains("sheet_lines")) {
@@ -1809,12 +1793,10 @@ bool MainWindow::exportAllRuns(const QString& dir) {
                                ss(QFileInfo(run->imagePath).completeBaseName()), r)
                          .size();
         }
-        const QString text = tr("Wrote %n run(s), %1 files, to %2", nullptr, history_->count())
-                                 .arg(files)
-                                 .arg(QDir::toNativeSeparators(dir));
-        statusBar()->showMessage(text, 8000);
-        lastNotice_ = text;
-        rememberExportFolder(dir);
+        exported(tr("Wrote %n run(s), %1 files, to %2", nullptr, history_->count())
+                     .arg(files)
+                     .arg(QDir::toNativeSeparators(dir)),
+                 dir);
         return true;
     } catch (const std::exception& e) {
         showError(tr("Export failed, existing files were left as they were: %1").arg(qs(e.what())));
@@ -1825,6 +1807,23 @@ bool MainWindow::exportAllRuns(const QString& dir) {
 QString MainWindow::exportFolder() const {
     if (!lastExportDir_.isEmpty() && QFileInfo(lastExportDir_).isDir()) return lastExportDir_;
     return QDir::currentPath();
+}
+
+void MainWindow::exported(const QString& text, const QString& dir) {
+    statusBar()->showMessage(text, 8000);
+    lastNotice_ = text;
+    rememberExportFolder(dir);
+}
+
+void MainWindow::showMetricLines(const RunMetrics& metrics) {
+    const auto lines = faithfulnessSheetLines(metrics.faithfulness);
+    for (size_t i = 0; i < metrics.methods.size() && i < lines.size(); ++i) {
+        QStringList l;
+        for (const auto& line : lines[i]) l << qs(line);
+        if (metrics.has_sanity && i < metrics.sanity.methods.size())
+            l << qs(sanitySheetLine(metrics.sanity.methods[i]));
+        grid()->setExtraLines(metrics.methods[i], l);
+    }
 }
 
 void MainWindow::rememberExportFolder(const QString& dir) {

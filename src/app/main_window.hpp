@@ -159,6 +159,10 @@ private:
     RunRecord shownRecord() const;
     bool hasShownResults() const;
     void rememberExportFolder(const QString& dir);
+    // After a successful export: the status bar, the notice and the folder for the next dialog.
+    void exported(const QString& text, const QString& dir);
+    // The AUC (and sanity) lines under each map of a run's metrics.
+    void showMetricLines(const RunMetrics& metrics);
     void fillGridMethods();
     // Where the history is kept between sessions: beside the settings file.
     QString historyDir() const;
