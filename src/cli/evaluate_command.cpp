@@ -301,13 +301,19 @@ CLI::App* addEvaluateCommand(CLI::App& app, EvaluateOptions& o, const std::strin
                     "instead of --image");
     cmd->add_option("--first", o.first, "--dataset: index of the first image")->capture_default_str();
     cmd->add_option("--count", o.count, "--dataset: number of images")->capture_default_str();
+    addFolderOptions(*cmd, o.folder);
     return cmd;
 }
 
 int runEvaluate(const EvaluateOptions& o) {
-    if (o.dataset.empty() == o.explain.image.empty())
-        throw Error(o.dataset.empty() ? "evaluate needs --image FILE or --dataset DIR"
-                                      : "give either --image or --dataset, not both");
+    const int inputs = !o.dataset.empty() + !o.explain.image.empty() + !o.folder.folder.empty();
+    if (inputs != 1)
+        throw Error(inputs == 0 ? "evaluate needs --image FILE, --folder DIR or --dataset DIR"
+                                : "give one of --image, --folder or --dataset, not several");
+    if (!o.folder.folder.empty()) {
+        if (o.sanity) throw Error("--sanity is not available with --folder yet; run it on single images (--image)");
+        return runFolder(o.explain, o.folder, true, metricGroups(o));
+    }
     return o.dataset.empty() ? evaluateImage(o) : evaluateDataset(o);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "explain_command.hpp"
+#include "folder_command.hpp"
 
 namespace mirada::cli {
 
@@ -19,6 +20,7 @@ struct EvaluateOptions {
     bool sanity = false;     // --sanity: run the cascading randomisation check
     std::string dataset;     // --dataset: IDX images file or folder (test set) instead of --image
     int first = 0, count = 20;
+    FolderOptions folder;  // --folder and its options
 };
 
 // Adds the subcommand to `app`; run it with runEvaluate when it was given.

@@ -132,6 +132,12 @@ LoadedModel openModel(const std::string& spec, const std::string& device) {
 
 const std::atomic<bool>* interruptFlag() { return &g_cancel; }
 
+const std::atomic<bool>* installInterruptHandler() {
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    return &g_cancel;
+}
+
 CLI::Validator seedValidator() {
     return CLI::Validator(
         [](std::string& text) -> std::string {
@@ -285,8 +291,7 @@ RunPlan planFor(const ExplainSession& s, const ExplainOptions& o) {
 }
 
 RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan& plan) {
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
+    installInterruptHandler();
     const bool quiet = o.quiet;
     auto stepName = [&plan](int step) -> std::string {
         if (step == kFaithfulnessStep) return "metrics";

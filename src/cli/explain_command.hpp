@@ -85,6 +85,8 @@ RunPlan planFor(const ExplainSession& s, const ExplainOptions& o);
 RunResults runSession(ExplainSession& s, const ExplainOptions& o, const RunPlan& plan);
 // The flag that Ctrl-C / SIGTERM set once runExplainers installed the handler.
 const std::atomic<bool>* interruptFlag();
+// Installs the Ctrl-C / SIGTERM handler (first: cancel, second: exit now) and returns its flag.
+const std::atomic<bool>* installInterruptHandler();
 // Progress line on stderr: a bar on a terminal, every 10% otherwise.
 void printProgress(const std::string& what, double fraction, const std::string& message, bool quiet);
 void printDone(const std::string& what, double seconds, bool quiet);

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "evaluate_command.hpp"
 #include "explain_command.hpp"
+#include "folder_command.hpp"
 #include "shapley_error_command.hpp"
 #include "explain/baseline_setting.hpp"
 #include "explain/methods.hpp"
@@ -233,7 +234,9 @@ int main(int argc, char** argv) {
     auto* explain = app.add_subcommand("explain",
                                        "Explain the model's decision with one or more methods; write overlays, "
                                        "raw heatmaps, the comparison sheet and a JSON report");
-    mirada::cli::addExplainOptions(*explain, ex, modelHelp, true);
+    mirada::cli::addExplainOptions(*explain, ex, modelHelp, false);
+    mirada::cli::FolderOptions exFolder;
+    mirada::cli::addFolderOptions(*explain, exFolder);
 
     mirada::cli::EvaluateOptions ev;
     auto* evaluate = mirada::cli::addEvaluateCommand(app, ev, modelHelp);
@@ -281,9 +284,19 @@ int main(int argc, char** argv) {
         if (*layers) return runLayers(modelSpec, device);
         if (*models) return runModels();
         if (*methods) return runMethods(methodSettings, methodMarkdown);
-        if (*explain) return mirada::cli::runExplain(ex);
+        if (*explain) {
+            if (exFolder.folder.empty()) {
+                if (ex.image.empty()) throw mirada::Error("explain needs --image FILE or --folder DIR");
+                return mirada::cli::runExplain(ex);
+            }
+            exFolder.out_given = explain->get_option("--out")->count() > 0;
+            return mirada::cli::runFolder(ex, exFolder, false, {});
+        }
         if (*bench) return mirada::cli::runBench(bo);
-        if (*evaluate) return mirada::cli::runEvaluate(ev);
+        if (*evaluate) {
+            ev.folder.out_given = evaluate->get_option("--out")->count() > 0;
+            return mirada::cli::runEvaluate(ev);
+        }
         if (*shapleyError) return mirada::cli::runShapleyError(so);
     } catch (const mirada::Error& e) {
         std::cerr << "error: " << e.what() << "\n";
