@@ -79,8 +79,9 @@ void addFolderOptions(CLI::App& cmd, FolderOptions& f) {
                    "every image in this folder and its sub-folders instead of --image; with one sub-folder per class "
                    "(torchvision's ImageFolder: named like the model's labels or class indices) the true classes are "
                    "known: --target true explains them, and accuracy and confusion are reported");
-    cmd.add_option("--patterns", f.patterns,
-                   "--folder: file name patterns, comma-separated (default: *.png,*.jpg,*.jpeg,*.bmp,*.tif,*.tiff,*.webp)");
+    cmd.add_option(
+        "--patterns", f.patterns,
+        "--folder: file name patterns, comma-separated (default: *.png,*.jpg,*.jpeg,*.bmp,*.tif,*.tiff,*.webp)");
     cmd.add_option("--labels", f.labels,
                    "--folder: mapping of class folder names to the model's labels, one 'folder,label' per line");
     cmd.add_option("--max", f.max_count, "--folder: at most this many images (0 = all; the first in name order)")
@@ -96,11 +97,11 @@ int runFolder(const ExplainOptions& eoIn, const FolderOptions& f, bool metrics,
               std::map<std::string, ParamSet> metricGroups) {
     ExplainOptions eo = eoIn;
     if (!eo.image.empty()) throw Error("give either --image or --folder, not both");
-    if (!eo.segments.empty())
-        throw Error("--segments cannot be used with --folder (one label map, many images)");
+    if (!eo.segments.empty()) throw Error("--segments cannot be used with --folder (one label map, many images)");
     if (f.sample && f.max_count == 0)
         throw Error("--sample needs --max N: the number of images to draw at random from the folder");
-    const fs::path out = f.out_given ? fs::path(eo.out) : fs::path(fs::absolute(f.folder).filename().string() + "-mirada");
+    const fs::path out =
+        f.out_given ? fs::path(eo.out) : fs::path(fs::absolute(f.folder).filename().string() + "-mirada");
 
     ExplainSession s = prepareExplain(eo, std::move(metricGroups));  // loads the model, checks --set
     Model& model = s.model();
@@ -132,8 +133,7 @@ int runFolder(const ExplainOptions& eoIn, const FolderOptions& f, bool metrics,
     };
     observer.notice = [](const std::string& n) { std::cerr << "warning: " << n << "\n"; };
     std::cerr << "explaining " << scan.items.size() << " images of " << f.folder << " with " << model.info().name
-              << " (" << model.device().str() << "), target " << eo.target << "; writing into " << out.string()
-              << "\n";
+              << " (" << model.device().str() << "), target " << eo.target << "; writing into " << out.string() << "\n";
     const BatchSummary summary = runBatch(model, scan, settings, out, observer, cancel);
     line.end();
 
@@ -141,7 +141,8 @@ int runFolder(const ExplainOptions& eoIn, const FolderOptions& f, bool metrics,
     char rate[64];
     const int ran = summary.done + summary.failed - summary.skipped;
     std::snprintf(rate, sizeof rate, "%.2f", summary.seconds > 0 ? ran / summary.seconds : 0.0);
-    std::cout << "\n" << ran << " images run in " << duration(summary.seconds) << " (" << rate << " images/s), "
+    std::cout << "\n"
+              << ran << " images run in " << duration(summary.seconds) << " (" << rate << " images/s), "
               << summary.skipped << " skipped (done before), " << summary.failed << " failed\n";
     for (const char* name : {"results.csv", "summary.json", "summary.md", "curves.csv", "report.html"})
         if (fs::exists(out / name)) std::cout << "wrote " << (out / name).string() << "\n";
@@ -151,8 +152,9 @@ int runFolder(const ExplainOptions& eoIn, const FolderOptions& f, bool metrics,
         return 130;
     }
     if (summary.failed > 0) {
-        std::cerr << "warning: " << summary.failed << " of " << summary.found
-                  << " images could not be explained; they are listed with their errors in the summary and the report\n";
+        std::cerr
+            << "warning: " << summary.failed << " of " << summary.found
+            << " images could not be explained; they are listed with their errors in the summary and the report\n";
         return 2;
     }
     return 0;

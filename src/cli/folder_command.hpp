@@ -12,11 +12,11 @@
 namespace mirada::cli {
 
 struct FolderOptions {
-    std::string folder;      // --folder
-    std::string patterns;    // --patterns "*.png,*.jpg" ("" = every image type)
-    std::string labels;      // --labels FILE: class folder -> model label
-    int max_count = 0;       // --max
-    bool sample = false;     // --sample: a random sample of --max images
+    std::string folder;    // --folder
+    std::string patterns;  // --patterns "*.png,*.jpg" ("" = every image type)
+    std::string labels;    // --labels FILE: class folder -> model label
+    int max_count = 0;     // --max
+    bool sample = false;   // --sample: a random sample of --max images
     uint64_t sample_seed = 0;
     bool no_image_files = false;  // --no-image-files: only result.json per image
     bool out_given = false;       // whether --out was on the command line (else a folder named after --folder)

@@ -98,12 +98,12 @@ std::string batchSettingsKey(const BatchSettings& settings, const ModelInfo& mod
 struct BatchMethodResult {
     std::string method, title;
     bool ok = true;
-    std::string error;    // when !ok
-    double seconds = 0;   // the method's own time
+    std::string error;   // when !ok
+    double seconds = 0;  // the method's own time
     bool signed_map = false;
     bool has_metrics = false;
     double deletion_auc = NAN, insertion_auc = NAN;
-    Curve deletion, insertion;  // kept in result.json; cleared in a summary's images (memory)
+    Curve deletion, insertion;                          // kept in result.json; cleared in a summary's images (memory)
     nlohmann::json numbers = nlohmann::json::object();  // the method's scalar numbers (R^2, ...)
     std::vector<std::string> flags, warnings;
     std::string overlay_file;  // relative to the output folder ("" when not written)
@@ -161,14 +161,14 @@ struct MethodAggregate {
 
 // The methods over one group of images.
 struct GroupAggregate {
-    std::string name;  // "all images", a class label, "correct", "wrong"
-    int images = 0;    // images of the group that finished
+    std::string name;                      // "all images", a class label, "correct", "wrong"
+    int images = 0;                        // images of the group that finished
     std::vector<MethodAggregate> methods;  // plan order
     Spread random_deletion, random_insertion, target_probability;
 };
 
 struct MeanCurves {
-    std::string method, title;  // "random" for the floor
+    std::string method, title;                // "random" for the floor
     std::vector<double> fraction;             // 0, 0.01, ..., 1 (101 points)
     std::vector<double> deletion, insertion;  // mean target probability over the images
     int images = 0;
@@ -181,13 +181,13 @@ struct BatchSummary {
     std::string model_name;
     bool has_metrics = false;
     std::vector<std::string> methods, titles;  // plan order
-    int found = 0;    // images in the scan
-    int done = 0;     // finished (this run or before)
-    int skipped = 0;  // of done: found complete and skipped in this run
-    int failed = 0;   // could not be explained (unreadable file, failure)
-    int not_run = 0;  // left when cancelled
+    int found = 0;                             // images in the scan
+    int done = 0;                              // finished (this run or before)
+    int skipped = 0;                           // of done: found complete and skipped in this run
+    int failed = 0;                            // could not be explained (unreadable file, failure)
+    int not_run = 0;                           // left when cancelled
     bool cancelled = false;
-    double seconds = 0;  // this run's wall time
+    double seconds = 0;                    // this run's wall time
     std::vector<BatchImageResult> images;  // done and failed, in scan order; curves cleared
     GroupAggregate all;
     std::vector<GroupAggregate> per_class;  // by true class when labelled, else by predicted class
@@ -266,8 +266,7 @@ struct BatchObserver {
 // first image for settings that cannot work (target "true" on an unlabelled
 // folder, an unwritable output folder).
 BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings& settings,
-                      const std::filesystem::path& out, const BatchObserver& observer,
-                      const std::atomic<bool>* cancel);
+                      const std::filesystem::path& out, const BatchObserver& observer, const std::atomic<bool>* cancel);
 
 // Reads a finished (or cancelled) batch back from its output folder: every
 // images/**/result.json with the folder's batch.json key, aggregated. For the

@@ -204,7 +204,8 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
                 torch::Tensor p = ci < probs.size() ? probs[ci] : torch::Tensor();
                 if (!p.defined()) {
                     torch::NoGradGuard noGrad;
-                    const auto o = model.forward(preprocess(rgb, model.info().input).to(model.device())).to(torch::kCPU);
+                    const auto o =
+                        model.forward(preprocess(rgb, model.info().input).to(model.device())).to(torch::kCPU);
                     checkModelOutputs(model, o, "image '" + item.id + "'");
                     p = toProbabilities(model, o)[0];
                 }
@@ -259,7 +260,8 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
                 run.explanations = results.explanations;
                 run.overlay = settings.overlay;
                 run.extra["batch"] = {{"id", item.id}, {"key", key}};
-                if (!item.true_label.empty()) run.extra["true"] = {{"index", item.true_index}, {"label", item.true_label}};
+                if (!item.true_label.empty())
+                    run.extra["true"] = {{"index", item.true_index}, {"label", item.true_label}};
                 const fs::path dir = out / "images" / item.folder;
                 const std::string stem = fs::path(item.folder).filename().string();
                 ExportOptions eo;
@@ -316,7 +318,8 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
                     }
                     r.methods.push_back(std::move(mr));
                 }
-                if (settings.image_files && !run.explanations.empty()) r.input_file = r.folder + "/" + stem + ".input.png";
+                if (settings.image_files && !run.explanations.empty())
+                    r.input_file = r.folder + "/" + stem + ".input.png";
                 r.status = "done";
             } catch (const Cancelled&) {
                 cancelled = true;
@@ -378,8 +381,8 @@ BatchSummary readBatch(const fs::path& out) {
         titles.push_back(makeExplainer(methods.back())->title());
     }
     std::vector<fs::path> files;
-    for (auto it = fs::recursive_directory_iterator(out / "images", ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(out / "images", ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
         if (it->path().filename() == "result.json") files.push_back(it->path());
     for (const auto& f : files) {
         try {

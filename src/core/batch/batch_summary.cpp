@@ -82,8 +82,8 @@ std::string meanSd(const Spread& s, int digits = 3) {
 }
 
 nlohmann::json spreadJson(const Spread& s) {
-    return {{"n", s.n},         {"mean", num(s.mean)}, {"sd", num(s.sd)},
-            {"median", num(s.median)}, {"min", num(s.min)},   {"max", num(s.max)}};
+    return {{"n", s.n},          {"mean", num(s.mean)}, {"sd", num(s.sd)}, {"median", num(s.median)},
+            {"min", num(s.min)}, {"max", num(s.max)}};
 }
 
 nlohmann::json groupJson(const GroupAggregate& g) {
@@ -138,7 +138,7 @@ GroupAggregate aggregate(const std::string& name, const std::vector<BatchImageRe
             if (!it->has_metrics) continue;
             del[m].push_back(it->deletion_auc);
             ins[m].push_back(it->insertion_auc);
-            const bool d = it->deletion_auc < r.random_deletion_auc, i = it->insertion_auc > r.random_insertion_auc;
+            const bool d = it->deletion_auc<r.random_deletion_auc, i = it->insertion_auc> r.random_insertion_auc;
             g.methods[m].beats_random_deletion += d;
             g.methods[m].beats_random_insertion += i;
             g.methods[m].beats_random_both += d && i;
@@ -398,8 +398,8 @@ BatchSummary BatchSummaryBuilder::finish() {
     s.confusion.clear();
     if (s.labelled) {
         s.correct = aggregate("correct", images, M, T, [](const BatchImageResult& r) { return r.correct(); });
-        s.wrong = aggregate("wrong", images, M, T,
-                            [](const BatchImageResult& r) { return r.labelled() && !r.correct(); });
+        s.wrong =
+            aggregate("wrong", images, M, T, [](const BatchImageResult& r) { return r.labelled() && !r.correct(); });
         const size_t n = labels_.size();
         s.confusion.assign(n, std::vector<int>(n, 0));
         for (const auto& r : images)
@@ -449,7 +449,8 @@ std::string batchCsv(const BatchSummary& s) {
         for (const auto& m : r.methods) {
             std::string beats;
             if (m.has_metrics && std::isfinite(r.random_deletion_auc))
-                beats = (m.deletion_auc < r.random_deletion_auc && m.insertion_auc > r.random_insertion_auc) ? "1" : "0";
+                beats =
+                    (m.deletion_auc < r.random_deletion_auc && m.insertion_auc > r.random_insertion_auc) ? "1" : "0";
             std::string numbers;
             for (const auto& [k, v] : m.numbers.items())
                 if (v.is_number()) numbers += (numbers.empty() ? "" : ";") + k + "=" + csvNum(v.get<double>());
@@ -471,8 +472,8 @@ nlohmann::json toJson(const BatchSummary& s) {
     j["model"] = s.model_name;
     j["key"] = s.key;
     j["settings"] = s.settings;
-    j["images"] = {{"found", s.found}, {"done", s.done},       {"skipped", s.skipped},
-                   {"failed", s.failed}, {"not_run", s.not_run}};
+    j["images"] = {
+        {"found", s.found}, {"done", s.done}, {"skipped", s.skipped}, {"failed", s.failed}, {"not_run", s.not_run}};
     j["cancelled"] = s.cancelled;
     j["seconds"] = s.seconds;
     j["methods"] = s.methods;
@@ -545,8 +546,8 @@ std::string meanCurvesCsv(const BatchSummary& s) {
             o << c.method << ",deletion," << csvNum(c.fraction[k]) << "," << csvNum(c.deletion[k]) << "," << c.images
               << "\n";
         for (size_t k = 0; k < c.fraction.size(); ++k)
-            o << c.method << ",insertion," << csvNum(c.fraction[k]) << "," << csvNum(c.insertion[k]) << ","
-              << c.images << "\n";
+            o << c.method << ",insertion," << csvNum(c.fraction[k]) << "," << csvNum(c.insertion[k]) << "," << c.images
+              << "\n";
     }
     return o.str();
 }

@@ -34,8 +34,7 @@ bool isHidden(const fs::path& p) {
 }
 
 const std::vector<std::string>& defaultPatterns() {
-    static const std::vector<std::string> p = {"*.png", "*.jpg",  "*.jpeg", "*.bmp",
-                                               "*.tif", "*.tiff", "*.webp"};
+    static const std::vector<std::string> p = {"*.png", "*.jpg", "*.jpeg", "*.bmp", "*.tif", "*.tiff", "*.webp"};
     return p;
 }
 
@@ -117,8 +116,7 @@ bool patternMatches(const std::string& pattern, const std::string& name) {
 FolderScan scanImageFolder(const fs::path& root, const FolderScanOptions& options,
                            const std::vector<std::string>& modelLabels) {
     std::error_code ec;
-    if (!fs::exists(root, ec))
-        throw Error("folder '" + root.string() + "' does not exist; give a folder of images");
+    if (!fs::exists(root, ec)) throw Error("folder '" + root.string() + "' does not exist; give a folder of images");
     if (!fs::is_directory(root, ec))
         throw Error("'" + root.string() + "' is not a folder; give a folder of images (or use --image for one file)");
     if (options.max_count < 0)
@@ -215,8 +213,7 @@ FolderScan scanImageFolder(const fs::path& root, const FolderScanOptions& option
             chosen.resize(static_cast<size_t>(options.max_count));
             std::sort(chosen.begin(), chosen.end());
             scan.notes.push_back("a random sample of " + std::to_string(options.max_count) + " of " +
-                                 std::to_string(files.size()) + " images (seed " + std::to_string(options.seed) +
-                                 ")");
+                                 std::to_string(files.size()) + " images (seed " + std::to_string(options.seed) + ")");
         } else {
             chosen.resize(static_cast<size_t>(options.max_count));
             scan.notes.push_back("the first " + std::to_string(options.max_count) + " of " +
