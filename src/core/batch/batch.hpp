@@ -49,7 +49,8 @@ struct FolderScanOptions {
     bool random_sample = false;  // with max_count: a random sample instead of the first ones (in name order)
     uint64_t seed = 0;           // of the random sample
     // Optional mapping of class folder names to the model's labels or indices:
-    // one "folder<TAB or comma>label-or-index" per line, '#' comments.
+    // one "folder<TAB or comma>label-or-index" per line, '#' comments. Folders
+    // it does not list are matched by their names.
     std::filesystem::path label_map;
 };
 

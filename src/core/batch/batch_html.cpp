@@ -222,6 +222,7 @@ td.method { white-space: nowrap; }
 #gallery th, #gallery td { padding: 4px 6px; }
 #gallery td.img { padding: 3px 4px; text-align: center; }
 #gallery td.c, #gallery th.c { text-align: center; }
+#gallery td.lp .p { color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; }
 img.thumb { display: block; margin: 0 auto; image-rendering: auto; border-radius: 2px; }
 .nofile { display: inline-flex; align-items: center; justify-content: center; width: 72px; height: 72px;
           background: #e3e6ea; color: #6b747d; font-size: 11px; border-radius: 3px; }
@@ -243,6 +244,7 @@ table.confusion td { text-align: right; min-width: 30px; font-variant-numeric: t
 table.confusion th.col { writing-mode: vertical-rl; transform: rotate(180deg); text-align: left; padding: 6px 3px;
                          max-height: 160px; overflow: hidden; }
 table.confusion td.zero { color: #c3c9cf; }
+td.empty { color: var(--muted); padding: 14px 10px; }
 td.err { color: var(--bad); white-space: pre-wrap; word-break: break-word; max-width: 640px; }
 td.file { word-break: break-all; max-width: 420px; color: var(--muted); }
 )CSS";
@@ -252,14 +254,14 @@ const char* const kScript = R"JS(
   var table = document.getElementById('gallery');
   if (table) {
     var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
+    var rows = Array.prototype.slice.call(body.querySelectorAll('tr.img-row'));
     rows.forEach(function (r) { r.searchText = (r.getAttribute('data-text') || '').toLowerCase(); });
     var heads = table.tHead.rows[0].cells;
     var collator = new Intl.Collator(void 0, { numeric: true, sensitivity: 'base' });
     var sortCol = -1, sortDir = 1;
     var stripe = function () {
       var k = 0;
-      Array.prototype.forEach.call(body.rows, function (r) {
+      Array.prototype.forEach.call(body.querySelectorAll('tr.img-row'), function (r) {
         if (r.hidden) return;
         r.classList.toggle('odd', k % 2 === 1);
         k++;
@@ -275,7 +277,7 @@ const char* const kScript = R"JS(
     };
     Array.prototype.forEach.call(heads, function (th, col) {
       if (!th.classList.contains('sort')) return;
-      th.title = 'Sort by this column (click again to reverse)';
+      if (!th.title) th.title = 'Sort by this column (click again to reverse)';
       th.addEventListener('click', function () {
         var numeric = th.getAttribute('data-type') === 'num';
         sortDir = sortCol === col ? -sortDir : (numeric ? -1 : 1);
@@ -355,9 +357,9 @@ void appendHeader(std::string& out, const BatchSummary& s, int failedCount) {
     out += "</nav>\n";
 
     if (s.cancelled) {
-        out += "<div class=\"banner\"><strong>Cancelled.</strong> The run was stopped before the end: " +
+        out += "<div class=\"banner\"><strong>Cancelled.</strong> The run was stopped before the end; " +
                std::to_string(s.not_run) + " of " + std::to_string(s.found) +
-               " images were not run. This report covers the images that are complete on disk.</div>\n";
+               " images not run. This report covers the images that are complete on disk.</div>\n";
     }
 
     out += "<div class=\"cards\">";
@@ -372,14 +374,15 @@ void appendHeader(std::string& out, const BatchSummary& s, int failedCount) {
     if (s.seconds > 0) appendCard(out, fixed(s.seconds, 1) + " s", "this run");
     out += "</div>\n";
 
-    out += "<dl class=\"meta\"><dt>Model</dt><dd>" + esc(s.model_name) + "</dd>";
+    out += "<dl class=\"meta\"><dt>Model</dt><dd>" + (s.model_name.empty() ? std::string(kDash) : esc(s.model_name)) +
+           "</dd>";
     out += "<dt>Folder</dt><dd>" + esc(s.root.string()) + "</dd>";
     out += "<dt>Output</dt><dd>" + esc(s.out.string()) + "</dd>";
     if (s.labelled) {
         out += "<dt>Accuracy</dt><dd>Accuracy " + percent(s.accuracy) + " (" + std::to_string(s.correct_images) +
                " of " + std::to_string(s.labelled_images) + " labelled images)</dd>";
     } else {
-        out += "<dt>Accuracy</dt><dd>not known: the folder has no class sub-folders the model's labels match</dd>";
+        out += "<dt>Accuracy</dt><dd>not known: the images are not sorted into class folders</dd>";
     }
     if (!s.methods.empty()) {
         out += "<dt>Methods</dt><dd>";
@@ -475,7 +478,7 @@ void appendAggregateTable(std::string& out, const std::vector<const GroupAggrega
             "<th class=\"n\">Beats random<br><small>on both</small></th>";
     }
     out += "<th class=\"n\">Failed</th><th class=\"n\">Seconds<br><small>mean</small></th></tr></thead>\n<tbody>\n";
-    for (const GroupAggregate* g : groups) appendGroupRows(out, *g, metrics, g->name);
+    for (const GroupAggregate* g : groups) appendGroupRows(out, *g, metrics, g->name.empty() ? kDash : g->name);
     out += "</tbody></table></div>\n";
 }
 
@@ -648,19 +651,24 @@ void appendNumCell(std::string& out, double value, const std::string& text, cons
     out += ">" + text + "</td>";
 }
 
+// A label with its probability below; sorted by the probability.
+void appendLabelCell(std::string& out, const std::string& label, double probability) {
+    out += "<td class=\"lp\" data-v=\"" + sortKey(probability) + "\">" +
+           (label.empty() ? std::string(kDash) : esc(label)) + "<div class=\"p\">" + percent(probability) +
+           "</div></td>";
+}
+
 void appendGallery(std::string& out, const BatchSummary& s, const std::vector<const BatchImageResult*>& done) {
     const bool metrics = s.has_metrics;
     const bool labelled = s.labelled;
     auto title = [&](size_t i) { return i < s.titles.size() && !s.titles[i].empty() ? s.titles[i] : s.methods[i]; };
 
     out += "<h2 id=\"images\">Images (" + std::to_string(done.size()) + ")</h2>\n";
-    if (done.empty()) {
-        out += "<p class=\"note\">No image finished.</p>\n";
-        return;
-    }
     out +=
-        "<p class=\"note\">Click a column header to sort by it (click again to reverse). "
-        "Thumbnails: what the model saw, then each method's overlay.</p>\n";
+        "<p class=\"note\">Click a column header to sort by it (click again to reverse; Predicted and Target sort by "
+        "the probability). Thumbnails: what the model saw, then each method's overlay.";
+    if (metrics) out += " AUCs: lower deletion and higher insertion are better.";
+    out += "</p>\n";
     out += "<div class=\"filters\">";
     if (labelled) {
         out +=
@@ -686,22 +694,23 @@ void appendGallery(std::string& out, const BatchSummary& s, const std::vector<co
     };
     sortable("Id", false);
     if (labelled) sortable("True", false);
-    sortable("Predicted", false);
-    sortable("P(pred.)", true);
+    sortable("Predicted", true);
     if (labelled) sortable("Correct", true, false, true);
-    sortable("Target", false);
-    sortable("P(target)", true);
+    sortable("Target", true);
     if (metrics) {
         for (size_t i = 0; i < s.methods.size(); ++i) {
-            sortable(esc(title(i)) + "<br>del. AUC &darr;", true, true);
-            sortable(esc(title(i)) + "<br>ins. AUC &uarr;", true);
+            sortable(esc(title(i)) + "<br><small>deletion &darr;</small>", true, true);
+            sortable(esc(title(i)) + "<br><small>insertion &uarr;</small>", true);
         }
-        sortable("Random<br>del. AUC", true, true);
-        sortable("Random<br>ins. AUC", true);
+        sortable("Random<br><small>deletion</small>", true, true);
+        sortable("Random<br><small>insertion</small>", true);
     }
-    sortable("Seconds", true);
     out += "</tr></thead>\n<tbody>\n";
 
+    if (done.empty()) {
+        const size_t columns = 1 + s.methods.size() + (labelled ? 5 : 3) + (metrics ? 2 * s.methods.size() + 2 : 0);
+        out += "<tr><td class=\"empty\" colspan=\"" + std::to_string(columns) + "\">No image finished.</td></tr>\n";
+    }
     for (size_t row = 0; row < done.size(); ++row) {
         const BatchImageResult& r = *done[row];
         out += "<tr class=\"img-row";
@@ -735,8 +744,7 @@ void appendGallery(std::string& out, const BatchSummary& s, const std::vector<co
 
         out += "<td>" + esc(r.id) + "</td>";
         if (labelled) out += "<td>" + (r.true_label.empty() ? std::string(kDash) : esc(r.true_label)) + "</td>";
-        out += "<td>" + (r.predicted_label.empty() ? std::string(kDash) : esc(r.predicted_label)) + "</td>";
-        appendNumCell(out, r.predicted_probability, percent(r.predicted_probability));
+        appendLabelCell(out, r.predicted_label, r.predicted_probability);
         if (labelled) {
             if (!r.labelled())
                 out += "<td class=\"c\" data-v=\"\">" + std::string(kDash) + "</td>";
@@ -745,8 +753,7 @@ void appendGallery(std::string& out, const BatchSummary& s, const std::vector<co
             else
                 out += "<td class=\"c\" data-v=\"0\"><span class=\"no\" title=\"wrong\">\u2717</span></td>";
         }
-        out += "<td>" + (r.target_label.empty() ? std::string(kDash) : esc(r.target_label)) + "</td>";
-        appendNumCell(out, r.target_probability, percent(r.target_probability));
+        appendLabelCell(out, r.target_label, r.target_probability);
         if (metrics) {
             for (size_t i = 0; i < s.methods.size(); ++i) {
                 const BatchMethodResult* m = findMethod(r, s.methods[i], i);
@@ -761,7 +768,6 @@ void appendGallery(std::string& out, const BatchSummary& s, const std::vector<co
             appendNumCell(out, rd, auc(rd));
             appendNumCell(out, ri, auc(ri));
         }
-        appendNumCell(out, r.seconds, fixed(r.seconds, 2));
         out += "</tr>\n";
     }
     out += "</tbody></table></div>\n";
@@ -808,7 +814,9 @@ std::string batchHtml(const BatchSummary& summary) {
 
     out += "<h2 id=\"overview\">Overview</h2>\n";
     if (s.has_metrics) appendMetricNote(out);
-    std::vector<const GroupAggregate*> groups{&s.all};
+    GroupAggregate all = s.all;
+    if (all.name.empty()) all.name = "all images";
+    std::vector<const GroupAggregate*> groups{&all};
     if (s.labelled) {
         groups.push_back(&s.correct);
         groups.push_back(&s.wrong);

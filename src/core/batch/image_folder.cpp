@@ -167,18 +167,14 @@ FolderScan scanImageFolder(const fs::path& root, const FolderScanOptions& option
         else
             folders.insert(id.substr(0, slash));
     }
+    // The mapping file first, then the folder's own name.
     std::map<std::string, int> classOfFolder;
-    if (!options.label_map.empty()) {
-        const auto map = readLabelMap(options.label_map, modelLabels);
-        for (const auto& f : folders) {
-            auto m = map.find(f);
-            if (m != map.end()) classOfFolder[f] = m->second;
-        }
-    } else {
-        for (const auto& f : folders) {
-            const int c = classOf(f, modelLabels);
-            if (c >= 0) classOfFolder[f] = c;
-        }
+    const auto map =
+        options.label_map.empty() ? std::map<std::string, int>{} : readLabelMap(options.label_map, modelLabels);
+    for (const auto& f : folders) {
+        auto m = map.find(f);
+        const int c = m != map.end() ? m->second : classOf(f, modelLabels);
+        if (c >= 0) classOfFolder[f] = c;
     }
     if (!classOfFolder.empty() && classOfFolder.size() < folders.size()) {
         std::string missing;
