@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/allocator.hpp"
 #include "common/error.hpp"
 #include "evaluate_command.hpp"
 #include "explain_command.hpp"
@@ -203,6 +204,7 @@ int runMethods(bool settings, bool markdown) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    mirada::keepFreedMemoryForReuse();  // common/allocator.hpp says why
     CLI::App app{"Mirada: where does an image classifier look? Command line."};
     app.set_version_flag("--version", std::string("mirada-cli ") + MIRADA_VERSION);
     app.require_subcommand(1);
