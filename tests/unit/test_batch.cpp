@@ -414,3 +414,55 @@ TEST(BatchRun, TargetTrueNeedsClassFoldersAndExplainWritesNoMetrics) {
     const BatchSummary sb = runBatch(model, scan, bag, tmp / "out2", {}, nullptr);
     for (const auto& r : sb.images) EXPECT_EQ(r.target_index, 8);
 }
+
+TEST(BatchCli, FolderOptionsExitCodesAndFiles) {
+    TempDir tmp;
+    const std::string cli = MIRADA_CLI;
+    const fs::path in = copyFolder(tmp);
+    std::string output;
+    // explain --folder: maps, no metrics; 3 of the folder's images in name order.
+    const std::string explain = cli + " explain --model fashion-cnn --folder " + in.string() +
+                                " --methods gradcam --max 3 --quiet --out " + (tmp / "ex").string();
+    ASSERT_EQ(mirada::test::runCommand(explain, &output), 0) << output;
+    EXPECT_NE(output.find("Accuracy"), std::string::npos) << output;
+    EXPECT_NE(output.find("wrote " + (tmp / "ex" / "report.html").string()), std::string::npos) << output;
+    EXPECT_EQ(readCsv(tmp / "ex" / "results.csv").rows.size(), 3u);
+    EXPECT_FALSE(fs::exists(tmp / "ex" / "curves.csv"));  // explain measures nothing
+    EXPECT_TRUE(fs::exists(tmp / "ex" / "images" / "Ankle_boot" / "00000" / "00000.gradcam.overlay.png"));
+    // Again: all skipped, said so.
+    ASSERT_EQ(mirada::test::runCommand(explain, &output), 0) << output;
+    EXPECT_NE(output.find("0 images run"), std::string::npos) << output;
+    EXPECT_NE(output.find("3 skipped (done before)"), std::string::npos) << output;
+
+    // evaluate --folder with an unreadable image: the others finish, exit code 2 names the failure.
+    fs::create_directories(in / "Bag");
+    mirada::test::writeText(in / "Bag" / "00001-broken.png", "not a png");
+    const std::string evaluate = cli + " evaluate --model fashion-cnn --folder " + in.string() +
+                                 " --patterns '0000*.png' --methods gradcam --target true --set "
+                                 "faithfulness.step_fraction=0.05 --quiet --out " +
+                                 (tmp / "ev").string();
+    EXPECT_EQ(mirada::test::runCommand(evaluate, &output), 2) << output;
+    EXPECT_NE(output.find("1 of "), std::string::npos) << output;
+    EXPECT_NE(output.find("could not be explained"), std::string::npos) << output;
+    EXPECT_NE(output.find("00001-broken.png"), std::string::npos) << output;
+    EXPECT_NE(output.find("deletion AUC"), std::string::npos) << output;
+    EXPECT_TRUE(fs::exists(tmp / "ev" / "curves.csv"));
+
+    // Bad input: named, exit code 1, nothing written.
+    EXPECT_EQ(mirada::test::runCommand(cli + " evaluate --model fashion-cnn --folder " + (tmp / "nope").string() +
+                                           " --out " + (tmp / "bad").string(),
+                                       &output),
+              1);
+    EXPECT_NE(output.find("does not exist"), std::string::npos) << output;
+    EXPECT_FALSE(fs::exists(tmp / "bad"));
+    EXPECT_EQ(mirada::test::runCommand(cli + " explain --model fashion-cnn --folder " + in.string() +
+                                           " --sample --out " + (tmp / "bad").string(),
+                                       &output),
+              1);
+    EXPECT_NE(output.find("--sample needs --max N"), std::string::npos) << output;
+    EXPECT_EQ(mirada::test::runCommand(cli + " explain --model fashion-cnn --folder " + in.string() + " --image " +
+                                           (in / "Bag" / "00001-broken.png").string(),
+                                       &output),
+              1);
+    EXPECT_NE(output.find("not both"), std::string::npos) << output;
+}
