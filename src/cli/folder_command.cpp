@@ -100,8 +100,9 @@ int runFolder(const ExplainOptions& eoIn, const FolderOptions& f, bool metrics,
     if (!eo.segments.empty()) throw Error("--segments cannot be used with --folder (one label map, many images)");
     if (f.sample && f.max_count == 0)
         throw Error("--sample needs --max N: the number of images to draw at random from the folder");
-    const fs::path out =
-        f.out_given ? fs::path(eo.out) : fs::path(fs::absolute(f.folder).filename().string() + "-mirada");
+    fs::path folderPath = fs::absolute(f.folder).lexically_normal();
+    if (folderPath.filename().empty()) folderPath = folderPath.parent_path();  // "photos/" -> "photos"
+    const fs::path out = f.out_given ? fs::path(eo.out) : fs::path(folderPath.filename().string() + "-mirada");
 
     ExplainSession s = prepareExplain(eo, std::move(metricGroups));  // loads the model, checks --set
     Model& model = s.model();

@@ -134,6 +134,8 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
     };
     auto finishImage = [&](BatchImageResult r) {
         ++progress.done;
+        progress.image_fraction = 0;
+        progress.current.clear();
         if (r.status != "done") ++progress.failed;
         if (observer.image_done) observer.image_done(r);
         builder.add(std::move(r));
