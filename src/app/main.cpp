@@ -6,8 +6,11 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
+#include "common/allocator.hpp"
+#include "batch_view.hpp"
 #include "main_window.hpp"
 
 namespace {
@@ -29,8 +32,13 @@ struct CommandLine {
                             QStringLiteral("Window size, e.g. 1280x720 (default: the last one, else fit the screen)."),
                             QStringLiteral("WxH")};
     QCommandLineOption tab{QStringLiteral("tab"),
-                           QStringLiteral("With --screenshot: the results tab to show, maps (default) or metrics."),
+                           QStringLiteral("With --screenshot: the results tab to show, maps (default), metrics or "
+                                          "batch."),
                            QStringLiteral("tab"), QStringLiteral("maps")};
+    QCommandLineOption batchFolder{QStringLiteral("batch-folder"),
+                                   QStringLiteral("Run the Batch tab on this folder of images once the model is "
+                                                  "ready (with --screenshot: taken when the batch ends)."),
+                                   QStringLiteral("dir")};
 
     CommandLine() {
         parser.setApplicationDescription(QStringLiteral("Mirada: compare where an image classifier looks."));
@@ -38,7 +46,7 @@ struct CommandLine {
         parser.addVersionOption();
         parser.addPositionalArgument(QStringLiteral("image"),
                                      QStringLiteral("Image to open (default: the last one, else a bundled sample)."));
-        parser.addOptions({model, settings, run, shot, tab, size});
+        parser.addOptions({model, settings, run, shot, tab, size, batchFolder});
     }
 };
 
@@ -64,6 +72,7 @@ bool wantsOnlyText(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    mirada::keepFreedMemoryForReuse();  // common/allocator.hpp says why
     if (wantsOnlyText(argc, argv)) {
         QCoreApplication core(argc, argv);
         nameApplication();
@@ -103,31 +112,51 @@ int main(int argc, char** argv) {
     }
     window.show();
 
-    if (parser.isSet(runOpt) || parser.isSet(shotOpt)) {
+    const bool batch = parser.isSet(cl.batchFolder);
+    std::function<void()> shoot = [] {};
+    if (parser.isSet(shotOpt)) {
+        const QString file = parser.value(shotOpt);
+        const QString tab = parser.value(tabOpt);
+        const QStringList tabs = {QStringLiteral("maps"), QStringLiteral("metrics"), QStringLiteral("batch")};
+        if (!tabs.contains(tab)) {
+            std::fprintf(stderr, "mirada: --tab '%s' is not known; use maps, metrics or batch\n", qPrintable(tab));
+            return 2;
+        }
+        shoot = [&window, file, tab]() {
+            auto* tabs = window.findChild<QTabWidget*>(QStringLiteral("resultsTabs"));
+            const QString page = tab == QStringLiteral("metrics") ? QStringLiteral("metricsPage")
+                                 : tab == QStringLiteral("batch") ? QStringLiteral("batchView")
+                                                                  : QStringLiteral("mapsPage");
+            if (auto* widget = window.findChild<QWidget*>(page); tabs && widget) tabs->setCurrentWidget(widget);
+            QTimer::singleShot(300, &window, [&window, file]() {
+                const bool ok = window.grab().save(file);
+                if (!ok) qWarning("could not write the screenshot %s", qPrintable(file));
+                QApplication::exit(ok ? 0 : 1);
+            });
+        };
+        if (batch)
+            QObject::connect(window.batchView(), &mirada::gui::BatchView::finished, &window, shoot);
+        else
+            QObject::connect(&window, &mirada::gui::MainWindow::runFinished, &window, shoot);
+    }
+    if (batch) {
+        window.batchView()->setFolder(parser.value(cl.batchFolder));
+        // Started once the model is ready (the prediction shows it is); a batch
+        // that cannot start says why in its tab, which the screenshot then shows.
+        QObject::connect(
+            window.session(), &mirada::gui::ExplanationSession::predictionReady, &window,
+            [&window, shoot]() {
+                QTimer::singleShot(100, &window, [&window, shoot]() {
+                    if (!window.batchView()->start()) shoot();
+                });
+            },
+            Qt::SingleShotConnection);
+    } else if (parser.isSet(runOpt) || parser.isSet(shotOpt)) {
         // Start as soon as the prediction is shown (model and image both ready).
         QObject::connect(
             window.session(), &mirada::gui::ExplanationSession::predictionReady, &window,
             [&window]() { QTimer::singleShot(100, &window, &mirada::gui::MainWindow::startRun); },
             Qt::SingleShotConnection);
-        if (parser.isSet(shotOpt)) {
-            const QString file = parser.value(shotOpt);
-            const QString tab = parser.value(tabOpt);
-            if (tab != QStringLiteral("maps") && tab != QStringLiteral("metrics")) {
-                std::fprintf(stderr, "mirada: --tab '%s' is not known; use maps or metrics\n", qPrintable(tab));
-                return 2;
-            }
-            QObject::connect(&window, &mirada::gui::MainWindow::runFinished, &window, [&window, file, tab]() {
-                if (tab == QStringLiteral("metrics"))
-                    if (auto* tabs = window.findChild<QTabWidget*>(QStringLiteral("resultsTabs")))
-                        if (auto* page = window.findChild<QWidget*>(QStringLiteral("metricsPage")))
-                            tabs->setCurrentWidget(page);
-                QTimer::singleShot(300, &window, [&window, file]() {
-                    const bool ok = window.grab().save(file);
-                    if (!ok) qWarning("could not write the screenshot %s", qPrintable(file));
-                    QApplication::exit(ok ? 0 : 1);
-                });
-            });
-        }
     }
     return app.exec();
 }

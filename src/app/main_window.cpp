@@ -1,4 +1,5 @@
 #include "main_window.hpp"
+#include "batch_view.hpp"
 #include "wheel_guard.hpp"
 
 #include <QApplication>
@@ -181,6 +182,9 @@ MainWindow::MainWindow(const StartOptions& options, QWidget* parent)
 
     buildMethodSections();
     buildHistoryBar();
+    batchView_ = new BatchView(ui_->resultsTabs);
+    batchView_->setObjectName(QStringLiteral("batchView"));
+    ui_->resultsTabs->addTab(batchView_, tr("Batch"));
     fillModelList();
     fillSamples();
     previewTimer_.setSingleShot(true);
@@ -391,6 +395,23 @@ void MainWindow::connectSignals() {
         if (sec->form()->values().has("fill"))
             connect(sec->form(), &ParamForm::changed, this, &MainWindow::showFillOverrides);
     connect(metricsSection_, &QGroupBox::clicked, this, [this]() { metricsTouched_ = true; });
+    // The batch runs the form's plan on the session's model (its own copy of it).
+    batchView_->setRequestProvider([this]() {
+        if (!session_->hasModel()) throw Error("no model is loaded yet; pick one on the left");
+        BatchRequest request;
+        request.plan = buildRunPlan();
+        request.overlay = overlayOptions();
+        request.modelSpec = session_->modelSpec();
+        request.device = deviceChoiceFromString(ss(ui_->deviceCombo->currentData().toString()));
+        return request;
+    });
+    batchView_->setMetricsOn(metricsSection_->isChecked());
+    connect(metricsSection_, &QGroupBox::toggled, batchView_, &BatchView::setMetricsOn);
+    connect(batchView_, &BatchView::runningChanged, this, [this](bool running) {
+        if (running) saveSettings();
+        updateActions();
+    });
+    connect(batchView_, &BatchView::runOpened, this, &MainWindow::openFinishedRun);
     connect(metricsSection_->form(), &ParamForm::changed, this, &MainWindow::updateMetricsEstimate);
     connect(metricsSection_, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
     for (auto* sec : sections_) connect(sec, &QGroupBox::toggled, this, &MainWindow::updateMetricsEstimate);
@@ -519,6 +540,7 @@ void MainWindow::restoreSettings(const StartOptions& options) {
     if (!q.value(QStringLiteral("window/settingsPanel"), true).toBool()) panelAction_->setChecked(false);
     customModels_ = q.value(QStringLiteral("input/customModels")).toStringList();
     fillModelList();
+    batchView_->restoreSettings(q);
     rebuildRecentMenu();
 
     ui_->seedSpin->setValue(q.value(QStringLiteral("run/seed"), 0).toInt());
@@ -657,6 +679,7 @@ void MainWindow::saveSettings() {
                     {"agreement", agreementForm_->values().toJson()},
                     {"sanity", sanityForm_->values().toJson()}};
     q.setValue(QStringLiteral("methods/json"), qs(j.dump()));
+    batchView_->saveSettings(q);
     q.sync();
 }
 
@@ -1025,7 +1048,7 @@ RunPlan MainWindow::buildRunPlan() const {
 }
 
 void MainWindow::startRun() {
-    if (session_->running()) return;
+    if (session_->running() || batchView_->running()) return;
     if (!session_->hasModel() || !session_->hasImage()) {
         showError(tr("Choose a model and an image first"));
         return;
@@ -1198,8 +1221,16 @@ OverlayOptions MainWindow::overlayOptions() const {
 void MainWindow::updateActions() {
     const bool running = session_->running();
     const bool ready = session_->hasModel() && session_->hasImage() && !session_->busyLoading();
-    ui_->runButton->setEnabled(ready && !running);
-    ui_->actionRun->setEnabled(ready && !running);
+    // One thing at a time on the CPU: a single-image run and a batch wait for each other.
+    const bool batch = batchView_->running();
+    ui_->runButton->setEnabled(ready && !running && !batch);
+    ui_->actionRun->setEnabled(ready && !running && !batch);
+    ui_->runButton->setToolTip(batch ? tr("A batch is running (Batch tab): cancel it or wait to run this image")
+                                     : tr("Compute every enabled method (F5)"));
+    batchView_->setSessionBusy(running || session_->busyLoading() || !session_->hasModel(),
+                               running                   ? tr("Waiting: a single-image run is in progress")
+                               : session_->busyLoading() ? tr("Waiting: the model is loading")
+                                                         : tr("No model loaded"));
     ui_->cancelButton->setEnabled(running);
     ui_->actionCancel->setEnabled(running);
     const bool results = hasShownResults() && !running;
@@ -1504,6 +1535,15 @@ std::shared_ptr<const HistoryRun> MainWindow::baseRun() const {
     for (auto it = runs.rbegin(); it != runs.rend(); ++it)
         if (matchesCurrentInputs(**it)) return *it;
     return nullptr;
+}
+
+int MainWindow::openFinishedRun(const HistoryRun& run) {
+    const int id = history_->add(run);
+    if (gridMode_ != GridMode::Run) setGridMode(GridMode::Run);
+    showHistoryRun(id);
+    ui_->resultsTabs->setCurrentWidget(ui_->mapsPage);
+    statusBar()->showMessage(tr("Opened %1 as %2").arg(QFileInfo(run.imagePath).fileName(), run.name), 6000);
+    return id;
 }
 
 void MainWindow::showHistoryRun(int id) {

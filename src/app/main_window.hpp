@@ -28,6 +28,7 @@ namespace mirada::gui {
 
 class ResultsGrid;
 class MetricsView;
+class BatchView;
 class ElidedLabel;
 
 // What the results grid shows.
@@ -63,6 +64,7 @@ public:
     ParamForm* sanityForm() const { return sanityForm_; }
     QCheckBox* sanityCheck() const { return sanityCheck_; }
     class MetricsView* metricsView() const;
+    BatchView* batchView() const { return batchView_; }
     // The settings the next run would use, as the form shows them. Throws
     // mirada::Error when they cannot make a run (no method on, unknown target).
     RunPlan buildRunPlan() const;
@@ -75,6 +77,8 @@ public:
     // The run the grid shows in GridMode::Run (0: the live run or the placeholders).
     int shownRunId() const { return shownRun_; }
     void showHistoryRun(int id);
+    // Adds a run made elsewhere (an image of the Batch tab) to the history and shows it in the Maps tab.
+    int openFinishedRun(const HistoryRun& run);
     // Runs ticked for comparison (history ids, oldest first).
     std::vector<int> tickedRuns() const;
     void setRunTicked(int id, bool ticked);
@@ -203,6 +207,7 @@ private:
     QToolButton* exportRunsButton_ = nullptr;
     QTimer refreshTimer_;
     QString lastExportDir_;
+    BatchView* batchView_ = nullptr;
     ElidedLabel* errorLine_ = nullptr;
     QToolButton* errorDetailsButton_ = nullptr;
     QAction* panelAction_ = nullptr;

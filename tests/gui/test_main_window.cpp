@@ -2,6 +2,9 @@
 // fashion-cnn model and a bundled sample, driven as a user would.
 #include <QCheckBox>
 #include <QDoubleSpinBox>
+#include <QHeaderView>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QComboBox>
@@ -27,6 +30,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "batch_view.hpp"
+#include "image/idx_dataset.hpp"
 #include "image/overlay.hpp"
 #include "metrics/metrics_summary.hpp"
 #include "qt_image.hpp"
@@ -100,6 +105,34 @@ class MainWindowTest : public QObject {
             for (int x = 0; x < image.width(); ++x)
                 if (qGray(image.pixel(x, y)) != value) return false;
         return true;
+    }
+
+    // An ImageFolder of Fashion-MNIST test images: `perClass` PNGs in a
+    // sub-folder per class, named like the model's labels ("T-shirt_top").
+    QString makeFashionFolder(const QString& name, int perClass) const {
+        const QString root = dir_.filePath(name);
+        QDir(root).removeRecursively();
+        const std::filesystem::path set = "/usr/share/datasets/fashion-mnist";
+        const auto images = readIdxImages(set, 0, 100);
+        const auto labels = readIdxLabels(set, 0, 100);
+        const QStringList folders = {QStringLiteral("T-shirt_top"), QStringLiteral("Trouser"),
+                                     QStringLiteral("Pullover"),    QStringLiteral("Dress"),
+                                     QStringLiteral("Coat"),        QStringLiteral("Sandal"),
+                                     QStringLiteral("Shirt"),       QStringLiteral("Sneaker"),
+                                     QStringLiteral("Bag"),         QStringLiteral("Ankle_boot")};
+        std::vector<int> count(10, 0);
+        for (size_t i = 0; i < images.size(); ++i) {
+            const int label = labels[i];
+            if (count[label] >= perClass) continue;
+            ++count[label];
+            const QString folder = QDir(root).filePath(folders[label]);
+            QDir().mkpath(folder);
+            const QString file = QDir(folder).filePath(QStringLiteral("%1.png").arg(i, 5, 10, QLatin1Char('0')));
+            if (!cv::imwrite(file.toStdString(), images[i])) qFatal("cannot write %s", qPrintable(file));
+        }
+        for (int c : count)
+            if (c < perClass) qFatal("the first 100 test images lack a class");
+        return root;
     }
 
     static void runAndWait(MainWindow& w) {
@@ -1601,6 +1634,169 @@ private Q_SLOTS:
     }
 
     // ---- Metrics tab tests (legends, ticks, exports): add them above this line ----
+
+    // ---- Batch tab ----
+
+    void batchTabRunsAFolderAndOpensAnImageAsARun() {
+        const QString images = makeFashionFolder(QStringLiteral("batch-images"), 2);
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam"});
+        w->metricsSection()->setChecked(true);
+        BatchView* batch = w->batchView();
+        child<QTabWidget>(w.get(), QStringLiteral("resultsTabs"))->setCurrentWidget(batch);
+        batch->setFolder(images);
+        const QString out = dir_.filePath(QStringLiteral("batch-out"));
+        QDir(out).removeRecursively();
+        child<QLineEdit>(w.get(), QStringLiteral("batchOutputEdit"))->setText(out);
+
+        QSignalSpy finished(batch, &BatchView::finished);
+        QVERIFY2(batch->start(), qPrintable(batch->messageText()));
+        // One thing at a time: the single-image Run waits for the batch.
+        QVERIFY(!child<QPushButton>(w.get(), QStringLiteral("runButton"))->isEnabled());
+        QVERIFY(finished.wait(kRunTimeout));
+        QVERIFY2(batch->summary(), qPrintable(batch->messageText()));
+        QVERIFY(child<QPushButton>(w.get(), QStringLiteral("runButton"))->isEnabled());
+        const BatchSummary& s = *batch->summary();
+        QCOMPARE(s.found, 20);
+        QCOMPARE(s.done, 20);
+        QVERIFY(!s.cancelled);
+        QVERIFY(s.labelled);
+        for (const char* file :
+             {"batch.json", "results.csv", "summary.json", "summary.md", "curves.csv", "report.html"})
+            QVERIFY2(QFileInfo::exists(QDir(out).filePath(QLatin1String(file))), file);
+        QTableWidget* gallery = batch->gallery();
+        QCOMPARE(gallery->rowCount(), 20);
+        QVERIFY(batch->progressText().startsWith(QStringLiteral("20 of 20 images")));
+        // Every row: the input and the Grad-CAM overlay as thumbnails, the AUCs as numbers.
+        for (int r = 0; r < gallery->rowCount(); ++r) {
+            for (const QString& key : {QStringLiteral("image"), QStringLiteral("overlay:gradcam")})
+                QVERIFY(!gallery->item(r, batch->column(key))->data(Qt::DecorationRole).value<QPixmap>().isNull());
+            QVERIFY(!gallery->item(r, batch->column(QStringLiteral("gradcam.deletion")))->text().isEmpty());
+        }
+        // Sorting by a header orders the numbers as numbers ("100%" after "9.5%").
+        const int probability = batch->column(QStringLiteral("probability"));
+        auto values = [&](int column) {
+            std::vector<double> v;
+            for (int r = 0; r < gallery->rowCount(); ++r)
+                v.push_back(gallery->item(r, column)->text().remove(QLatin1Char('%')).toDouble());
+            return v;
+        };
+        gallery->scrollToItem(gallery->item(0, probability));
+        QHeaderView* header = gallery->horizontalHeader();
+        const QPoint headerCentre(header->sectionViewportPosition(probability) + header->sectionSize(probability) / 2,
+                                  header->height() / 2);
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {}, headerCentre);
+        if (header->sortIndicatorOrder() == Qt::AscendingOrder)
+            QTest::mouseClick(header->viewport(), Qt::LeftButton, {}, headerCentre);
+        QCOMPARE(header->sortIndicatorSection(), probability);
+        const auto descending = values(probability);
+        QVERIFY(std::is_sorted(descending.rbegin(), descending.rend()));
+        QVERIFY(descending.front() > descending.back());
+        const int deletion = batch->column(QStringLiteral("gradcam.deletion"));
+        gallery->sortByColumn(deletion, Qt::AscendingOrder);
+        const auto ascending = values(deletion);
+        QVERIFY(std::is_sorted(ascending.begin(), ascending.end()));
+        // The aggregated table and the mean curves (Grad-CAM and the random floor).
+        QVERIFY(batch->summaryTable()->rowCount() >= 3);  // all, correct, wrong, per class
+        QCOMPARE(batch->summaryTable()->item(0, 1)->text(), QStringLiteral("Grad-CAM"));
+        QCOMPARE(batch->curveChart(true)->series().size(), 2);
+        QCOMPARE(batch->curveChart(false)->series().size(), 2);
+
+        // Double-click: the image opens as a run in the Maps tab.
+        const QString id = gallery->item(0, batch->column(QStringLiteral("id")))->text();
+        const int runs = w->history()->count();
+        gallery->scrollToItem(gallery->item(0, batch->column(QStringLiteral("id"))));
+        const QRect cell = gallery->visualItemRect(gallery->item(0, batch->column(QStringLiteral("id"))));
+        // A real double-click: a click, then the second press arrives as a double-click.
+        QTest::mouseClick(gallery->viewport(), Qt::LeftButton, {}, cell.center());
+        QTest::mouseDClick(gallery->viewport(), Qt::LeftButton, {}, cell.center());
+        QVERIFY2(w->history()->count() == runs + 1, qPrintable(batch->messageText()));
+        const auto run = w->history()->runs().back();
+        QCOMPARE(w->shownRunId(), run->id);
+        QVERIFY(run->imagePath.endsWith(id));
+        QCOMPARE(child<QTabWidget>(w.get(), QStringLiteral("resultsTabs"))->currentWidget(),
+                 child<QWidget>(w.get(), QStringLiteral("mapsPage")));
+        QCOMPARE(w->grid()->image().cols, 28);
+        QCOMPARE(w->grid()->image().data, run->record.image.data);
+        QVERIFY(run->map("gradcam"));
+        QCOMPARE(run->map("gradcam")->heatmap.size(), cv::Size(28, 28));
+        QVERIFY(run->metrics);
+        QVERIFY(w->metricsView()->seriesCount() > 0);  // the image's own curves
+        // Enter on a selected row opens that one.
+        child<QTabWidget>(w.get(), QStringLiteral("resultsTabs"))->setCurrentWidget(batch);
+        gallery->setCurrentCell(1, batch->column(QStringLiteral("id")));
+        gallery->setFocus();
+        QTest::keyClick(gallery, Qt::Key_Return);
+        QCOMPARE(w->history()->count(), runs + 2);
+
+        // Export: the same files, in a new folder; nothing half-copied beside it.
+        const QString exported = dir_.filePath(QStringLiteral("batch-export"));
+        QDir(exported).removeRecursively();
+        QVERIFY2(batch->exportTo(exported), qPrintable(batch->messageText()));
+        QVERIFY(QFileInfo::exists(QDir(exported).filePath(QStringLiteral("report.html"))));
+        QCOMPARE(QDir(exported).entryList({QStringLiteral("*.csv")}, QDir::Files).size(), 2);
+        // "Bag/00018.png" -> images/Bag/00018/result.json
+        QVERIFY(QFileInfo::exists(QDir(exported).filePath(QStringLiteral("images/%1/result.json").arg(id.chopped(4)))));
+        const QStringList partial =
+            QDir(dir_.path()).entryList({QStringLiteral(".batch-export*")}, QDir::AllEntries | QDir::Hidden);
+        QVERIFY2(partial.isEmpty(), qPrintable(partial.join(QLatin1Char(' '))));
+
+        // The tab's settings are kept.
+        w->close();
+        w.reset();
+        auto again = openWindow();
+        QCOMPARE(child<QLineEdit>(again.get(), QStringLiteral("batchFolderEdit"))->text(),
+                 QDir::toNativeSeparators(images));
+    }
+
+    void batchTabCancelKeepsCompleteImagesAndRunContinues() {
+        const QString images = makeFashionFolder(QStringLiteral("batch-images"), 2);
+        auto w = openWindow();
+        onlyMethods(*w, {"gradcam", "lime"});
+        w->metricsSection()->setChecked(true);
+        BatchView* batch = w->batchView();
+        batch->setFolder(images);
+        const QString out = dir_.filePath(QStringLiteral("batch-cancel"));
+        QDir(out).removeRecursively();
+        child<QLineEdit>(w.get(), QStringLiteral("batchOutputEdit"))->setText(out);
+        QSignalSpy finished(batch, &BatchView::finished);
+        QVERIFY(batch->start());
+        QVERIFY(QTest::qWaitFor([&]() { return batch->gallery()->rowCount() >= 1; }, kRunTimeout));
+        child<QPushButton>(w.get(), QStringLiteral("batchCancelButton"))->click();
+        QVERIFY(finished.wait(kRunTimeout));
+        QVERIFY(batch->summary());
+        const BatchSummary& s = *batch->summary();
+        QVERIFY2(s.cancelled, "the batch finished before Cancel reached it");
+        QVERIFY(s.done < 20);
+        QCOMPARE(s.not_run, 20 - s.done - s.failed);
+        QVERIFY(batch->messageText().startsWith(QStringLiteral("Cancelled")));
+        // The rows shown are the complete images, each with its files.
+        QCOMPARE(batch->gallery()->rowCount(), static_cast<int>(s.images.size()));
+        for (const auto& image : s.images)
+            QVERIFY(QFileInfo::exists(QDir(out).filePath(qs(image.folder) + QStringLiteral("/result.json"))));
+        // Run again: the images done are skipped, the rest are run.
+        const int before = s.done;
+        QVERIFY(batch->start());
+        QVERIFY(finished.wait(kRunTimeout));
+        QCOMPARE(batch->summary()->done, 20);
+        QCOMPARE(batch->summary()->skipped, before);
+        QVERIFY(batch->progressText().contains(QStringLiteral("skipped (done before)")));
+    }
+
+    void batchTabShowsWhyAFolderCannotRun() {
+        auto w = openWindow();
+        BatchView* batch = w->batchView();
+        const QString missing = dir_.filePath(QStringLiteral("no-such-folder"));
+        batch->setFolder(missing);
+        child<QLineEdit>(w.get(), QStringLiteral("batchOutputEdit"))->setText(dir_.filePath(QStringLiteral("x-out")));
+        QSignalSpy finished(batch, &BatchView::finished);
+        QVERIFY(batch->start());
+        QVERIFY(finished.wait(kRunTimeout));
+        QVERIFY(!batch->summary());
+        QVERIFY2(batch->messageText().contains(QStringLiteral("no-such-folder")), qPrintable(batch->messageText()));
+        QCOMPARE(batch->gallery()->rowCount(), 0);
+        QVERIFY(child<QPushButton>(w.get(), QStringLiteral("batchRunButton"))->isEnabled());
+    }
 };
 
 QTEST_MAIN(MainWindowTest)

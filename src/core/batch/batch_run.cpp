@@ -196,6 +196,7 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
             r.true_index = item.true_index;
             r.true_label = item.true_label;
             r.file_size = fs::file_size(item.file, ec);
+            if (ec) r.file_size = 0;
             r.file_mtime = mtimeOf(item.file);
             try {
                 if (!l.error.empty()) throw Error(l.error);
@@ -227,6 +228,7 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
                 r.target_probability = p[r.target_index].item<double>();
 
                 RunPlan plan = settings.plan;
+                plan.sanity = false;  // not aggregated over a folder: see the notes
                 plan.target_index = r.target_index;
                 plan.target_request = targetMode;
                 std::vector<std::string> methodErrors(plan.methods.size());
@@ -362,6 +364,10 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
     s.not_run = s.found - static_cast<int>(s.images.size());
     s.seconds = since(t0);
     s.notes = scan.notes;
+    if (settings.plan.sanity)
+        s.notes.push_back(
+            "the sanity check is not run over a folder (it re-runs every method per layer); run it on "
+            "single images");
     if (progress.skipped > 0)
         s.notes.push_back(std::to_string(progress.skipped) +
                           " images were complete from an earlier run with the same settings and were skipped");
