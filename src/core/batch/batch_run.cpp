@@ -127,8 +127,11 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
     double ranSeconds = 0;
     bool cancelled = false;
     auto cancelledNow = [&] { return cancel && cancel->load(); };
+    double firstSeconds = 0;  // the first image also warms the model up: left out of the rate once others ran
     auto report = [&] {
-        progress.seconds_per_image = ranImages ? ranSeconds / ranImages : 0;
+        progress.seconds_per_image = ranImages > 1    ? (ranSeconds - firstSeconds) / (ranImages - 1)
+                                     : ranImages == 1 ? ranSeconds
+                                                      : 0;
         progress.seconds_left = progress.seconds_per_image * (progress.total - progress.done);
         if (observer.progress) observer.progress(progress);
     };
@@ -336,6 +339,7 @@ BatchSummary runBatch(Model& model, const FolderScan& scan, const BatchSettings&
             }
             r.seconds = since(ti);
             if (r.status == "done") {
+                if (ranImages == 0) firstSeconds = r.seconds;
                 ++ranImages;
                 ranSeconds += r.seconds;
             }
