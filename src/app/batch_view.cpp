@@ -773,7 +773,7 @@ void BatchView::addRow(const BatchGalleryRow& row) {
     if (!running()) return;  // late news of a batch that is over
     const BatchImageResult& r = row.result;
     const QString id = qs(r.id);
-    rows_[r.id] = row;
+    rows_[r.id] = r;
     const bool done = r.status == "done";
     gallery_->setSortingEnabled(false);  // the row is filled where it was inserted, then sorted
     const int at = gallery_->rowCount();
@@ -859,7 +859,7 @@ HistoryRun BatchView::imageRun(int row) const {
     if (!idItem) throw Error("there is no image in row " + std::to_string(row + 1));
     const auto found = rows_.find(ss(idItem->data(kIdRole).toString()));
     if (found == rows_.end()) throw Error("the image of row " + std::to_string(row + 1) + " is not in this batch");
-    const BatchImageResult& brief = found->second.result;
+    const BatchImageResult& brief = found->second;
     if (brief.status != "done")
         throw Error("image '" + brief.id + "' failed in the batch (" + brief.error + "); there are no maps to show");
     const fs::path dir = fs::path(ss(out_)) / brief.folder;

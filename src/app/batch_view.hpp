@@ -154,8 +154,10 @@ private:
     ModelInfo model_;
     QString out_;
     std::vector<std::string> methods_;
-    std::map<std::string, BatchGalleryRow> rows_;  // by image id
-    QStringList notices_;                          // the running batch's notices, in order
+    // By image id: what opening a row needs (the thumbnails live in the table only, so
+    // thousands of rows hold one copy of each).
+    std::map<std::string, BatchImageResult> rows_;
+    QStringList notices_;  // the running batch's notices, in order
     std::unique_ptr<BatchSummary> summary_;
     std::shared_ptr<Shared> shared_;  // progress and cancel, shared with the worker
     QThreadPool pool_;                // one thread: the batch's model lives and runs there
